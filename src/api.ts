@@ -1,0 +1,277 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { Dispatcher, type DispatchResult } from './dispatch.js';
+import type { Metrics } from './metrics.js';
+import { KEY_PATTERN, workflowIdFor } from './shared/ids.js';
+import type { IncidentState } from './shared/incident.js';
+import { incidentQuery, INCIDENT_WORKFLOW } from './shared/messages.js';
+import { keyKey, severityKey, sourceKey, statusKey } from './shared/search-attributes.js';
+import { actorNoteBody, bodyDigest, normaliseGeneric } from './sources/generic.js';
+import { SOURCE_REGISTRY } from './sources/index.js';
+import { firstIssue, header, parseJson, safeEqual, type InboundRequest, type Normalised, type Source } from './sources/source.js';
+
+export interface AppDeps {
+  client: Client;
+  config: Pick<Config, 'auth' | 'temporal'>;
+  logger: Logger;
+  metrics: Metrics;
+  sources?: readonly Source[];
+}
+
+/** Largest body accepted; PagerDuty guarantees ≤ 55 KB, so this is generous. */
+const BODY_LIMIT = '1mb';
+
+/** A refusal the client can act on; never carries a secret. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+function mediaType(req: Request): string | undefined {
+  return req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+}
+
+/** 415 unless the request's content type is one of `accepted` (a body-less request passes when allowed). */
+function requireContentType(accepted: readonly string[], allowEmpty = false) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const type = mediaType(req);
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (!type && allowEmpty && !hasBody) return next();
+    if (!type || !accepted.includes(type)) {
+      return next(new HttpError(415, `unsupported content type ${type ?? '(none)'}; expected ${accepted.join(' or ')}`));
+    }
+    next();
+  };
+}
+
+const rawBody = express.raw({ type: () => true, limit: BODY_LIMIT });
+
+function inbound(req: Request): InboundRequest {
+  return {
+    body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+    headers: req.headers,
+    query: req.query as Record<string, unknown>,
+  };
+}
+
+function isTemporalUnavailable(err: unknown): boolean {
+  return !(err instanceof HttpError) && !(err instanceof WorkflowNotFoundError);
+}
+
+/** The HTTP ingress: verify → normalise → signal-with-start. No listen() here. */
+export function createApp({ client, config, logger, metrics, sources = SOURCE_REGISTRY }: AppDeps) {
+  const app = express();
+  const dispatcher = new Dispatcher(client, config.temporal.taskQueue);
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  const requireApiToken = (req: Request, _res: Response, next: NextFunction) => {
+    const token = config.auth.apiToken;
+    if (!token) return next();
+    const offered = header(inbound(req), 'authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
+    if (!offered) return next(new HttpError(401, 'missing bearer token'));
+    if (!safeEqual(offered, token)) return next(new HttpError(401, 'bearer token does not match'));
+    next();
+  };
+
+  /** Answers for one normalised event, counting it by source and outcome. */
+  const answer = async (res: Response, source: string, started: bigint, normalised: Normalised, onNotOpen: 'ignore' | '404') => {
+    const done = (status: number, body: object, outcome: string, key?: string) => {
+      metrics.webhooks.inc({ source, outcome });
+      metrics.latency.observe({ source }, Number(process.hrtime.bigint() - started) / 1e9);
+      logger.info({ source, key, outcome, status }, 'webhook');
+      res.status(status).json(body);
+    };
+    if ('invalid' in normalised) {
+      return done(400, { error: normalised.invalid.message, field: normalised.invalid.field }, 'invalid');
+    }
+    if ('ignored' in normalised) return done(200, { ignored: normalised.ignored }, 'ignored');
+    let result: DispatchResult;
+    try {
+      result = await dispatcher.dispatch(normalised.event);
+    } catch (err) {
+      logger.error({ source, key: normalised.event.key, err: describe(err) }, 'temporal did not accept the event');
+      return done(503, { error: 'Temporal is unavailable; retry later' }, 'unavailable', normalised.event.key);
+    }
+    if (result.outcome === 'not-open') {
+      if (onNotOpen === '404') return done(404, { error: `no open incident ${result.key}` }, 'not-found', result.key);
+      return done(200, { ignored: `no open incident ${result.key}` }, 'ignored', result.key);
+    }
+    return done(202, result, result.outcome, result.key);
+  };
+
+  for (const source of sources) {
+    app.post(source.path, requireContentType(source.contentTypes), rawBody, async (req, res) => {
+      const started = process.hrtime.bigint();
+      const request = inbound(req);
+      const verdict = source.verify(request, config.auth);
+      if (!verdict.ok) {
+        metrics.webhooks.inc({ source: source.name, outcome: 'unauthorized' });
+        logger.warn({ source: source.name, reason: verdict.error }, 'webhook refused');
+        res.status(verdict.status).json({ error: verdict.error });
+        return;
+      }
+      await answer(res, source.name, started, source.normalise(request), 'ignore');
+    });
+  }
+
+  app.post('/incidents', requireApiToken, requireContentType(['application/json']), rawBody, async (req, res) => {
+    const started = process.hrtime.bigint();
+    const json = parseJson(inbound(req).body);
+    const idempotencyKey = req.headers['idempotency-key'];
+    const deliveryId = typeof idempotencyKey === 'string' && idempotencyKey ? idempotencyKey.slice(0, 128) : bodyDigest(inbound(req).body);
+    await answer(res, 'api', started, 'invalid' in json ? json : normaliseGeneric(json.value, deliveryId), 'ignore');
+  });
+
+  for (const action of ['acknowledge', 'resolve'] as const) {
+    app.post(
+      `/incidents/:key/${action}`,
+      requireApiToken,
+      requireContentType(['application/json'], true),
+      rawBody,
+      async (req, res, next) => {
+        const key = String(req.params.key);
+        if (!KEY_PATTERN.test(key)) return next(new HttpError(404, `no incident ${key}`));
+        const body = inbound(req).body;
+        const json = body.length === 0 ? { value: {} } : parseJson(body);
+        if ('invalid' in json) return next(new HttpError(400, json.invalid.message, json.invalid.field));
+        const parsed = actorNoteBody.safeParse(json.value);
+        if (!parsed.success) {
+          const issue = firstIssue(parsed.error.issues);
+          return next(new HttpError(400, issue.message, issue.field));
+        }
+        const started = process.hrtime.bigint();
+        const note = { by: parsed.data.by ?? 'API', note: parsed.data.note };
+        try {
+          const result = await dispatcher.act(key, action, note);
+          if (result.outcome === 'not-open') return next(new HttpError(404, `no open incident ${key}`));
+          metrics.webhooks.inc({ source: 'api', outcome: result.outcome });
+          metrics.latency.observe({ source: 'api' }, Number(process.hrtime.bigint() - started) / 1e9);
+          res.status(202).json(result);
+        } catch (err) {
+          next(err);
+        }
+      },
+    );
+  }
+
+  app.get('/incidents/:key', requireApiToken, async (req, res, next) => {
+    const key = String(req.params.key);
+    if (!KEY_PATTERN.test(key)) return next(new HttpError(404, `no incident ${key}`));
+    try {
+      res.json(await incidentState(client, key));
+    } catch (err) {
+      next(err instanceof WorkflowNotFoundError ? new HttpError(404, `no incident ${key}`) : err);
+    }
+  });
+
+  app.get('/incidents', requireApiToken, async (req, res, next) => {
+    const limit = Math.min(Math.max(Number(req.query.limit) || 100, 1), 1000);
+    try {
+      res.json({ incidents: await openIncidents(client, limit) });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await client.connection.withDeadline(Date.now() + 2000, () => client.connection.workflowService.getSystemInfo({}));
+      res.json({ ok: true, temporal: 'reachable' });
+    } catch (err) {
+      res.status(503).json({ ok: false, temporal: 'unreachable', error: describe(err) });
+    }
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.use((_req: Request, _res: Response, next: NextFunction) => next(new HttpError(404, 'not found')));
+
+  // Express error handler: body-parser errors carry `status`/`type`; Temporal errors become 503.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = errorStatus(err);
+    if (status >= 500) logger.error({ err: describe(err), path: req.path }, 'request failed');
+    const body: { error: string; field?: string } = { error: errorMessage(err, status) };
+    if (err instanceof HttpError && err.field) body.field = err.field;
+    if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+    res.status(status).json(body);
+  });
+
+  return app;
+}
+
+function errorStatus(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
+  const bodyError = err as { type?: string; status?: number };
+  if (bodyError.type === 'entity.too.large') return 413;
+  if (typeof bodyError.type === 'string' && bodyError.status && bodyError.status >= 400 && bodyError.status < 500) {
+    return bodyError.status;
+  }
+  return isTemporalUnavailable(err) ? 503 : 500;
+}
+
+function errorMessage(err: unknown, status: number): string {
+  if (err instanceof HttpError) return err.message;
+  if (status === 413) return `body larger than ${BODY_LIMIT}`;
+  if (status === 503) return 'Temporal is unavailable; retry later';
+  if (status < 500) return (err as Error).message;
+  return 'internal error';
+}
+
+/** An error as a log field: name and message, never request data. */
+function describe(err: unknown): { name: string; message: string } {
+  return err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
+}
+
+/** The state of the incident's latest run: queried while open, the run's result once closed. */
+async function incidentState(client: Client, key: string): Promise<IncidentState> {
+  const handle = client.workflow.getHandle(workflowIdFor(key));
+  return client.connection.withDeadline(Date.now() + 5000, async () => {
+    const description = await handle.describe();
+    if (description.status.name === 'COMPLETED') return (await handle.result()) as IncidentState;
+    return handle.query(incidentQuery);
+  });
+}
+
+interface IncidentSummary {
+  key: string;
+  workflowId: string;
+  title?: string;
+  source?: string;
+  status?: string;
+  severity?: string;
+  startedAt: string;
+}
+
+/** Open incidents, from Temporal visibility. */
+async function openIncidents(client: Client, limit: number): Promise<IncidentSummary[]> {
+  const query = `WorkflowType = '${INCIDENT_WORKFLOW}' AND ExecutionStatus = 'Running'`;
+  const incidents: IncidentSummary[] = [];
+  for await (const run of client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
+    const attributes = run.typedSearchAttributes;
+    incidents.push({
+      key: attributes.get(keyKey) ?? run.workflowId.replace(/^incident-/, ''),
+      workflowId: run.workflowId,
+      title: typeof run.memo?.title === 'string' ? run.memo.title : undefined,
+      source: attributes.get(sourceKey),
+      status: attributes.get(statusKey),
+      severity: attributes.get(severityKey),
+      startedAt: run.startTime.toISOString(),
+    });
+    if (incidents.length >= limit) break;
+  }
+  return incidents;
+}

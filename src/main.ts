@@ -1,0 +1,158 @@
+/**
+ * The entry: `npm start` runs an embedded Temporal dev server, the worker and the API in one
+ * process tree; `--role=api` / `--role=worker` run one part against TEMPORAL_ADDRESS.
+ */
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { DefaultLogger, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createApp } from './api.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { connectClient, connectWorker, ensureSearchAttributes } from './temporal/connection.js';
+import { startDevServer, type DevServer } from './temporal/dev-server.js';
+import { bundleWorkflows, createWorker } from './worker.js';
+
+type Role = 'all' | 'api' | 'worker';
+
+const SHUTDOWN_GRACE_MS = 15_000;
+
+function roleFromArgs(argv: string[], env: NodeJS.ProcessEnv): Role {
+  const flag = argv.find((arg) => arg.startsWith('--role='))?.slice('--role='.length) ?? env.WARROOM_ROLE ?? 'all';
+  if (flag === 'all' || flag === 'api' || flag === 'worker') return flag;
+  throw new ConfigError(`invalid configuration:\n  --role / WARROOM_ROLE: expected all, api or worker, got "${flag}"`);
+}
+
+function forwardSdkLogs(logger: Logger, level: Config['logLevel']): void {
+  const sdkLevel: LogLevel = level === 'debug' || level === 'trace' ? 'DEBUG' : level === 'info' ? 'INFO' : 'WARN';
+  Runtime.install({
+    logger: new DefaultLogger(sdkLevel, (entry) => {
+      const method = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
+      logger[method]({ sdk: true, ...entry.meta }, entry.message);
+    }),
+  });
+}
+
+/** Undo steps, run in reverse on shutdown and on a failed start. */
+const cleanups: (() => Promise<void>)[] = [];
+
+async function runCleanups(logger?: Logger): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    await cleanup().catch((err: Error) => logger?.error({ err: { message: err.message } }, 'shutdown step failed'));
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const role = roleFromArgs(process.argv.slice(2), process.env);
+  const logger = createLogger(config.logLevel);
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 22) logger.warn({ node: process.versions.node }, 'warroom targets Node >= 22; this Node is end-of-life');
+  forwardSdkLogs(logger, config.logLevel);
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    shuttingDown = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    timer.unref();
+    await runCleanups(logger);
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  let devServer: DevServer | undefined;
+  let address = config.temporal.address;
+  if (!address && role === 'all') {
+    const dataDir = resolve(config.embedded.dataDir);
+    devServer = await startDevServer({
+      cliPath: config.embedded.cliPath,
+      dbFile: join(dataDir, 'temporal.sqlite'),
+      logFile: join(dataDir, 'temporal.log'),
+      port: config.embedded.port,
+      uiPort: config.embedded.uiPort,
+      namespace: config.temporal.namespace,
+    });
+    const server = devServer;
+    cleanups.push(() => server.stop());
+    // Last resort: never leave the dev server behind if this process dies abruptly.
+    process.once('exit', () => server.process.kill('SIGTERM'));
+    address = devServer.address;
+    logger.info({ address, ui: devServer.uiUrl, db: join(dataDir, 'temporal.sqlite') }, 'embedded Temporal started');
+  }
+  address ??= 'localhost:7233';
+  const temporal = { ...config.temporal, address };
+
+  const { client, connection } = await connectClient(temporal);
+  cleanups.push(() => connection.close());
+  if (!devServer) {
+    const added = await ensureSearchAttributes(connection, temporal.namespace);
+    if (added.length > 0) logger.info({ added }, 'registered search attributes');
+  }
+
+  let worker: Worker | undefined;
+  if (role !== 'api') {
+    const workerConnection = await connectWorker(temporal);
+    const started = await createWorker({ connection: workerConnection, config: { temporal }, workflowBundle: await bundleWorkflows() });
+    worker = started;
+    const running = started.run();
+    running.catch((err: Error) => {
+      logger.fatal({ err: { name: err.name, message: err.message } }, 'worker stopped');
+      void shutdown('worker-failure');
+    });
+    cleanups.push(async () => {
+      if (started.getState() === 'RUNNING') started.shutdown();
+      await running.catch(() => undefined);
+      await workerConnection.close();
+    });
+  }
+
+  let server: Server | undefined;
+  if (role !== 'worker') {
+    const metrics = createMetrics({ processMetrics: true });
+    const app = createApp({ client, config: { ...config, temporal }, logger, metrics });
+    const listening = app.listen(config.http.port, config.http.host);
+    server = listening;
+    await new Promise<void>((resolveListen, reject) => {
+      listening.once('listening', resolveListen);
+      listening.once('error', reject);
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolveClose) => {
+          listening.close(() => resolveClose());
+          listening.closeIdleConnections();
+        }),
+    );
+  }
+
+  const uiUrl = devServer?.uiUrl ?? config.temporal.uiUrl;
+  const lines = [
+    '',
+    `warroom is running (${role})`,
+    server ? `  API          http://localhost:${config.http.port}  (POST /webhooks/pagerduty, /webhooks/victorops, /incidents)` : '',
+    `  Temporal     ${address}  namespace ${temporal.namespace}${devServer ? '  (embedded, data in ' + resolve(config.embedded.dataDir) + ')' : ''}`,
+    uiUrl ? `  Temporal UI  ${uiUrl}` : '',
+    worker ? `  Worker       task queue ${temporal.taskQueue}` : '',
+    '  Ctrl-C stops everything.',
+    '',
+  ].filter((line) => line !== '');
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+}
+
+main().catch(async (err: Error) => {
+  if (err instanceof ConfigError) process.stderr.write(`warroom: ${err.message}\n`);
+  else process.stderr.write(`warroom: failed to start: ${err.message}\n`);
+  await runCleanups();
+  process.exit(2);
+});

@@ -1,0 +1,23 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one process; a registry per app keeps tests independent. */
+export function createMetrics({ processMetrics = false } = {}) {
+  const registry = new Registry();
+  if (processMetrics) collectDefaultMetrics({ register: registry });
+  const webhooks = new Counter({
+    name: 'warroom_webhooks_total',
+    help: 'Webhooks and API calls received, by source and outcome (started, signaled, ignored, invalid, unauthorized, unavailable, not-found).',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'warroom_webhook_duration_seconds',
+    help: 'Time from request to answer, including Temporal accepting the start or signal.',
+    labelNames: ['source'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  return { registry, webhooks, latency };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,102 @@
+/**
+ * The one shape every alerting tool's webhook is normalised into. Imported by workflow code:
+ * types and pure functions only, nothing from Node.
+ */
+
+export const SOURCES = ['pagerduty', 'victorops', 'api'] as const;
+export type SourceName = (typeof SOURCES)[number];
+
+/** PagerDuty Events v2 vocabulary: the most widely understood severity scale in this field. */
+export const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const EVENT_KINDS = ['trigger', 'acknowledge', 'resolve', 'reopen', 'annotate', 'update'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export type IncidentStatus = 'triggered' | 'acknowledged' | 'resolved';
+
+export interface Link {
+  label: string;
+  url: string;
+}
+
+/** One thing that happened to an incident, as told by a source. Never holds a secret. */
+export interface IncidentEvent {
+  source: SourceName;
+  /** The incident's id in the source (PagerDuty incident id, VictorOps incident number, API id). */
+  externalId: string;
+  /** `<source>-<externalId>` made safe for Slack channel names and Jira labels. */
+  key: string;
+  kind: EventKind;
+  /** The source's id for this delivery; repeats of one delivery share it, so the workflow drops them. */
+  eventId: string;
+  title?: string;
+  severity?: Severity;
+  service?: string;
+  links: Link[];
+  /** Who did it: a person's name or e-mail, or the source itself for automation. */
+  actor: string;
+  /** ISO-8601 time the source says the event happened. */
+  occurredAt: string;
+  note?: string;
+  /** E-mail addresses of people to bring into the incident. */
+  responders?: string[];
+  /** The source's own ids of the people assigned (PagerDuty user ids), resolved to e-mails later. */
+  assignees?: string[];
+  details?: Record<string, string>;
+}
+
+/** What another service (or the API) sends to acknowledge or resolve an incident. */
+export interface ActorNote {
+  by: string;
+  note?: string;
+}
+
+export interface TimelineEntry {
+  at: string;
+  actor: string;
+  what: string;
+  outcome: 'ok' | 'skipped' | 'failed' | 'ignored' | 'pending';
+  detail?: string;
+}
+
+export type StepName =
+  | 'jiraTicket'
+  | 'slackChannel'
+  | 'statusPage'
+  | 'timelinePost'
+  | 'pagerdutySync'
+  | 'jiraClose'
+  | 'slackClose'
+  | 'statusPageClose';
+
+export interface StepRecord {
+  status: 'pending' | 'done' | 'skipped' | 'failed';
+  detail?: string;
+  /** What the step created (ticket key, channel id...), so a replay never creates it again. */
+  ref?: string;
+  url?: string;
+}
+
+/** What the incident query returns, and what `GET /incidents/:key` answers. */
+export interface IncidentState {
+  key: string;
+  workflowId: string;
+  source: SourceName;
+  externalId: string;
+  title: string;
+  severity?: Severity;
+  service?: string;
+  status: IncidentStatus;
+  triggeredAt: string;
+  acknowledgedAt?: string;
+  acknowledgedBy?: string;
+  resolvedAt?: string;
+  resolvedBy?: string;
+  links: Link[];
+  responders: string[];
+  steps: Partial<Record<StepName, StepRecord>>;
+  timeline: TimelineEntry[];
+  /** Repeated alerts folded into this incident (same incident triggered again while open). */
+  repeatCount: number;
+}

@@ -1,0 +1,71 @@
+import { readFile } from 'node:fs/promises';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import type { Config } from '../config.js';
+import { INCIDENT_SEARCH_ATTRIBUTES } from '../shared/search-attributes.js';
+import proto from '@temporalio/proto';
+
+type TemporalSettings = Config['temporal'] & { address: string };
+
+async function tlsOptions(settings: TemporalSettings) {
+  if (!settings.tls) return undefined;
+  const { clientCertPath, clientKeyPath, serverCaCertPath, serverName } = settings.tls;
+  return {
+    serverNameOverride: serverName,
+    serverRootCACertificate: serverCaCertPath ? await readFile(serverCaCertPath) : undefined,
+    clientCertPair:
+      clientCertPath && clientKeyPath
+        ? { crt: await readFile(clientCertPath), key: await readFile(clientKeyPath) }
+        : undefined,
+  };
+}
+
+/** Options shared by the client and the worker connection, from TEMPORAL_* settings. */
+async function connectionOptions(settings: TemporalSettings): Promise<ConnectionOptions & NativeConnectionOptions> {
+  return {
+    address: settings.address,
+    tls: await tlsOptions(settings),
+    apiKey: settings.apiKey,
+  };
+}
+
+/** The one Temporal client of a process. */
+export async function connectClient(settings: TemporalSettings): Promise<{ client: Client; connection: Connection }> {
+  const connection = await Connection.connect({ ...(await connectionOptions(settings)), connectTimeout: '10s' });
+  return { connection, client: new Client({ connection, namespace: settings.namespace }) };
+}
+
+/** The worker's connection; the caller closes it. */
+export async function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {
+  return NativeConnection.connect(await connectionOptions(settings));
+}
+
+const KEYWORD = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+
+/**
+ * Makes sure the incident search attributes exist on a cluster warroom did not start itself.
+ * Throws with the command to run when the cluster refuses (Temporal Cloud registers them with tcld).
+ */
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const known = new Set([
+    ...Object.keys(existing.customAttributes ?? {}),
+    ...Object.keys(existing.systemAttributes ?? {}),
+  ]);
+  const missing = INCIDENT_SEARCH_ATTRIBUTES.filter((attribute) => !known.has(attribute.name));
+  if (missing.length === 0) return [];
+  try {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((attribute) => [attribute.name, KEYWORD])),
+    });
+  } catch (err) {
+    const commands = missing
+      .map((attribute) => `temporal operator search-attribute create --namespace ${namespace} --name ${attribute.name} --type Keyword`)
+      .join('\n  ');
+    throw new Error(
+      `search attributes ${missing.map((a) => a.name).join(', ')} are not registered and could not be added (${(err as Error).message}). Register them:\n  ${commands}`,
+    );
+  }
+  return missing.map((attribute) => attribute.name);
+}

@@ -1,0 +1,38 @@
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities } from './activities/index.js';
+import type { Config } from './config.js';
+
+/** The workflow entry point, as source under tsx and as JavaScript once built. */
+export const workflowsPath = fileURLToPath(
+  new URL(`./workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+);
+
+/** Bundles the workflow code once; tests and benchmarks share one bundle across workers. */
+export async function bundleWorkflows(): Promise<WorkflowBundleOption> {
+  return bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+}
+
+const noop = () => undefined;
+const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
+
+export interface WorkerDeps {
+  connection: NativeConnection;
+  config: Pick<Config, 'temporal'>;
+  workflowBundle?: WorkflowBundleOption;
+  /** Workflow cache size; 0 makes every task replay (the replay test suite uses it). */
+  maxCachedWorkflows?: number;
+  taskQueue?: string;
+}
+
+/** A worker for incident workflows, with real activity clients built once. */
+export async function createWorker({ connection, config, workflowBundle, maxCachedWorkflows, taskQueue }: WorkerDeps) {
+  return Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: taskQueue ?? config.temporal.taskQueue,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
+    activities: createActivities(),
+    maxCachedWorkflows,
+  });
+}

@@ -1,0 +1,2 @@
+export { incidentWorkflow } from './incident.js';
+export type { IncidentWorkflowInput } from './incident.js';
