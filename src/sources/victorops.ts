@@ -135,8 +135,9 @@ function event(fields: Omit<IncidentEvent, 'source' | 'key'>): Normalised {
 
 /** (a) Escalation webhook: form fields, alert values JSON-quoted. */
 function normaliseEscalation(body: Buffer, now: Date): Normalised {
-  const fields: Record<string, string | undefined> = {};
-  for (const [key, value] of formFields(body)) fields[key.toLowerCase()] = unquote(value);
+  const received = formFields(body).map(([key, value]): [string, string] => [key, unquote(value)]);
+  // Known fields are matched case-insensitively; annotation titles keep the case they were sent in.
+  const fields: Record<string, string | undefined> = Object.fromEntries(received.map(([key, value]) => [key.toLowerCase(), value]));
   const number = incidentNumber.safeParse(fields.incident ?? '');
   if (!number.success) return { invalid: { field: 'incident', message: number.error.issues[0]?.message ?? 'required' } };
   const kind = kindOfMessageType(fields.message_type ?? fields.entity_state);
@@ -147,7 +148,7 @@ function normaliseEscalation(body: Buffer, now: Date): Normalised {
     title: fields.entity_display_name || fields.summary || fields.state_message || `VictorOps incident #${number.data}`,
     severity: severityOf(fields.entity_state),
     service: fields.monitor_name || fields.routing_key,
-    links: annotationLinks(fields),
+    links: annotationLinks(Object.fromEntries(received)),
     actor: 'VictorOps',
     occurredAt: timeOf(fields.timestamp ?? fields.vo_alert_rcv_time, now),
     note: kind === 'annotate' ? fields.state_message : undefined,

@@ -1,0 +1,431 @@
+/**
+ * Ingress benchmark: how fast warroom durably accepts PagerDuty webhooks (HTTP POST -> 202 once
+ * Temporal holds the signal-with-start), next to the bare SDK call it wraps, on one Temporal dev
+ * server. No worker runs: workflows only queue. Prints figures, never pass/fail.
+ *
+ *   npm run bench:ingress
+ *   BENCH_REQUESTS=3000 BENCH_CONCURRENCY=50 BENCH_ROUNDS=3 BENCH_WARMUP=200 BENCH_DUPLICATES=5
+ *   BENCH_SENDER=thread|inline   (HTTP senders in a worker thread, or on the API's own event loop)
+ */
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, Agent, type Server } from 'node:http';
+import { cpus, arch, platform } from 'node:os';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import type { Client, Connection } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { createApp } from '../src/api.js';
+import { createLogger } from '../src/logger.js';
+import { createMetrics } from '../src/metrics.js';
+import { workflowIdFor } from '../src/shared/ids.js';
+import type { IncidentEvent } from '../src/shared/incident.js';
+import { incidentEventSignal, INCIDENT_WORKFLOW } from '../src/shared/messages.js';
+import { keyKey, severityKey, sourceKey, statusKey } from '../src/shared/search-attributes.js';
+import { normalisePagerDuty } from '../src/sources/pagerduty.js';
+import { cliVersion, findTemporalCli } from '../src/temporal/cli.js';
+import { connectClient } from '../src/temporal/connection.js';
+import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
+import type { IncidentWorkflowInput } from '../src/workflows/incident.js';
+import { closedLoop, postAll, tally, type PostPlan, type RunResult } from './http-sender.js';
+
+const TARGET_RATIO = 0.9;
+const TARGET_P99_MS = 50;
+/** Webhooks are signed as in production, so verification is part of what is measured. */
+const WEBHOOK_SECRET = 'bench-webhook-secret';
+const NAMESPACE = 'default';
+
+function positiveInt(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
+const settings = {
+  requests: positiveInt('BENCH_REQUESTS', 3000),
+  concurrency: positiveInt('BENCH_CONCURRENCY', 50),
+  rounds: positiveInt('BENCH_ROUNDS', 3),
+  warmup: positiveInt('BENCH_WARMUP', 200, 0),
+  duplicates: positiveInt('BENCH_DUPLICATES', 5, 0),
+  sender: process.env.BENCH_SENDER === 'inline' ? ('inline' as const) : ('thread' as const),
+  timeoutMs: positiveInt('BENCH_TIMEOUT_S', 900) * 1000,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Deliveries: the fixture with a distinct event.id each, and a distinct data.id per incident.
+
+interface PagerDutyFixture {
+  event: { id: string; data: { id: string; self?: string; html_url?: string } };
+}
+
+const fixture = JSON.parse(
+  readFileSync(new URL('../test/fixtures/pagerduty-v3-incident-triggered.json', import.meta.url), 'utf8'),
+) as PagerDutyFixture;
+
+interface Deliveries {
+  bodies: string[];
+  headers: Record<string, string>[];
+  /** The same deliveries as warroom normalises them: the bare path's input. */
+  events: IncidentEvent[];
+}
+
+/** `count` deliveries tagged `tag`; every `perIncident` consecutive ones share an incident. */
+function deliveries(tag: string, count: number, perIncident = 1): Deliveries {
+  const result: Deliveries = { bodies: [], headers: [], events: [] };
+  for (let index = 0; index < count; index++) {
+    const incidentId = `PB${tag}${Math.floor(index / perIncident)}`;
+    const body = structuredClone(fixture);
+    body.event.id = `01BENCH${tag}E${index}`;
+    body.event.data.id = incidentId;
+    body.event.data.self = `https://api.pagerduty.com/incidents/${incidentId}`;
+    body.event.data.html_url = `https://example-co.pagerduty.com/incidents/${incidentId}`;
+    const text = JSON.stringify(body);
+    const normalised = normalisePagerDuty(JSON.parse(text));
+    if (!('event' in normalised)) throw new Error(`fixture does not normalise: ${JSON.stringify(normalised)}`);
+    result.bodies.push(text);
+    result.headers.push({ 'x-pagerduty-signature': `v1=${createHmac('sha256', WEBHOOK_SECRET).update(text).digest('hex')}` });
+    result.events.push(normalised.event);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The two paths.
+
+/** Where the HTTP senders run; the API always runs on this process's main event loop. */
+interface HttpSender {
+  run(plan: PostPlan): Promise<RunResult>;
+  close(): Promise<void>;
+  utilization(): EventLoopUtilization | undefined;
+}
+
+function threadSender(concurrency: number): HttpSender {
+  const worker = new Worker(new URL('./http-sender.ts', import.meta.url), {
+    workerData: { role: 'http-sender', concurrency },
+  });
+  let failure: Error | undefined;
+  worker.on('error', (err) => (failure = err));
+  return {
+    run: (plan) =>
+      new Promise((resolveRun, reject) => {
+        if (failure) return reject(failure);
+        worker.once('message', (message: RunResult | { error: string }) =>
+          'error' in message ? reject(new Error(message.error)) : resolveRun(message),
+        );
+        worker.postMessage(plan);
+      }),
+    close: async () => {
+      worker.postMessage('close');
+      await worker.terminate();
+    },
+    utilization: () => worker.performance.eventLoopUtilization(),
+  };
+}
+
+function inlineSender(concurrency: number): HttpSender {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
+  return {
+    run: (plan) => postAll(agent, plan),
+    close: async () => agent.destroy(),
+    utilization: () => undefined,
+  };
+}
+
+/** The raw SDK call, with the same workflow, input, signal, memo and search attributes as src/dispatch.ts. */
+async function bareSignalWithStart(client: Client, taskQueue: string, event: IncidentEvent): Promise<string> {
+  const input: IncidentWorkflowInput = { key: event.key, source: event.source, externalId: event.externalId };
+  await client.workflow.signalWithStart(INCIDENT_WORKFLOW, {
+    workflowId: workflowIdFor(event.key),
+    taskQueue,
+    args: [input],
+    signal: incidentEventSignal,
+    signalArgs: [event],
+    memo: { title: event.title },
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: keyKey, value: event.key },
+      { key: sourceKey, value: event.source },
+      { key: statusKey, value: event.kind === 'acknowledge' ? 'acknowledged' : 'triggered' },
+      ...(event.severity ? [{ key: severityKey, value: event.severity }] : []),
+    ]),
+  });
+  return 'ok';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring.
+
+interface Row {
+  path: string;
+  round: number;
+  requests: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  failures: Record<string, number>;
+  outcomes: Record<string, number>;
+  /** Share of wall time the main (API / SDK) event loop was busy. */
+  mainBusy: number;
+  senderBusy?: number;
+  /** CPU per request of this Node process (all threads) and of the Temporal server, in microseconds. */
+  nodeCpuUs: number;
+  serverCpuUs?: number;
+}
+
+/** Nearest-rank percentile of sorted samples. */
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** User + system CPU of a process in microseconds, from /proc (Linux); undefined elsewhere. */
+function processCpuUs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+async function measure(
+  path: string,
+  round: number,
+  serverPid: number | undefined,
+  sender: HttpSender | undefined,
+  run: () => Promise<RunResult>,
+): Promise<Row> {
+  const mainBefore = performance.eventLoopUtilization();
+  const senderBefore = sender?.utilization();
+  const cpuBefore = process.cpuUsage();
+  const serverBefore = processCpuUs(serverPid);
+  const result = await run();
+  const serverAfter = processCpuUs(serverPid);
+  const cpu = process.cpuUsage(cpuBefore);
+  const senderAfter = sender?.utilization();
+  const mainBusy = performance.eventLoopUtilization(performance.eventLoopUtilization(), mainBefore).utilization;
+  const requests = result.latenciesMs.length;
+  const sorted = Float64Array.from(result.latenciesMs).sort();
+  const failures = Object.fromEntries(Object.entries(result.statuses).filter(([status]) => status !== '202' && status !== 'ok'));
+  return {
+    path,
+    round,
+    requests,
+    perSecond: requests / (result.elapsedMs / 1000),
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    failures,
+    outcomes: result.outcomes,
+    mainBusy,
+    senderBusy: senderBefore && senderAfter ? performance.eventLoopUtilization(senderAfter, senderBefore).utilization : undefined,
+    nodeCpuUs: (cpu.user + cpu.system) / requests,
+    serverCpuUs: serverBefore !== undefined && serverAfter !== undefined ? (serverAfter - serverBefore) / requests : undefined,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Printing.
+
+const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+const percent = (value: number | undefined) => (value === undefined ? '-' : `${Math.round(value * 100)}%`);
+
+function failuresText(row: Row): string {
+  const count = Object.values(row.failures).reduce((sum, n) => sum + n, 0);
+  if (count === 0) return '0';
+  return `${count} (${Object.entries(row.failures).map(([status, n]) => `${status}: ${n}`).join(', ')})`;
+}
+
+const COLUMNS = ['path', 'round', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'non-202', 'main loop', 'sender loop', 'node µs/req', 'temporal µs/req'];
+const WIDTHS = [12, 6, 9, 8, 8, 8, 8, 10, 12, 12, 16];
+
+function line(cells: string[]): string {
+  return cells.map((cell, index) => cell.padEnd(WIDTHS[index] ?? 8)).join('').trimEnd();
+}
+
+function rowLine(row: Row, round: string = String(row.round)): string {
+  return line([
+    row.path,
+    round,
+    String(row.requests),
+    fixed(row.perSecond, 0),
+    fixed(row.p50),
+    fixed(row.p99),
+    failuresText(row),
+    percent(row.mainBusy),
+    percent(row.senderBusy),
+    fixed(row.nodeCpuUs, 0),
+    row.serverCpuUs === undefined ? '-' : fixed(row.serverCpuUs, 0),
+  ]);
+}
+
+function summaryLine(row: Row): string {
+  return line([row.path, String(row.round), String(row.requests), fixed(row.perSecond, 0), fixed(row.p50), fixed(row.p99), failuresText(row)]);
+}
+
+/** The median round by throughput (for an even count, the slower of the middle two). */
+function medianRound(rows: Row[]): Row {
+  const sorted = [...rows].sort((a, b) => a.perSecond - b.perSecond);
+  const row = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (!row) throw new Error('no rounds');
+  return row;
+}
+
+function outcomesText(rows: Row[]): string {
+  const total: Record<string, number> = {};
+  for (const row of rows) for (const [outcome, n] of Object.entries(row.outcomes)) total[outcome] = (total[outcome] ?? 0) + n;
+  return Object.entries(total).map(([outcome, n]) => `${outcome} ${n}`).join(', ') || 'none';
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function listen(server: Server): Promise<number> {
+  return new Promise((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (typeof address === 'object' && address) resolveListen(address.port);
+      else reject(new Error('API server has no port'));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const cli = findTemporalCli();
+  const machine = [
+    `node ${process.version}`,
+    `${platform()} ${arch()}`,
+    `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})`,
+    cli ? cliVersion(cli) : 'temporal CLI not found',
+  ].join(' · ');
+  console.log(`machine: ${machine}`);
+  console.log(
+    `settings: ${settings.requests} requests × ${settings.rounds} rounds per path, concurrency ${settings.concurrency}, ` +
+      `warm-up ${settings.warmup}, senders ${settings.sender === 'thread' ? 'in a worker thread' : 'on the API event loop'}, ` +
+      `PagerDuty v3 incident.triggered, signed, no worker running`,
+  );
+
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let devServer: DevServer | undefined;
+  const watchdog = setTimeout(() => {
+    console.error(`benchmark did not finish within ${settings.timeoutMs / 1000} s; stopping`);
+    devServer?.process.kill('SIGKILL');
+    process.exit(2);
+  }, settings.timeoutMs);
+  watchdog.unref();
+
+  try {
+    devServer = await startDevServer({ port: await freePort(), headless: true, cliPath: cli });
+    cleanups.push(() => devServer?.stop() ?? Promise.resolve());
+    const serverPid = devServer.process.pid;
+    const taskQueue = `bench-ingress-${process.pid}-${Date.now().toString(36)}`;
+    const temporal = { address: devServer.address, namespace: NAMESPACE, taskQueue };
+
+    // Separate connections: the Dispatcher wraps its client's signalWithStart RPC, and the bare
+    // path must be the SDK untouched.
+    const app: { client: Client; connection: Connection } = await connectClient(temporal);
+    cleanups.push(() => app.connection.close());
+    const bare: { client: Client; connection: Connection } = await connectClient(temporal);
+    cleanups.push(() => bare.connection.close());
+
+    const server = createServer(
+      createApp({
+        client: app.client,
+        config: { auth: { pagerdutySecrets: [WEBHOOK_SECRET] }, temporal },
+        logger: createLogger('silent'),
+        metrics: createMetrics(),
+      }),
+    );
+    // Idle keep-alive sockets must survive the bare rounds, or the first POSTs of a round reconnect.
+    server.keepAliveTimeout = settings.timeoutMs;
+    const port = await listen(server);
+    cleanups.push(
+      () =>
+        new Promise<void>((resolveClose) => {
+          server.closeAllConnections();
+          server.close(() => resolveClose());
+        }),
+    );
+    const sender = settings.sender === 'thread' ? threadSender(settings.concurrency) : inlineSender(settings.concurrency);
+    cleanups.push(() => sender.close());
+
+    const postPlan = (batch: Deliveries): PostPlan => ({
+      port,
+      path: '/webhooks/pagerduty',
+      concurrency: settings.concurrency,
+      bodies: batch.bodies,
+      headers: batch.headers,
+    });
+    const warroomRun = (batch: Deliveries) => () => sender.run(postPlan(batch));
+    const bareRun = (batch: Deliveries) => async (): Promise<RunResult> => {
+      const { labels, ...run } = await closedLoop(batch.events.length, settings.concurrency, (index) =>
+        bareSignalWithStart(bare.client, taskQueue, batch.events[index] as IncidentEvent),
+      );
+      return { ...run, ...tally(labels) };
+    };
+
+    if (settings.warmup > 0) {
+      const warmWarroom = await measure('warroom', 0, serverPid, sender, warroomRun(deliveries('WU', settings.warmup)));
+      const warmBare = await measure('bare SDK', 0, serverPid, undefined, bareRun(deliveries('BU', settings.warmup)));
+      console.log(
+        `warm-up: ${settings.warmup} each; non-202: warroom ${failuresText(warmWarroom)}, bare ${failuresText(warmBare)}`,
+      );
+    }
+
+    const warroomRows: Row[] = [];
+    const bareRows: Row[] = [];
+    console.log('\nrounds (interleaved; order alternates each round):');
+    console.log(line(COLUMNS));
+    for (let round = 1; round <= settings.rounds; round++) {
+      // Build the round's deliveries before its clock starts.
+      const forWarroom = deliveries(`R${round}W`, settings.requests);
+      const forBare = deliveries(`R${round}B`, settings.requests);
+      const steps = [
+        () => measure('warroom', round, serverPid, sender, warroomRun(forWarroom)).then((row) => (warroomRows.push(row), row)),
+        () => measure('bare SDK', round, serverPid, undefined, bareRun(forBare)).then((row) => (bareRows.push(row), row)),
+      ];
+      if (round % 2 === 0) steps.reverse();
+      for (const step of steps) console.log(rowLine(await step()));
+    }
+
+    let duplicateRows: Row[] = [];
+    if (settings.duplicates > 1) {
+      const perIncident = settings.duplicates;
+      const forWarroom = deliveries('DW', settings.requests, perIncident);
+      const forBare = deliveries('DB', settings.requests, perIncident);
+      duplicateRows = [
+        await measure(`warroom x${perIncident}`, 1, serverPid, sender, warroomRun(forWarroom)),
+        await measure(`bare SDK x${perIncident}`, 1, serverPid, undefined, bareRun(forBare)),
+      ];
+      console.log(
+        `\n${perIncident} deliveries per incident (${Math.ceil(settings.requests / perIncident)} incidents, ` +
+          `the ${perIncident} of one incident in flight together; 1 round each):`,
+      );
+      console.log(line(COLUMNS));
+      for (const row of duplicateRows) console.log(rowLine(row));
+    }
+
+    const warroom = medianRound(warroomRows);
+    const bareMedian = medianRound(bareRows);
+    const ratio = warroom.perSecond / bareMedian.perSecond;
+    console.log(`\nsummary (median round by req/s of ${settings.rounds}, per path):`);
+    console.log(line(['path', 'round', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'non-202']));
+    console.log(summaryLine(warroom));
+    console.log(summaryLine(bareMedian));
+    console.log(`ratio (warroom/bare throughput): ${ratio.toFixed(2)}   target >= ${TARGET_RATIO}`);
+    console.log(`p99 side by side: warroom ${fixed(warroom.p99)} ms, bare ${fixed(bareMedian.p99)} ms   target (warroom) <= ${TARGET_P99_MS} ms`);
+    console.log(`warroom 202 outcomes, all timed rounds: ${outcomesText(warroomRows)}`);
+    if (duplicateRows[0]) console.log(`warroom 202 outcomes, x${settings.duplicates} run: ${outcomesText([duplicateRows[0]])}`);
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((err: Error) => console.error(`cleanup failed: ${err.message}`));
+    }
+    clearTimeout(watchdog);
+  }
+}
+
+await main();
