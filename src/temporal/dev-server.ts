@@ -17,6 +17,8 @@ export interface DevServerOptions {
   uiPort?: number;
   headless?: boolean;
   namespace?: string;
+  /** Server dynamic config, e.g. a low `limit.historyCount.suggestContinueAsNew` for tests. */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }
 
 /** A running `temporal server start-dev`. */
@@ -67,6 +69,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.headless || options.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort), '--ui-ip', '127.0.0.1');
   for (const attribute of INCIDENT_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${attribute.name}=Keyword`);
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) {
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  }
 
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   if (options.logFile) {
