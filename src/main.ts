@@ -2,6 +2,7 @@
  * The entry: `npm start` runs an embedded Temporal dev server, the worker and the API in one
  * process tree; `--role=api` / `--role=worker` run one part against TEMPORAL_ADDRESS.
  */
+import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { DefaultLogger, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
@@ -44,12 +45,21 @@ async function runCleanups(logger?: Logger): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // A .env beside the project is read for convenience; variables already set win.
+  if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig();
   const role = roleFromArgs(process.argv.slice(2), process.env);
+  if (!config.temporal.address && role === 'all' && process.env.NODE_ENV === 'production') {
+    throw new ConfigError('invalid configuration:\n  TEMPORAL_ADDRESS: required in production (the embedded dev server is for development)');
+  }
   const logger = createLogger(config.logLevel);
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 22) logger.warn({ node: process.versions.node }, 'warroom targets Node >= 22; this Node is end-of-life');
   forwardSdkLogs(logger, config.logLevel);
+  const { apiToken, pagerdutySecrets, victoropsKey, victoropsToken } = config.auth;
+  if (role !== 'worker' && !apiToken && pagerdutySecrets.length === 0 && !victoropsKey && !victoropsToken) {
+    logger.warn('no webhook secret or API token is set: anyone who can reach this port can open and resolve incidents');
+  }
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
