@@ -69,8 +69,6 @@ describe('a long incident', () => {
       const current = await handle.query(incidentQuery);
       return current.repeatCount === 30 && current;
     });
-    const description = await handle.describe();
-    expect(description.runId).not.toBe(description.firstExecutionRunId ?? '');
     let runs = 0;
     for await (const _run of client.workflow.list({ query: `WorkflowId = '${workflowIdFor(key)}'` })) runs += 1;
     expect(runs).toBeGreaterThan(1);
