@@ -26,6 +26,32 @@ const bool = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+const emailList = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value ?? '').split(',').map((part) => part.trim()).filter(Boolean))
+  .pipe(z.array(z.email()));
+
+const labelList = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value ?? '').split(',').map((part) => part.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^\S+$/, 'Jira labels cannot contain spaces')));
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration such as `24h`, `30m`, `90s`, `500ms` or a number of milliseconds. */
+const duration = z
+  .string()
+  .trim()
+  .regex(/^\d+(ms|s|m|h|d)?$/, 'expected a duration such as 24h, 30m or 90s')
+  .transform((value) => {
+    const [, amount = '0', unit = 'ms'] = /^(\d+)(ms|s|m|h|d)?$/.exec(value) ?? [];
+    return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
+  });
+
 /** Every setting warroom reads, from the environment. Secrets live here and nowhere else. */
 const configSchema = z.object({
   PORT: port.default(3000),
@@ -50,6 +76,30 @@ const configSchema = z.object({
 
   WARROOM_API_TOKEN: optionalString,
   PAGERDUTY_WEBHOOK_SECRET: secretList,
+
+  JIRA_HOST: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  JIRA_EMAIL: optionalString.pipe(z.email().optional()),
+  JIRA_API_TOKEN: optionalString,
+  JIRA_PROJECT_KEY: z.string().trim().regex(/^[A-Z][A-Z0-9_]{0,49}$/, 'expected a Jira project key such as RLY').default('RLY'),
+  JIRA_ISSUE_TYPE: z.string().trim().min(1).default('Task'),
+  JIRA_LABELS: labelList,
+
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_API_URL: z.url({ protocol: /^https?$/ }).default('https://slack.com/api/'),
+  SLACK_CHANNEL_TEMPLATE: z.string().trim().includes('{id}', { message: 'must contain {id}' }).default('team-relay-production-incident-{id}'),
+  SLACK_PRIVATE_CHANNELS: bool,
+  SLACK_DEFAULT_RESPONDERS: emailList,
+  SLACK_USERNAME: optionalString,
+  SLACK_ICON_EMOJI: optionalString,
+  SLACK_ICON_URL: optionalString.pipe(z.url().optional()),
+  SLACK_ARCHIVE_DELAY: duration.default(86_400_000),
+  SLACK_ANNOUNCE_CHANNEL: optionalString,
+
+  PAGERDUTY_API_TOKEN: optionalString,
+  PAGERDUTY_FROM_EMAIL: optionalString.pipe(z.email().optional()),
+  PAGERDUTY_API_URL: z.url({ protocol: /^https?$/ }).default('https://api.pagerduty.com'),
+  PAGERDUTY_EVENTS_URL: z.url({ protocol: /^https?$/ }).default('https://events.pagerduty.com'),
+  VICTOROPS_REST_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   VICTOROPS_WEBHOOK_KEY: optionalString,
   VICTOROPS_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
   VICTOROPS_WEBHOOK_TOKEN: optionalString,
@@ -70,6 +120,30 @@ export interface Config {
     uiUrl?: string;
   };
   embedded: { cliPath?: string; dataDir: string; port: number; uiPort: number };
+  /** Absent unless JIRA_HOST, JIRA_EMAIL and JIRA_API_TOKEN are all set. */
+  jira?: {
+    host: string;
+    email: string;
+    apiToken: string;
+    projectKey: string;
+    issueType: string;
+    labels: string[];
+  };
+  /** Absent unless SLACK_BOT_TOKEN is set. */
+  slack?: {
+    botToken: string;
+    apiUrl: string;
+    channelTemplate: string;
+    privateChannels: boolean;
+    defaultResponders: string[];
+    username?: string;
+    iconEmoji?: string;
+    iconUrl?: string;
+    archiveDelayMs: number;
+    announceChannel?: string;
+  };
+  pagerduty: { apiToken?: string; fromEmail?: string; apiUrl: string; eventsUrl: string };
+  victorops: { restUrl?: string };
   auth: {
     apiToken?: string;
     pagerdutySecrets: string[];
@@ -102,6 +176,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'invalid configuration:\n  TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH: set both or neither',
     );
   }
+  const jiraParts = [raw.JIRA_HOST, raw.JIRA_EMAIL, raw.JIRA_API_TOKEN];
+  if (jiraParts.some(Boolean) && !jiraParts.every(Boolean)) {
+    throw new ConfigError('invalid configuration:\n  JIRA_HOST / JIRA_EMAIL / JIRA_API_TOKEN: set all three or none');
+  }
+  if (raw.PAGERDUTY_API_TOKEN && !raw.PAGERDUTY_FROM_EMAIL) {
+    throw new ConfigError('invalid configuration:\n  PAGERDUTY_FROM_EMAIL: required with PAGERDUTY_API_TOKEN (PagerDuty needs a From user for writes)');
+  }
   const tlsWanted =
     raw.TEMPORAL_TLS || raw.TEMPORAL_API_KEY || raw.TEMPORAL_TLS_CLIENT_CERT_PATH || raw.TEMPORAL_TLS_SERVER_CA_CERT_PATH;
   return {
@@ -128,6 +209,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: raw.TEMPORAL_DEV_PORT,
       uiPort: raw.TEMPORAL_DEV_UI_PORT,
     },
+    jira:
+      raw.JIRA_HOST && raw.JIRA_EMAIL && raw.JIRA_API_TOKEN
+        ? {
+            host: raw.JIRA_HOST,
+            email: raw.JIRA_EMAIL,
+            apiToken: raw.JIRA_API_TOKEN,
+            projectKey: raw.JIRA_PROJECT_KEY,
+            issueType: raw.JIRA_ISSUE_TYPE,
+            labels: raw.JIRA_LABELS,
+          }
+        : undefined,
+    slack: raw.SLACK_BOT_TOKEN
+      ? {
+          botToken: raw.SLACK_BOT_TOKEN,
+          apiUrl: raw.SLACK_API_URL,
+          channelTemplate: raw.SLACK_CHANNEL_TEMPLATE,
+          privateChannels: raw.SLACK_PRIVATE_CHANNELS,
+          defaultResponders: raw.SLACK_DEFAULT_RESPONDERS,
+          username: raw.SLACK_USERNAME,
+          iconEmoji: raw.SLACK_ICON_EMOJI,
+          iconUrl: raw.SLACK_ICON_URL,
+          archiveDelayMs: raw.SLACK_ARCHIVE_DELAY,
+          announceChannel: raw.SLACK_ANNOUNCE_CHANNEL,
+        }
+      : undefined,
+    pagerduty: {
+      apiToken: raw.PAGERDUTY_API_TOKEN,
+      fromEmail: raw.PAGERDUTY_FROM_EMAIL,
+      apiUrl: raw.PAGERDUTY_API_URL,
+      eventsUrl: raw.PAGERDUTY_EVENTS_URL,
+    },
+    victorops: { restUrl: raw.VICTOROPS_REST_URL },
     auth: {
       apiToken: raw.WARROOM_API_TOKEN,
       pagerdutySecrets: raw.PAGERDUTY_WEBHOOK_SECRET,
