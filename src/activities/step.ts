@@ -17,11 +17,21 @@ export interface StepInput {
   note?: string;
   /** What earlier steps created (ticket key, channel id...), so later steps can refer to them. */
   refs: Record<string, string>;
+  /** The incident's Jira ticket, once it exists. */
+  ticket?: { key: string; url?: string };
+  /** The incident's Slack channel, once it exists. */
+  channel?: { id: string; name?: string; url?: string };
+  /** The pinned summary message in the channel, once posted. */
+  summary?: { channel: string; ts: string };
+  /** Link to this run in the Temporal UI, when TEMPORAL_UI_URL is known. */
+  runUrl?: string;
+  /** When the incident started (ISO-8601): look-ups for earlier attempts need search no further back. */
+  triggeredAt?: string;
 }
 
 /** What a step reports back to the workflow, which records it on the timeline. */
 export type StepOutcome =
-  | { status: 'done'; detail?: string; ref?: string; url?: string }
+  | { status: 'done'; detail?: string; ref?: string; url?: string; name?: string }
   | { status: 'skipped'; detail: string };
 
 /** The answer of a step whose integration has no settings: nothing was done, and it says so. */
