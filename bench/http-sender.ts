@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 /** What one timed run of a path produced. */
 export interface RunResult {
-  /** Per-request time from send to answer, in milliseconds, in completion order. */
+  /** Per-request time from send to answer, in milliseconds, by request index. */
   latenciesMs: Float64Array;
   /** Wall time from the first send to the last answer. */
   elapsedMs: number;

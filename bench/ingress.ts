@@ -327,14 +327,14 @@ async function main(): Promise<void> {
 
     // Separate connections: the Dispatcher wraps its client's signalWithStart RPC, and the bare
     // path must be the SDK untouched.
-    const app: { client: Client; connection: Connection } = await connectClient(temporal);
-    cleanups.push(() => app.connection.close());
-    const bare: { client: Client; connection: Connection } = await connectClient(temporal);
-    cleanups.push(() => bare.connection.close());
+    const forApi: { client: Client; connection: Connection } = await connectClient(temporal);
+    cleanups.push(() => forApi.connection.close());
+    const forBare: { client: Client; connection: Connection } = await connectClient(temporal);
+    cleanups.push(() => forBare.connection.close());
 
     const server = createServer(
       createApp({
-        client: app.client,
+        client: forApi.client,
         config: { auth: { pagerdutySecrets: [WEBHOOK_SECRET] }, temporal },
         logger: createLogger('silent'),
         metrics: createMetrics(),
@@ -363,7 +363,7 @@ async function main(): Promise<void> {
     const warroomRun = (batch: Deliveries) => () => sender.run(postPlan(batch));
     const bareRun = (batch: Deliveries) => async (): Promise<RunResult> => {
       const { labels, ...run } = await closedLoop(batch.events.length, settings.concurrency, (index) =>
-        bareSignalWithStart(bare.client, taskQueue, batch.events[index] as IncidentEvent),
+        bareSignalWithStart(forBare.client, taskQueue, batch.events[index] as IncidentEvent),
       );
       return { ...run, ...tally(labels) };
     };
@@ -382,11 +382,11 @@ async function main(): Promise<void> {
     console.log(line(COLUMNS));
     for (let round = 1; round <= settings.rounds; round++) {
       // Build the round's deliveries before its clock starts.
-      const forWarroom = deliveries(`R${round}W`, settings.requests);
-      const forBare = deliveries(`R${round}B`, settings.requests);
+      const warroomBatch = deliveries(`R${round}W`, settings.requests);
+      const bareBatch = deliveries(`R${round}B`, settings.requests);
       const steps = [
-        () => measure('warroom', round, serverPid, sender, warroomRun(forWarroom)).then((row) => (warroomRows.push(row), row)),
-        () => measure('bare SDK', round, serverPid, undefined, bareRun(forBare)).then((row) => (bareRows.push(row), row)),
+        () => measure('warroom', round, serverPid, sender, warroomRun(warroomBatch)).then((row) => (warroomRows.push(row), row)),
+        () => measure('bare SDK', round, serverPid, undefined, bareRun(bareBatch)).then((row) => (bareRows.push(row), row)),
       ];
       if (round % 2 === 0) steps.reverse();
       for (const step of steps) console.log(rowLine(await step()));
@@ -395,11 +395,11 @@ async function main(): Promise<void> {
     let duplicateRows: Row[] = [];
     if (settings.duplicates > 1) {
       const perIncident = settings.duplicates;
-      const forWarroom = deliveries('DW', settings.requests, perIncident);
-      const forBare = deliveries('DB', settings.requests, perIncident);
+      const warroomBatch = deliveries('DW', settings.requests, perIncident);
+      const bareBatch = deliveries('DB', settings.requests, perIncident);
       duplicateRows = [
-        await measure(`warroom x${perIncident}`, 1, serverPid, sender, warroomRun(forWarroom)),
-        await measure(`bare SDK x${perIncident}`, 1, serverPid, undefined, bareRun(forBare)),
+        await measure(`warroom x${perIncident}`, 1, serverPid, sender, warroomRun(warroomBatch)),
+        await measure(`bare SDK x${perIncident}`, 1, serverPid, undefined, bareRun(bareBatch)),
       ];
       console.log(
         `\n${perIncident} deliveries per incident (${Math.ceil(settings.requests / perIncident)} incidents, ` +
@@ -416,10 +416,30 @@ async function main(): Promise<void> {
     console.log(line(['path', 'round', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'non-202']));
     console.log(summaryLine(warroom));
     console.log(summaryLine(bareMedian));
+    const pairRatios = warroomRows.map((row, index) => row.perSecond / (bareRows[index]?.perSecond ?? Number.NaN));
+    const medianPairRatio = [...pairRatios].sort((a, b) => a - b)[Math.floor((pairRatios.length - 1) / 2)] ?? Number.NaN;
     console.log(`ratio (warroom/bare throughput): ${ratio.toFixed(2)}   target >= ${TARGET_RATIO}`);
+    console.log(
+      `  same-round ratios: ${pairRatios.map((value) => value.toFixed(2)).join(', ')} (median ${medianPairRatio.toFixed(2)})`,
+    );
     console.log(`p99 side by side: warroom ${fixed(warroom.p99)} ms, bare ${fixed(bareMedian.p99)} ms   target (warroom) <= ${TARGET_P99_MS} ms`);
-    console.log(`warroom 202 outcomes, all timed rounds: ${outcomesText(warroomRows)}`);
-    if (duplicateRows[0]) console.log(`warroom 202 outcomes, x${settings.duplicates} run: ${outcomesText([duplicateRows[0]])}`);
+    // Closed loop: mean latency = senders in flight / throughput, whatever the code path costs.
+    console.log(
+      `  Little's law: ${settings.concurrency} in flight / ${fixed(warroom.perSecond, 0)} req/s = ${fixed((settings.concurrency / warroom.perSecond) * 1000, 0)} ms mean; ` +
+        `p99 <= ${TARGET_P99_MS} ms at ${settings.concurrency} in flight needs > ${Math.round((settings.concurrency * 1000) / TARGET_P99_MS)} req/s`,
+    );
+    const [warroomDuplicates, bareDuplicates] = duplicateRows;
+    if (warroomDuplicates && bareDuplicates) {
+      console.log(
+        `x${settings.duplicates} ratio: ${(warroomDuplicates.perSecond / bareDuplicates.perSecond).toFixed(2)}; ` +
+          `p99 warroom ${fixed(warroomDuplicates.p99)} ms, bare ${fixed(bareDuplicates.p99)} ms`,
+      );
+    }
+    console.log(`warroom 202 outcomes: timed rounds ${outcomesText(warroomRows)}${warroomDuplicates ? `; x${settings.duplicates} run ${outcomesText([warroomDuplicates])}` : ''}`);
+    console.log(
+      'columns: main loop = busy share of the event loop running the API (or the bare SDK calls); sender loop = the HTTP senders\' thread; ' +
+        'node µs/req = CPU of this whole process per request; temporal µs/req = CPU of the dev server per request',
+    );
   } finally {
     for (const cleanup of cleanups.reverse()) {
       await cleanup().catch((err: Error) => console.error(`cleanup failed: ${err.message}`));

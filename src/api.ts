@@ -71,6 +71,7 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
   const app = express();
   const dispatcher = new Dispatcher(client, config.temporal.taskQueue);
   app.disable('x-powered-by');
+  app.set('etag', false);
   app.set('query parser', 'simple');
 
   const requireApiToken = (req: Request, _res: Response, next: NextFunction) => {
@@ -259,7 +260,8 @@ interface IncidentSummary {
 
 /** Open incidents, from Temporal visibility. */
 async function openIncidents(client: Client, limit: number): Promise<IncidentSummary[]> {
-  const query = `WorkflowType = '${INCIDENT_WORKFLOW}' AND ExecutionStatus = 'Running'`;
+  // A resolved incident's run stays open while its channel waits to be archived: not an open incident.
+  const query = `WorkflowType = '${INCIDENT_WORKFLOW}' AND ExecutionStatus = 'Running' AND ${statusKey.name} != 'resolved'`;
   const incidents: IncidentSummary[] = [];
   for await (const run of client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
     const attributes = run.typedSearchAttributes;
