@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     logger.info({ address, ui: devServer.uiUrl, db: join(dataDir, 'temporal.sqlite') }, 'embedded Temporal started');
   }
   address ??= 'localhost:7233';
-  const temporal = { ...config.temporal, address };
+  const temporal = { ...config.temporal, address, uiUrl: devServer?.uiUrl ?? config.temporal.uiUrl };
 
   const { client, connection } = await connectClient(temporal);
   cleanups.push(() => connection.close());
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
   let worker: Worker | undefined;
   if (role !== 'api') {
     const workerConnection = await connectWorker(temporal);
-    const started = await createWorker({ connection: workerConnection, config: { temporal }, workflowBundle: await bundleWorkflows() });
+    const started = await createWorker({ connection: workerConnection, config: { ...config, temporal }, workflowBundle: await bundleWorkflows() });
     worker = started;
     const running = started.run();
     running.catch((err: Error) => {

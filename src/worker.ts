@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
-import { createActivities } from './activities/index.js';
+import { createActivities, type ActivityConfig } from './activities/index.js';
 import type { Config } from './config.js';
 
 /** The workflow entry point, as source under tsx and as JavaScript once built. */
@@ -18,7 +18,7 @@ const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, e
 
 export interface WorkerDeps {
   connection: NativeConnection;
-  config: Pick<Config, 'temporal'>;
+  config: ActivityConfig & Pick<Config, 'temporal'>;
   workflowBundle?: WorkflowBundleOption;
   /** Workflow cache size; 0 makes every task replay (the replay test suite uses it). */
   maxCachedWorkflows?: number;
@@ -32,7 +32,7 @@ export async function createWorker({ connection, config, workflowBundle, maxCach
     namespace: config.temporal.namespace,
     taskQueue: taskQueue ?? config.temporal.taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: createActivities(),
+    activities: createActivities(config),
     maxCachedWorkflows,
   });
 }

@@ -176,6 +176,12 @@ describe('VictorOps webhooks', () => {
     expect(normaliseVictorOps(request('summary=&message=', form))).toMatchObject({ invalid: { field: 'incident' } });
   });
 
+  it('ignores the echo of a post warroom made itself', () => {
+    const body = fixtureJson('victorops-outgoing-acknowledged.json');
+    body['ALERT.monitoring_tool'] = 'warroom';
+    expect(normaliseVictorOps(request(JSON.stringify(body), 'application/json'))).toEqual({ ignored: 'echo of a post warroom made itself' });
+  });
+
   it('requires the shared token on JSON webhooks when one is configured', () => {
     const body = fixture('victorops-outgoing-triggered.json');
     const auth = { ...noAuth, victoropsToken: 'vo-shared-token' };

@@ -1,13 +1,317 @@
+import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
+import {
+  createCloudClient,
+  isApiError,
+  isAuthError,
+  isForbiddenError,
+  isNetworkError,
+  isNotFoundError,
+  isRateLimitError,
+  isSchemaMismatchError,
+  type CloudClient,
+  type SchemaMismatchBehavior,
+} from 'jira.js';
+import { createClient, type Client, type SendRequestOptions } from 'jira.js/core';
+import type { Config } from '../config.js';
+import { nonRetryable, rateLimited, unavailable } from './errors.js';
 import { notConfigured, type StepInput, type StepOutcome } from './step.js';
 
-/** Jira: the incident's ticket. Until its settings exist every call answers "not configured". */
-export function createJiraActivities() {
+export type JiraSettings = NonNullable<Config['jira']>;
+export type JiraClient = CloudClient;
+
+export interface JiraDeps {
+  /** Built once by the worker with {@link createJiraClient}; tests point it at the fake. */
+  jira?: JiraClient;
+  settings?: JiraSettings;
+  /** How long a retried `openTicket` waits for search to show an issue an earlier attempt may have created. */
+  lookupWaitMs?: number;
+}
+
+export interface JiraClientOptions {
+  /** Per request; jira.js has no timeout of its own. */
+  timeoutMs?: number;
+  /** Tests use 'throw' so a fake answering off-schema fails loudly. */
+  onSchemaMismatch?: SchemaMismatchBehavior;
+}
+
+const VENDOR = 'Jira';
+const SUMMARY_LIMIT = 255;
+/** Jira Cloud usually indexes a new issue within a second or two; past this a retry creates again. */
+const DEFAULT_LOOKUP_WAIT_MS = 5_000;
+const LOOKUP_POLL_MS = 250;
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** Jira sends Retry-After with its 429s; if one ever comes without, wait this long. */
+const DEFAULT_RATE_LIMIT_WAIT_MS = 5_000;
+const SEARCH_FIELDS = ['summary', 'labels', 'status', 'created'];
+
+/**
+ * The jira.js 6 client for our settings: basic auth, its own retries off (Temporal owns retries),
+ * and a deadline on every request.
+ */
+export function createJiraClient(settings: JiraSettings, options: JiraClientOptions = {}): JiraClient {
+  const inner = createClient({
+    host: settings.host,
+    auth: { type: 'basic', email: settings.email, apiToken: settings.apiToken },
+    retry: { maxAttempts: 1 },
+    onSchemaMismatch: options.onSchemaMismatch ?? 'warn',
+  });
+  return createCloudClient(withDeadline(inner, options.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+}
+
+/** Thrown when Jira does not answer in time. */
+class JiraTimeoutError extends Error {
+  override name = 'JiraTimeoutError';
+}
+
+/**
+ * jira.js takes no timeout or AbortSignal, so the deadline stops the wait, not the socket: a late
+ * answer is dropped, and undici's own header timeout ends the connection eventually.
+ */
+function withDeadline(client: Client, timeoutMs: number): Client {
   return {
-    async openTicket(_input: StepInput): Promise<StepOutcome> {
-      return notConfigured('Jira');
-    },
-    async closeTicket(_input: StepInput): Promise<StepOutcome> {
-      return notConfigured('Jira');
+    async sendRequest<T>(options: SendRequestOptions<T>): Promise<T> {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new JiraTimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        return await Promise.race([client.sendRequest(options), deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
+}
+
+/** Jira: the incident's ticket. Without settings every call answers "not configured". */
+export function createJiraActivities(deps: JiraDeps = {}) {
+  const { settings } = deps;
+  const jira = deps.jira ?? (settings ? createJiraClient(settings) : undefined);
+  if (!settings || !jira) {
+    return {
+      openTicket: async (_input: StepInput): Promise<StepOutcome> => notConfigured(VENDOR),
+      commentTicket: async (_input: StepInput): Promise<StepOutcome> => notConfigured(VENDOR),
+      transitionTicket: async (_input: StepInput): Promise<StepOutcome> => notConfigured(VENDOR),
+    };
+  }
+  const lookupWaitMs = deps.lookupWaitMs ?? DEFAULT_LOOKUP_WAIT_MS;
+  const browseUrl = (key: string) => `${settings.host.replace(/\/+$/, '')}/browse/${key}`;
+  const fail = (what: string, err: unknown) => toFailure(what, err, settings);
+
+  /** Issues carrying the incident's label, oldest first. */
+  const findByLabel = async (label: string) => {
+    const result = await jira.issueSearch.searchAndReconsileIssuesUsingJql({
+      jql: `project = "${settings.projectKey}" AND labels = "${label}" ORDER BY created ASC`,
+      fields: SEARCH_FIELDS,
+      maxResults: 10,
+    });
+    return (result.issues ?? []).filter((issue) => issue.key).sort((a, b) => Number(a.id) - Number(b.id));
+  };
+
+  return {
+    /**
+     * Finds the incident's ticket by its `warroom-<key>` label, or creates it (one write).
+     *
+     * Exactly once despite "created, then answered 500" and search lag: a retried attempt cannot
+     * reconcile an id it never got, so it polls search for up to `lookupWaitMs` before creating
+     * again. The first attempt creates at once, so the common path stays fast.
+     */
+    async openTicket(input: StepInput): Promise<StepOutcome> {
+      const label = ticketLabel(input.key);
+      const retried = currentAttempt() > 1;
+      try {
+        const deadline = Date.now() + (retried ? lookupWaitMs : 0);
+        for (;;) {
+          const found = await findByLabel(label);
+          const oldest = found[0];
+          if (oldest?.key) {
+            const more = found.length > 1 ? `; ${found.length} tickets carry ${label}, this is the oldest` : '';
+            return { status: 'done', ref: oldest.key, url: browseUrl(oldest.key), detail: `found ${oldest.key}, opened earlier${more}` };
+          }
+          if (Date.now() >= deadline) break;
+          await new Promise((resolve) => setTimeout(resolve, LOOKUP_POLL_MS));
+        }
+      } catch (err) {
+        throw fail('looking up the ticket', err);
+      }
+      try {
+        const created = await jira.issues.createIssue({
+          fields: {
+            project: { key: settings.projectKey },
+            issuetype: { name: settings.issueType },
+            summary: ticketSummary(input),
+            description: ticketDescription(input),
+            labels: [...new Set([label, ...settings.labels])],
+          },
+        });
+        return { status: 'done', ref: created.key, url: browseUrl(created.key), detail: `created ${created.key}` };
+      } catch (err) {
+        throw fail('creating the ticket', err);
+      }
+    },
+
+    /** On resolve: one ADF comment saying who resolved it and why; skipped when this resolve already commented. */
+    async commentTicket(input: StepInput): Promise<StepOutcome> {
+      const key = ticketKey(input);
+      if (!key) return { status: 'skipped', detail: 'no Jira ticket to comment on' };
+      const marker = resolveMarker(input);
+      try {
+        if (await hasComment(jira, key, marker)) return { status: 'done', ref: key, url: browseUrl(key), detail: `already commented on ${key}` };
+        await jira.issueComments.addComment({ issueIdOrKey: key, body: resolveComment(input, marker) });
+        return { status: 'done', ref: key, url: browseUrl(key), detail: `commented on ${key}` };
+      } catch (err) {
+        throw fail(`commenting on ${key}`, err);
+      }
+    },
+
+    /** On resolve: moves the ticket along the first transition into a done-category status (names differ per Jira). */
+    async transitionTicket(input: StepInput): Promise<StepOutcome> {
+      const key = ticketKey(input);
+      if (!key) return { status: 'skipped', detail: 'no Jira ticket to close' };
+      let target: { id: string; name: string; to: string };
+      try {
+        const issue = await jira.issues.getIssue({ issueIdOrKey: key, fields: ['status'] });
+        const status = issue.fields?.status as { name?: string; statusCategory?: { key?: string } } | undefined;
+        if (status?.statusCategory?.key === 'done') {
+          return { status: 'done', ref: key, url: browseUrl(key), detail: `${key} already ${status.name ?? 'done'}` };
+        }
+        const { transitions = [] } = await jira.issues.getTransitions({ issueIdOrKey: key });
+        const done = transitions.find((t) => t.to?.statusCategory?.key === 'done' && t.isAvailable !== false && t.id);
+        if (!done) {
+          const offered = transitions.map((t) => `${t.name ?? t.id} → ${t.to?.name ?? '?'}`).join(', ') || 'none';
+          throw nonRetryable(
+            VENDOR,
+            `${key} has no transition into a done-category status from '${status?.name ?? 'its status'}' (offered: ${offered}); close it by hand or adjust the workflow`,
+          );
+        }
+        target = { id: done.id as string, name: done.name ?? done.id as string, to: done.to?.name ?? 'done' };
+        await jira.issues.doTransition({ issueIdOrKey: key, transition: { id: target.id } });
+      } catch (err) {
+        throw fail(`closing ${key}`, err);
+      }
+      return { status: 'done', ref: key, url: browseUrl(key), detail: `${key} moved to ${target.to} (${target.name})` };
+    },
+  };
+}
+
+/** The deterministic label that finds an incident's ticket again; Jira labels may not contain spaces. */
+export function ticketLabel(key: string): string {
+  return `warroom-${key}`.replace(/\s+/g, '-').slice(0, 255);
+}
+
+function ticketKey(input: StepInput): string | undefined {
+  return input.ticket?.key ?? input.refs.jiraTicket;
+}
+
+/** The attempt number inside a Temporal activity; 1 when called directly. */
+function currentAttempt(): number {
+  return asyncLocalStorage.getStore()?.info.attempt ?? 1;
+}
+
+function ticketSummary(input: StepInput): string {
+  const oneLine = (input.title || `${input.source} incident ${input.externalId}`).replace(/\s+/g, ' ').trim();
+  if (oneLine.length <= SUMMARY_LIMIT) return oneLine;
+  // Jira counts UTF-16 units (Java strings); cut on a code point so no emoji is split in half.
+  let cut = '';
+  for (const character of oneLine) {
+    if (cut.length + character.length > SUMMARY_LIMIT - 1) break;
+    cut += character;
+  }
+  return `${cut}…`;
+}
+
+type AdfNode = Record<string, unknown>;
+
+/** A text node, linked when `href` is an http(s) URL: Jira refuses the whole document over one bad link mark. */
+const text = (value: string, href?: string): AdfNode =>
+  href && /^https?:$/.test(URL.parse(href)?.protocol ?? '')
+    ? { type: 'text', text: value, marks: [{ type: 'link', attrs: { href } }] }
+    : { type: 'text', text: href && href !== value ? `${value} (${href})` : value };
+const paragraph = (...content: AdfNode[]): AdfNode => ({ type: 'paragraph', content });
+const bulletList = (items: AdfNode[][]): AdfNode => ({
+  type: 'bulletList',
+  content: items.map((content) => ({ type: 'listItem', content: [paragraph(...content)] })),
+});
+const doc = (content: AdfNode[]) => ({ type: 'doc' as const, version: 1, content });
+
+/** The ticket's description, always ADF: a string would make jira.js 6 fall back to the v2 API. */
+export function ticketDescription(input: StepInput) {
+  const facts: AdfNode[][] = [[text(`Source: ${input.source} incident ${input.externalId}`)]];
+  if (input.severity) facts.push([text(`Severity: ${input.severity}`)]);
+  if (input.service) facts.push([text(`Service: ${input.service}`)]);
+  if (input.triggeredAt) facts.push([text(`Triggered: ${input.triggeredAt}`)]);
+  const links: AdfNode[][] = input.links.filter((link) => link.url).map((link) => [text(link.label || link.url, link.url)]);
+  if (input.channel?.url) links.push([text('Slack channel: '), text(input.channel.name ? `#${input.channel.name}` : input.channel.url, input.channel.url)]);
+  if (input.runUrl) links.push([text('Temporal run: '), text(input.workflowId, input.runUrl)]);
+  const content: AdfNode[] = [paragraph(text(`Opened by warroom for ${input.source} incident ${input.externalId}.`)), bulletList(facts)];
+  if (links.length > 0) content.push(paragraph(text('Links')), bulletList(links));
+  return doc(content);
+}
+
+/** Identifies this workflow's resolve comment, so a retried or replayed step never comments twice. */
+function resolveMarker(input: StepInput): string {
+  return `warroom:resolve:${input.workflowId}:${input.triggeredAt ?? ''}`;
+}
+
+function resolveComment(input: StepInput, marker: string) {
+  const content: AdfNode[] = [paragraph(text(`Resolved by ${input.actor ?? 'unknown'}.`))];
+  if (input.note) content.push(paragraph(text(input.note)));
+  content.push(paragraph({ type: 'text', text: marker, marks: [{ type: 'code' }] }));
+  return doc(content);
+}
+
+async function hasComment(jira: JiraClient, key: string, marker: string): Promise<boolean> {
+  const pageSize = 100;
+  for (let startAt = 0, page = 0; page < 20; page += 1, startAt += pageSize) {
+    const result = await jira.issueComments.getComments({ issueIdOrKey: key, startAt, maxResults: pageSize, orderBy: '-created' });
+    const comments = result.comments ?? [];
+    if (comments.some((comment) => adfText(comment.body).includes(marker))) return true;
+    if (comments.length < pageSize || startAt + comments.length >= (result.total ?? 0)) return false;
+  }
+  return false;
+}
+
+function adfText(node: unknown): string {
+  if (!node || typeof node !== 'object') return '';
+  const { text: value, content } = node as { text?: unknown; content?: unknown };
+  const own = typeof value === 'string' ? value : '';
+  return Array.isArray(content) ? own + content.map(adfText).join(' ') : own;
+}
+
+/** Jira's own words from an error body: `errorMessages` and field `errors`. */
+function jiraText(body: unknown): string {
+  if (typeof body === 'string') return body.slice(0, 300);
+  if (!body || typeof body !== 'object') return '';
+  const { errorMessages, errors, message } = body as { errorMessages?: unknown; errors?: unknown; message?: unknown };
+  const parts: string[] = [];
+  if (Array.isArray(errorMessages)) parts.push(...errorMessages.map(String));
+  if (errors && typeof errors === 'object') parts.push(...Object.entries(errors).map(([field, text]) => `${field}: ${String(text)}`));
+  if (parts.length === 0 && typeof message === 'string') parts.push(message);
+  return parts.join('; ');
+}
+
+/** Maps a jira.js failure to the failure types the workflow's retry policy knows; never carries the token. */
+function toFailure(what: string, err: unknown, settings: JiraSettings): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  const redact = (message: string) =>
+    message
+      .split(settings.apiToken)
+      .join('***')
+      .split(Buffer.from(`${settings.email}:${settings.apiToken}`).toString('base64'))
+      .join('***');
+  if (err instanceof JiraTimeoutError) return unavailable(VENDOR, `${what}: ${err.message}`);
+  if (isNetworkError(err)) return unavailable(VENDOR, `${what}: network error${err.code ? ` (${err.code})` : ''}`);
+  if (isRateLimitError(err)) return rateLimited(VENDOR, err.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS);
+  if (isApiError(err)) {
+    const { status } = err;
+    const said = redact(jiraText(err.body));
+    const suffix = said ? `: ${said}` : '';
+    if (isAuthError(err)) return nonRetryable(VENDOR, `${what}: authentication failed (401); check JIRA_EMAIL and JIRA_API_TOKEN${suffix}`, { status: 401 });
+    if (isForbiddenError(err)) return nonRetryable(VENDOR, `${what}: permission denied (403)${suffix}`, { status: 403 });
+    if (isNotFoundError(err)) return nonRetryable(VENDOR, `${what}: not found (404)${suffix}`, { status: 404 });
+    if (status >= 500 || status === 408 || status === 409) return unavailable(VENDOR, `${what}: Jira answered ${status}${suffix}`);
+    return nonRetryable(VENDOR, `${what}: Jira refused it (${status})${suffix}`, { status });
+  }
+  if (isSchemaMismatchError(err)) return nonRetryable(VENDOR, `${what}: unexpected answer from Jira (${redact(err.message)})`);
+  return unavailable(VENDOR, `${what}: ${redact(err instanceof Error ? err.message : String(err))}`);
 }

@@ -15,6 +15,10 @@ export interface StepInput {
   assignees: string[];
   actor?: string;
   note?: string;
+  /** Source details (VictorOps entity_id...). */
+  details?: Record<string, string>;
+  /** E-mails of the source's assignees, looked up for invitations. */
+  inviteEmails?: string[];
   /** What earlier steps created (ticket key, channel id...), so later steps can refer to them. */
   refs: Record<string, string>;
   /** The incident's Jira ticket, once it exists. */

@@ -1,10 +1,192 @@
+import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
+import { createPagerDutyRest, networkProblem, requestSignal, type PagerDutyRestSettings } from './pagerduty.js';
 import { notConfigured, type StepInput, type StepOutcome } from './step.js';
 
-/** Post-back of links and outcomes onto the alerting tool's own incident timeline. Until its settings exist every call answers "not configured". */
-export function createTimelineActivities() {
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** VictorOps documents no Retry-After; when a 429 carries none, wait this long. */
+const VICTOROPS_RATE_LIMIT_FALLBACK_MS = 30_000;
+/** Documented VictorOps REST field limits (API-NOTES §1c). */
+const VO_LIMIT = { field: 1024, stateMessage: 20480, entityId: 512, annotation: 1124 } as const;
+
+export interface TimelineDeps {
+  /** `VICTOROPS_REST_URL`: the full REST endpoint URL, API key and routing key included. A secret. */
+  victoropsRestUrl?: string;
+  /** PagerDuty REST API; notes are written as `fromEmail`. */
+  pagerduty?: PagerDutyRestSettings;
+  fetch?: typeof fetch;
+  /** Per HTTP request; the activity's own timeout bounds the whole attempt. */
+  timeoutMs?: number;
+}
+
+/** The links a post-back carries; the same input always gives the same lines, in the same order. */
+interface PostBack {
+  lines: string[];
+  jiraUrl?: string;
+  slackUrl?: string;
+}
+
+/** Post-back of the war room's links onto the alerting tool's own incident timeline. */
+export function createTimelineActivities(deps: TimelineDeps = {}) {
+  const victorOps = deps.victoropsRestUrl ? victorOpsEndpoint(deps.victoropsRestUrl, deps) : undefined;
+  const pagerDuty = deps.pagerduty ? createPagerDutyRest(deps.pagerduty, deps) : undefined;
+
+  /**
+   * PagerDuty: one note per incident and set of links. Notes can be read back, so an earlier
+   * attempt whose answer was lost (applied, then 500 or a timeout) is found and not repeated.
+   * Attempts of one activity never overlap, so read-then-write cannot race with itself.
+   */
+  const noteOnPagerDuty = async (input: StepInput, post: PostBack): Promise<StepOutcome> => {
+    if (!pagerDuty) return notConfigured('PagerDuty REST API');
+    const incident = encodeURIComponent(input.externalId);
+    const marker = `warroom ref: ${input.workflowId}`;
+    const content = [...post.lines, marker].join('\n');
+
+    const listed = await pagerDuty.send('GET', `/incidents/${incident}/notes`);
+    if (listed.status !== 200) throw pagerDuty.failure(listed, `read the notes of incident ${input.externalId}`);
+    const notes = (listed.body as { notes?: Array<{ id?: string; content?: string }> }).notes ?? [];
+    const earlier = notes.find((note) => typeof note.content === 'string' && note.content.includes(marker) && post.lines.every((line) => note.content!.includes(line)));
+    if (earlier) {
+      return { status: 'done', detail: `note already on PagerDuty incident ${input.externalId} (an earlier attempt)`, ref: earlier.id };
+    }
+
+    const created = await pagerDuty.send('POST', `/incidents/${incident}/notes`, { note: { content } });
+    if (created.status < 200 || created.status > 299) throw pagerDuty.failure(created, `add a note to incident ${input.externalId}`);
+    const id = (created.body as { note?: { id?: string } }).note?.id;
+    return { status: 'done', detail: `note added to PagerDuty incident ${input.externalId}`, ref: id };
+  };
+
+  /**
+   * VictorOps: an INFO alert under the incident's entity_id (INFO never pages and never changes
+   * the incident's state; ACKNOWLEDGEMENT/RECOVERY would). The REST endpoint has no read-back
+   * and no idempotency key, so exactly-once cannot be had here: a retry after a lost answer
+   * (VictorOps applied the post, then 500 or timeout) posts a second INFO. What is guaranteed:
+   * the activity is retried only after such an ambiguous failure (4xx and 429 are not applied),
+   * the workflow records the step once done so replays never post again, and every repeat is
+   * byte-identical (no timestamp, same fields, `warroom_ref`) so it reads as a duplicate, not
+   * as news. Whether VictorOps folds an INFO with the same entity_id into the open incident
+   * is not documented (API-NOTES §1c), so a duplicate may show on the timeline.
+   */
+  const infoToVictorOps = async (input: StepInput, post: PostBack): Promise<StepOutcome> => {
+    if (!victorOps) return notConfigured('VictorOps REST endpoint');
+    const entityId = input.details?.entity_id;
+    if (!entityId) {
+      return { status: 'skipped', detail: 'no VictorOps entity_id known for this incident: an INFO without it would not reach the incident' };
+    }
+    if (entityId.length > VO_LIMIT.entityId) {
+      throw nonRetryable('VictorOps', `entity_id is ${entityId.length} characters, over the ${VO_LIMIT.entityId} VictorOps accepts`);
+    }
+    const alert: Record<string, string> = {
+      message_type: 'INFO',
+      entity_id: entityId,
+      // The incident's own name: if VictorOps rolls the INFO into the incident, the card keeps its title.
+      entity_display_name: clip(input.title || `Incident ${input.externalId}`, VO_LIMIT.field),
+      state_message: clip(post.lines.join('\n'), VO_LIMIT.stateMessage),
+      monitoring_tool: 'warroom',
+      // Ours, when VictorOps echoes it back through an outgoing webhook.
+      warroom_ref: clip(input.workflowId, VO_LIMIT.field),
+    };
+    if (post.jiraUrl && post.jiraUrl.length <= VO_LIMIT.annotation) alert['vo_annotate.u.Jira'] = post.jiraUrl;
+    if (post.slackUrl && post.slackUrl.length <= VO_LIMIT.annotation) alert['vo_annotate.u.Slack'] = post.slackUrl;
+    await victorOps.post(alert);
+    return { status: 'done', detail: `INFO posted to the VictorOps timeline of ${entityId}` };
+  };
+
   return {
-    async postTimelineNote(_input: StepInput): Promise<StepOutcome> {
-      return notConfigured('alerting tool timeline');
+    /** Links to the Jira ticket and Slack channel, posted once onto the source's incident timeline. */
+    async postTimelineNote(input: StepInput): Promise<StepOutcome> {
+      if (input.source !== 'victorops' && input.source !== 'pagerduty') {
+        return { status: 'skipped', detail: `${input.source} incidents have no alerting-tool timeline to post to` };
+      }
+      const post = postBack(input);
+      if (post.lines.length === 0) return { status: 'skipped', detail: 'nothing to post yet: no Jira ticket and no Slack channel' };
+      return input.source === 'victorops' ? infoToVictorOps(input, post) : noteOnPagerDuty(input, post);
     },
   };
+}
+
+function postBack(input: StepInput): PostBack {
+  const lines: string[] = [];
+  if (input.ticket) lines.push(`Jira: ${input.ticket.key}${input.ticket.url ? ` ${input.ticket.url}` : ''}`);
+  if (input.channel) {
+    const name = input.channel.name ? `#${input.channel.name}` : input.channel.id;
+    lines.push(`Slack: ${name}${input.channel.url ? ` ${input.channel.url}` : ''}`);
+  }
+  return { lines, jiraUrl: input.ticket?.url, slackUrl: input.channel?.url };
+}
+
+interface VictorOpsEndpoint {
+  post(alert: Record<string, string>): Promise<void>;
+}
+
+/**
+ * The REST endpoint behind `VICTOROPS_REST_URL`. Its path holds the API key, so neither the URL
+ * nor the key ever goes into a message: every text is built here and passed through `redact`.
+ */
+function victorOpsEndpoint(restUrl: string, deps: TimelineDeps): VictorOpsEndpoint {
+  const fetchImpl = deps.fetch ?? fetch;
+  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const secrets = secretParts(restUrl);
+  const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('<redacted>'), text);
+
+  return {
+    async post(alert) {
+      let response: Response;
+      try {
+        response = await fetchImpl(restUrl, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          body: JSON.stringify(alert),
+          signal: requestSignal(timeoutMs),
+        });
+      } catch (err) {
+        throw unavailable('VictorOps', redact(`REST endpoint: ${networkProblem(err, timeoutMs)}`));
+      }
+      const text = await response.text().catch(() => '');
+      let body: { result?: unknown; message?: unknown } | undefined;
+      try {
+        body = JSON.parse(text) as typeof body;
+      } catch {
+        body = undefined;
+      }
+      const said = typeof body?.message === 'string' ? body.message : text.slice(0, 200) || 'no message';
+      if (response.status === 200 && body?.result === 'success') return;
+      if (response.status === 429) {
+        throw rateLimited('VictorOps', retryAfterMs(response.headers.get('retry-after')) ?? VICTOROPS_RATE_LIMIT_FALLBACK_MS);
+      }
+      if (response.status >= 500 || response.status === 408) {
+        throw unavailable('VictorOps', redact(`REST endpoint answered HTTP ${response.status}: ${said}`));
+      }
+      if (response.status === 404) {
+        // Wrong key or routing path; VictorOps does not document the status (404 is what integrators report).
+        throw nonRetryable('VictorOps', redact(`REST endpoint refused the post (HTTP 404: ${said}); check the API key in VICTOROPS_REST_URL`), { status: 404 });
+      }
+      // 400, 401, 403, or a 200 saying "failure": the body was refused and resending it cannot help.
+      throw nonRetryable('VictorOps', redact(`REST endpoint refused the post (HTTP ${response.status}: ${said})`), { status: response.status });
+    },
+  };
+}
+
+/**
+ * What must never be shown of the REST URL: the whole URL, and the API key segment
+ * (`…/alert/{apiKey}/{routingKey}`) as sent and as decoded. An unexpected shape hides the whole path.
+ */
+function secretParts(restUrl: string): string[] {
+  const parts = [restUrl];
+  try {
+    const url = new URL(restUrl);
+    const segments = url.pathname.split('/').filter(Boolean);
+    const at = segments.lastIndexOf('alert');
+    const key = at >= 0 && at < segments.length - 1 ? segments[at + 1] : undefined;
+    if (key) parts.push(key, decodeURIComponent(key));
+    else if (url.pathname.length > 1) parts.push(url.pathname);
+    if (url.password) parts.push(url.password);
+  } catch {
+    // Not a URL: only the whole string is known to be secret.
+  }
+  // Longest first, so the whole URL is replaced before its parts.
+  return [...new Set(parts.filter((part) => part.length >= 4))].sort((a, b) => b.length - a.length);
+}
+
+function clip(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
 }

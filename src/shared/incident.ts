@@ -63,12 +63,23 @@ export interface TimelineEntry {
 export type StepName =
   | 'jiraTicket'
   | 'slackChannel'
+  | 'slackInvite'
+  | 'slackTopic'
+  | 'slackSummary'
+  | 'slackPin'
+  | 'slackAnnounce'
   | 'statusPage'
   | 'timelinePost'
   | 'pagerdutySync'
+  | 'jiraComment'
+  | 'jiraTransition'
+  | 'slackSummaryUpdate'
+  | 'slackStatusMessage'
+  | 'slackArchive'
+  | 'statusPageClose'
+  /** Names of the first version; kept so recorded states still type-check. */
   | 'jiraClose'
-  | 'slackClose'
-  | 'statusPageClose';
+  | 'slackClose';
 
 export interface StepRecord {
   status: 'pending' | 'done' | 'skipped' | 'failed';
@@ -76,6 +87,7 @@ export interface StepRecord {
   /** What the step created (ticket key, channel id...), so a replay never creates it again. */
   ref?: string;
   url?: string;
+  name?: string;
 }
 
 /** What the incident query returns, and what `GET /incidents/:key` answers. */
@@ -95,6 +107,8 @@ export interface IncidentState {
   resolvedBy?: string;
   links: Link[];
   responders: string[];
+  /** Source details worth keeping (VictorOps entity_id, routing key...); never secrets. */
+  details?: Record<string, string>;
   steps: Partial<Record<StepName, StepRecord>>;
   timeline: TimelineEntry[];
   /** Repeated alerts folded into this incident (same incident triggered again while open). */

@@ -258,8 +258,20 @@ function compact(record: Record<string, string | undefined>): Record<string, str
   return entries.length > 0 ? Object.fromEntries(entries) : undefined;
 }
 
-/** Turns any of the VictorOps webhook shapes into an IncidentEvent. */
+/** warroom's own posts to VictorOps carry this monitoring_tool; when they echo back they change nothing. */
+export const OWN_MONITORING_TOOL = 'warroom';
+
+function isEcho(result: Normalised): boolean {
+  return 'event' in result && result.event.details?.monitoring_tool === OWN_MONITORING_TOOL;
+}
+
+/** Turns any of the VictorOps webhook shapes into an IncidentEvent; echoes of our own posts are ignored. */
 export function normaliseVictorOps(req: InboundRequest, now = new Date()): Normalised {
+  const result = normaliseShape(req, now);
+  return isEcho(result) ? { ignored: 'echo of a post warroom made itself' } : result;
+}
+
+function normaliseShape(req: InboundRequest, now: Date): Normalised {
   if (isForm(req)) return normaliseEscalation(req.body, now);
   let value: unknown;
   try {

@@ -1,6 +1,6 @@
 import {
+  ActivityFailure,
   type ActivityOptions,
-  ApplicationFailure,
   condition,
   continueAsNew,
   log,
@@ -16,6 +16,7 @@ import type {
   IncidentState,
   SourceName,
   StepName,
+  StepRecord,
   TimelineEntry,
 } from '../shared/incident.js';
 import { acknowledgeSignal, incidentEventSignal, incidentQuery, resolveSignal } from '../shared/messages.js';
@@ -35,6 +36,9 @@ const vendorCall = {
 
 const steps = proxyActivities<Activities>(vendorCall);
 
+/** Reads that only improve a step (assignee e-mails) must not hold it for long. */
+const lookups = proxyActivities<Activities>({ ...vendorCall, scheduleToCloseTimeout: '1 minute' });
+
 export interface IncidentWorkflowInput {
   key: string;
   source: SourceName;
@@ -53,6 +57,8 @@ interface CarriedState {
 
 /** Event ids remembered for de-duplication; older ones fall off (sources retry within minutes). */
 const SEEN_EVENT_LIMIT = 1000;
+/** How long the room waits for the ticket before saying "ticket pending". */
+const TICKET_GRACE = '10 seconds';
 /** Repeated alerts after this many are counted, not each written to the timeline. */
 const REPEATS_ON_TIMELINE = 20;
 
@@ -80,6 +86,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   const queue: IncidentEvent[] = [];
   let warRoomOpened = input.carried?.warRoomOpened ?? false;
   let warRoom: Promise<void> | undefined;
+  /** Settles once the room has its topic and summary (or cannot have them). */
+  let roomFurnished: Promise<void> = Promise.resolve();
   /** Steps started outside the war room (state sync); close-out waits for them. */
   const background: Promise<void>[] = [];
   let signalCount = 0;
@@ -119,6 +127,12 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     state.timeline.push({ at: new Date().toISOString(), ...entry });
   };
 
+  /** What a finished step created, shaped for the next steps; undefined until it exists. */
+  const done = <T>(name: StepName, shape: (step: StepRecord) => T): T | undefined => {
+    const step = state.steps[name];
+    return step?.status === 'done' && step.ref ? shape(step) : undefined;
+  };
+
   const stepInput = (extra: Partial<StepInput> = {}): StepInput => ({
     key: state.key,
     workflowId: state.workflowId,
@@ -132,48 +146,117 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     responders: state.responders,
     assignees: [...assignees],
     refs: { ...refs },
+    details: state.details,
+    triggeredAt: state.triggeredAt,
+    ticket: done('jiraTicket', (step) => ({ key: step.ref as string, url: step.url })),
+    channel: done('slackChannel', (step) => ({ id: step.ref as string, name: step.name, url: step.url })),
+    summary: done('slackSummary', (step) => ({ channel: refs.slackChannel as string, ts: step.ref as string })),
     ...extra,
   });
 
   /** Runs one step, records it on the timeline; a failure is recorded and never stops the incident. */
-  const runStep = async (name: StepName, what: string, call: () => Promise<StepOutcome>): Promise<void> => {
+  const runStep = async (name: StepName, what: string, call: () => Promise<StepOutcome>): Promise<StepRecord> => {
     state.steps[name] = { status: 'pending' };
+    let result: StepRecord;
     try {
       const outcome = await call();
       if (outcome.status === 'done') {
-        state.steps[name] = { status: 'done', detail: outcome.detail, ref: outcome.ref, url: outcome.url };
+        result = { status: 'done', detail: outcome.detail, ref: outcome.ref, url: outcome.url, name: outcome.name };
         if (outcome.ref) refs[name] = outcome.ref;
-        if (outcome.url) state.links.push({ label: what, url: outcome.url });
+        if (outcome.url && !state.links.some((link) => link.url === outcome.url)) {
+          state.links.push({ label: what, url: outcome.url });
+        }
         record({ actor: 'warroom', what, outcome: 'ok', detail: outcome.detail });
       } else {
-        state.steps[name] = { status: 'skipped', detail: outcome.detail };
+        result = { status: 'skipped', detail: outcome.detail };
         record({ actor: 'warroom', what, outcome: 'skipped', detail: outcome.detail });
       }
     } catch (err) {
-      const detail = err instanceof ApplicationFailure && err.cause ? err.cause.message : (err as Error).message;
-      state.steps[name] = { status: 'failed', detail };
+      const detail = err instanceof ActivityFailure && err.cause ? err.cause.message : (err as Error).message;
+      result = { status: 'failed', detail };
       record({ actor: 'warroom', what, outcome: 'failed', detail });
       log.error('step failed', { step: name, error: detail });
     }
+    state.steps[name] = result;
+    return result;
   };
 
+  const exists = (name: StepName) => state.steps[name]?.status === 'done' && Boolean(state.steps[name]?.ref);
+
+  /**
+   * Ticket and room open in parallel; topic, summary and the timeline post follow once both exist.
+   * A slow or failing Jira never holds the room: after a grace period the room says "ticket pending"
+   * and the ticket, topic and summary catch up when Jira answers.
+   */
   const openWarRoom = async (): Promise<void> => {
+    const emails = assignees.size > 0 ? lookups.assigneeEmails(stepInput()).catch(() => ({ emails: [] as string[] })) : undefined;
+    const ticket = runStep('jiraTicket', 'open Jira ticket', () => steps.openTicket(stepInput()));
+    const statusPage = runStep('statusPage', 'post status page', () => steps.postStatusPage(stepInput()));
+    const room = (async () => {
+      await runStep('slackChannel', 'open Slack channel', () => steps.openChannel(stepInput()));
+      if (!exists('slackChannel')) return;
+      const inviteEmails = emails ? (await emails).emails : [];
+      await runStep('slackInvite', 'invite responders', () => steps.inviteResponders(stepInput({ inviteEmails })));
+    })();
+    let ticketPending = false;
+    roomFurnished = (async () => {
+      await room;
+      if (!exists('slackChannel')) return;
+      await condition(() => state.steps.jiraTicket?.status !== 'pending', TICKET_GRACE);
+      ticketPending = state.steps.jiraTicket?.status === 'pending';
+      await Promise.all([
+        runStep('slackTopic', 'set Slack channel topic', () => steps.setChannelTopic(stepInput())),
+        (async () => {
+          await runStep('slackSummary', 'post summary in Slack', () => steps.postSummary(stepInput()));
+          if (exists('slackSummary')) await runStep('slackPin', 'pin the summary', () => steps.pinSummary(stepInput()));
+        })(),
+        runStep('slackAnnounce', 'announce the channel', () => steps.announceChannel(stepInput())),
+      ]);
+    })();
+    const catchUp = (async () => {
+      await Promise.all([roomFurnished, ticket]);
+      if (ticketPending && exists('jiraTicket')) {
+        await Promise.all([
+          runStep('slackTopic', 'set Slack channel topic', () => steps.setChannelTopic(stepInput())),
+          exists('slackSummary')
+            ? runStep('slackSummaryUpdate', 'update the summary', () =>
+                steps.updateSummary(stepInput({ actor: state.acknowledgedBy })),
+              )
+            : undefined,
+        ]);
+      }
+    })();
+    await Promise.all([ticket, room]);
     await Promise.all([
-      runStep('jiraTicket', 'open Jira ticket', () => steps.openTicket(stepInput())),
-      runStep('slackChannel', 'open Slack channel', () => steps.openChannel(stepInput())),
-      runStep('statusPage', 'post status page', () => steps.postStatusPage(stepInput())),
+      runStep('timelinePost', 'post links to the alerting tool', () => steps.postTimelineNote(stepInput())),
+      catchUp,
+      statusPage,
     ]);
-    await runStep('timelinePost', 'post links to the alerting tool', () => steps.postTimelineNote(stepInput()));
+  };
+
+  /** Tells the room and the paging tool about an acknowledge or resolve. */
+  const announceState = (actor: string, note?: string): Promise<unknown>[] => {
+    const input = stepInput({ actor, note });
+    const calls: Promise<unknown>[] = [runStep('pagerdutySync', 'sync PagerDuty', () => steps.syncPagerDuty(input))];
+    if (exists('slackSummary')) calls.push(runStep('slackSummaryUpdate', 'update the summary', () => steps.updateSummary(input)));
+    if (exists('slackChannel')) {
+      calls.push(runStep('slackStatusMessage', `tell the channel: ${state.status}`, () => steps.postStatusMessage(input)));
+    }
+    return calls;
   };
 
   const closeOut = async (by: string, note?: string): Promise<void> => {
     await Promise.all([warRoom, ...background]);
     const input = stepInput({ actor: by, note });
     await Promise.all([
-      runStep('jiraClose', 'close Jira ticket', () => steps.closeTicket(input)),
-      runStep('slackClose', 'close Slack channel', () => steps.closeChannel(input)),
+      exists('jiraTicket')
+        ? (async () => {
+            await runStep('jiraComment', 'comment on the Jira ticket', () => steps.commentTicket(input));
+            await runStep('jiraTransition', 'close the Jira ticket', () => steps.transitionTicket(input));
+          })()
+        : undefined,
       runStep('statusPageClose', 'close status page', () => steps.closeStatusPage(input)),
-      runStep('pagerdutySync', 'sync PagerDuty', () => steps.syncPagerDuty(input)),
+      ...announceState(by, note),
     ]);
   };
 
@@ -188,6 +271,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       if (!state.responders.includes(email)) state.responders.push(email);
     }
     for (const id of event.assignees ?? []) assignees.add(id);
+    if (event.details) state.details = { ...state.details, ...event.details };
   };
 
   const setStatus = (status: IncidentState['status']) => {
@@ -252,25 +336,59 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     state.acknowledgedAt = event.occurredAt;
     state.acknowledgedBy = event.actor;
     setStatus('acknowledged');
-    background.push(runStep('pagerdutySync', 'sync PagerDuty', () => steps.syncPagerDuty(stepInput({ actor: event.actor }))));
+    // The room's summary must exist before it can show the new state.
+    background.push(roomFurnished.then(() => Promise.all(announceState(event.actor, event.note))).then(() => undefined));
   };
 
-  let resolution: IncidentEvent | undefined;
-  while (!resolution) {
-    await condition(() => queue.length > 0 || workflowInfo().continueAsNewSuggested);
-    if (queue.length === 0) {
-      await Promise.all([warRoom, ...background]);
-      if (queue.length > 0) continue;
-      const carried: CarriedState = { state, seenEventIds: seenOrder, warRoomOpened, refs, assignees: [...assignees] };
-      await continueAsNew<typeof incidentWorkflow>({ ...input, carried });
+  /** Applies events until one resolves the incident; continues as new when the history grows long. */
+  const untilResolved = async (): Promise<IncidentEvent> => {
+    for (;;) {
+      await condition(() => queue.length > 0 || workflowInfo().continueAsNewSuggested);
+      if (queue.length === 0) {
+        await Promise.all([warRoom, ...background]);
+        if (queue.length > 0) continue;
+        const carried: CarriedState = { state, seenEventIds: seenOrder, warRoomOpened, refs, assignees: [...assignees] };
+        await continueAsNew<typeof incidentWorkflow>({ ...input, carried });
+      }
+      const resolution = apply(queue.shift() as IncidentEvent);
+      if (resolution) return resolution;
     }
-    resolution = apply(queue.shift() as IncidentEvent);
-  }
-  if (!warRoomOpened) {
-    if (!state.title) state.title = `${state.source} incident ${state.externalId}`;
-    record({ actor: 'warroom', what: 'close out', outcome: 'skipped', detail: 'resolved before anything was opened' });
-  } else {
+  };
+
+  /**
+   * After close-out the channel stays readable for the archive delay (a durable timer); a new
+   * alert meanwhile reopens the incident in the same room instead.
+   */
+  const reopenedBeforeArchive = async (): Promise<boolean> => {
+    const { archiveDelayMs } = await lookups.warRoomSettings();
+    const deadline = Date.now() + archiveDelayMs;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || !(await condition(() => queue.length > 0, remaining))) return false;
+      const event = queue.shift() as IncidentEvent;
+      if (event.kind === 'trigger' || event.kind === 'reopen') {
+        received(event, 'ok', 'reopened after resolve');
+        state.resolvedAt = undefined;
+        state.resolvedBy = undefined;
+        setStatus('triggered');
+        background.push(Promise.all(announceState(event.actor, event.note)).then(() => undefined));
+        return true;
+      }
+      received(event, 'ignored', 'incident is resolved');
+    }
+  };
+
+  for (;;) {
+    const resolution = await untilResolved();
+    if (!warRoomOpened) {
+      if (!state.title) state.title = `${state.source} incident ${state.externalId}`;
+      record({ actor: 'warroom', what: 'close out', outcome: 'skipped', detail: 'resolved before anything was opened' });
+      return state;
+    }
     await closeOut(resolution.actor, resolution.note);
+    if (!exists('slackChannel')) return state;
+    if (await reopenedBeforeArchive()) continue;
+    await runStep('slackArchive', 'archive the Slack channel', () => steps.archiveChannel(stepInput()));
+    return state;
   }
-  return state;
 }
