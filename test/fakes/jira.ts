@@ -48,6 +48,8 @@ export interface JiraFakeIssue {
 }
 
 export interface JiraFakeRequest {
+  /** When the fake received it (ms since the epoch): lets tests check Retry-After was honoured. */
+  receivedAt: number;
   method: string;
   path: string;
   query: URLSearchParams;
@@ -390,7 +392,7 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const target = new URL(req.url ?? '/', url);
     const raw = await readBody(req);
-    const record: JiraFakeRequest = { method: req.method ?? 'GET', path: target.pathname, query: target.searchParams, body: undefined, status: 0 };
+    const record: JiraFakeRequest = { receivedAt: Date.now(), method: req.method ?? 'GET', path: target.pathname, query: target.searchParams, body: undefined, status: 0 };
     fake.requests.push(record);
     const answer = (status: number, body?: unknown, headers?: Record<string, string>) => {
       record.status = status;

@@ -47,6 +47,8 @@ export interface PagerDutyState {
 }
 
 export interface RecordedRequest {
+  /** When the fake received it (ms since the epoch): lets tests check Retry-After was honoured. */
+  receivedAt: number;
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
@@ -265,7 +267,7 @@ export async function startPagerDutyFake(options: PagerDutyFakeOptions = {}): Pr
     const url = new URL(req.url ?? '/', 'http://fake.invalid');
     const method = (req.method ?? 'GET').toUpperCase();
     const raw = await readBody(req);
-    const record: RecordedRequest = { method, path: url.pathname, headers: req.headers, body: undefined, status: 0 };
+    const record: RecordedRequest = { receivedAt: Date.now(), method, path: url.pathname, headers: req.headers, body: undefined, status: 0 };
     requests.push(record);
     const header = (name: string) => {
       const value = req.headers[name];

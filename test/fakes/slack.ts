@@ -85,6 +85,8 @@ interface Identity {
 }
 
 export interface RecordedRequest {
+  /** When the fake received it (ms since the epoch): lets tests check Retry-After was honoured. */
+  receivedAt: number;
   /** Web API method (`chat.postMessage`) or the raw path when it was not `/api/<method>`. */
   method: string;
   httpMethod: string;
@@ -278,7 +280,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     const raw = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const match = /^\/api\/([A-Za-z0-9_.]+)$/.exec(url.pathname);
-    const record: RecordedRequest = {
+    const record: RecordedRequest = { receivedAt: Date.now(),
       method: match?.[1] ?? url.pathname,
       httpMethod: req.method ?? 'GET',
       args: {},

@@ -38,6 +38,8 @@ export interface VictorOpsState {
 }
 
 export interface RecordedRequest {
+  /** When the fake received it (ms since the epoch): lets tests check Retry-After was honoured. */
+  receivedAt: number;
   method: string;
   /** Path with the API key replaced by `<key>`: recorded requests may be printed. */
   path: string;
@@ -152,7 +154,7 @@ export async function startVictorOpsFake(options: VictorOpsFakeOptions = {}): Pr
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://fake.invalid');
     const raw = await readBody(req);
-    const record: RecordedRequest = {
+    const record: RecordedRequest = { receivedAt: Date.now(),
       method: req.method ?? 'GET',
       path: url.pathname.split(apiKey).join('<key>'),
       headers: req.headers,
