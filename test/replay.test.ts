@@ -8,7 +8,7 @@ const files = readdirSync(dir).filter((name) => name.endsWith('.json'));
 
 describe('recorded workflow histories', () => {
   it('has histories to replay', () => {
-    expect(files.length).toBeGreaterThanOrEqual(4);
+    expect(files.length).toBeGreaterThanOrEqual(6);
   });
 
   it('replays every recorded history against the current workflow code without non-determinism', async () => {
