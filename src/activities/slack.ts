@@ -7,6 +7,7 @@ import {
   type WebAPIRequestError,
 } from '@slack/web-api';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { LogLevel, type Logger } from '@slack/web-api';
 import type { Config } from '../config.js';
 import { nonRetryable, rateLimited, unavailable } from './errors.js';
 import { announcementMessage, channelTopic, statusLine, statusMessage, summaryMessage } from './slack-blocks.js';
@@ -60,8 +61,30 @@ export function createSlackClient(settings: SlackSettings): WebClient {
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
     timeout: 10_000,
+    logger: clientLogger,
   });
 }
+
+/** The client's own warnings go to the activity's logger (JSON via the worker), never to the console. */
+const clientLogger: Logger = (() => {
+  let level = LogLevel.WARN;
+  const forward = (method: 'warn' | 'error') => (...msg: unknown[]) => {
+    try {
+      Context.current().log[method](`slack client: ${msg.map(String).join(' ')}`);
+    } catch {
+      // Outside an activity there is no logger to use; the call's own error still surfaces.
+    }
+  };
+  return {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: forward('warn'),
+    error: forward('error'),
+    setLevel: (next: LogLevel) => void (level = next),
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+})();
 
 /**
  * The incident's channel name: `{id}` in the template replaced by the external id, made valid
