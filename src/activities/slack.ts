@@ -9,6 +9,7 @@ import {
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { LogLevel, type Logger } from '@slack/web-api';
 import type { Config } from '../config.js';
+import { shortHash } from '../shared/ids.js';
 import { nonRetryable, rateLimited, unavailable } from './errors.js';
 import { announcementMessage, channelTopic, statusLine, statusMessage, summaryMessage } from './slack-blocks.js';
 import { notConfigured, type StepInput, type StepOutcome } from './step.js';
@@ -120,16 +121,6 @@ function slug(text: string): string {
     .replace(/[^a-z0-9_-]+/g, '-')
     .replace(/-{2,}/g, '-')
     .replace(/^[-_]+|[-_]+$/g, '');
-}
-
-/** FNV-1a, 32 bits, 8 hex characters: stable and short. */
-function shortHash(text: string): string {
-  let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash.toString(16).padStart(8, '0');
 }
 
 /** A link that opens the channel in whichever Slack client the reader uses. */

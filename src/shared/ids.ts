@@ -7,7 +7,7 @@ const MAX_ID_PART = 48;
  * FNV-1a, 32 bits, as 8 hex chars: a short stable suffix that keeps keys distinct when
  * sanitising had to drop characters. Pure, so it is safe anywhere.
  */
-function shortHash(text: string): string {
+export function shortHash(text: string): string {
   let hash = 0x811c9dc5;
   for (const byte of new TextEncoder().encode(text)) {
     hash ^= byte;
