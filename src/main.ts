@@ -61,13 +61,15 @@ async function main(): Promise<void> {
     logger.warn('no webhook secret or API token is set: anyone who can reach this port can open and resolve incidents');
   }
 
-  let shuttingDown = false;
+  let shuttingDown = 0;
   const shutdown = async (signal: string) => {
     if (shuttingDown) {
+      // One Ctrl-C can arrive twice (the terminal, then the tsx/npm relay); only a later one forces.
+      if (Date.now() - shuttingDown < 1000) return;
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    shuttingDown = true;
+    shuttingDown = Date.now();
     logger.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {
       logger.error('shutdown took too long; exiting');

@@ -20,14 +20,19 @@ export function createActivities(config: ActivityConfig) {
     uiUrl && !input.runUrl
       ? { ...input, runUrl: `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(input.workflowId)}` }
       : input;
-  const jira = createJiraActivities({ settings: config.jira });
-  return {
-    ...jira,
-    openTicket: (input: StepInput) => jira.openTicket(withRunUrl(input)),
+  const steps = {
+    ...createJiraActivities({ settings: config.jira }),
     ...createSlackActivities({ settings: config.slack }),
     ...createTimelineActivities({ victoropsRestUrl: config.victorops.restUrl, pagerduty }),
     ...createStatusCastActivities(),
     ...createPagerDutyActivities({ pagerduty }),
+  };
+  // Every step sees the link to its run, so tickets, summaries and notes can point operators to it.
+  const linked = Object.fromEntries(
+    Object.entries(steps).map(([name, step]) => [name, (input: StepInput) => (step as (input: StepInput) => unknown)(withRunUrl(input))]),
+  ) as typeof steps;
+  return {
+    ...linked,
     /** Non-secret settings the workflow needs for its timers. */
     async warRoomSettings(): Promise<{ archiveDelayMs: number }> {
       return { archiveDelayMs: config.slack?.archiveDelayMs ?? 0 };

@@ -94,7 +94,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const stop = async () => {
     if (exited !== undefined) return;
     child.kill('SIGTERM');
-    const killed = await Promise.race([exit.then(() => true), sleep(10_000).then(() => false)]);
+    const killed = await Promise.race([exit.then(() => true), sleep(10_000, undefined, { ref: false }).then(() => false)]);
     if (!killed) {
       child.kill('SIGKILL');
       await exit;

@@ -1,0 +1,578 @@
+/**
+ * `npm run demo`: warroom against local fakes of Slack, Jira, PagerDuty and VictorOps, on an
+ * in-memory Temporal dev server with its Web UI. Sends two sample incidents, prints what people
+ * would see, resolves one, prints the close-out, and stops (`--keep` / DEMO_KEEP=1 keeps it up).
+ */
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { createApp } from '../src/api.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { createMetrics } from '../src/metrics.js';
+import type { IncidentState, StepName } from '../src/shared/incident.js';
+import { victorOpsSignature } from '../src/sources/victorops.js';
+import { connectClient, connectWorker } from '../src/temporal/connection.js';
+import { freePort, startDevServer } from '../src/temporal/dev-server.js';
+import { bundleWorkflows, createWorker } from '../src/worker.js';
+import { startJiraFake, type JiraFake } from '../test/fakes/jira.js';
+import { startPagerDutyFake, type PagerDutyFake } from '../test/fakes/pagerduty.js';
+import { startSlackFake, type FakeMessage, type SlackFake } from '../test/fakes/slack.js';
+import { startVictorOpsFake, type VictorOpsFake } from '../test/fakes/victorops.js';
+
+const KEEP = process.argv.includes('--keep') || process.env.DEMO_KEEP === '1';
+const ANNOUNCE_CHANNEL = 'incidents';
+const ARCHIVE_DELAY = '10s';
+/** Demo-only secrets: both webhooks are signed, so the demo goes through the real verification. */
+const PAGERDUTY_SECRET = 'demo-pagerduty-signing-secret';
+const VICTOROPS_KEY = 'demo-victorops-auth-key';
+const WAR_ROOM_STEPS: StepName[] = ['jiraTicket', 'slackChannel', 'slackTopic', 'slackPin', 'timelinePost'];
+const CLOSE_OUT_STEPS: StepName[] = ['jiraComment', 'jiraTransition', 'slackSummaryUpdate', 'slackStatusMessage'];
+const DEADLINE_MS = 30_000;
+
+// ---------------------------------------------------------------------------------------------
+// Terminal output
+
+const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[22m` : text);
+const say = (line = '') => process.stdout.write(`${line}\n`);
+const section = (title: string) => say(`\n${bold(`== ${title} ==`)}`);
+const clock = (date: Date, ms = false) => date.toISOString().slice(11, ms ? 23 : 19);
+const slackClock = (ts: string) => clock(new Date(Number(ts.split('.')[0]) * 1000));
+const indent = (text: string, prefix: string) =>
+  text
+    .split('\n')
+    .map((line) => prefix + line)
+    .join('\n');
+
+const EMOJI: Record<string, string> = { rotating_light: '🚨', eyes: '👀', white_check_mark: '✅' };
+
+/** Slack mrkdwn as a person reads it: links as `label (url)`, mentions by name, emoji, no markup. */
+function mrkdwnText(text: string, slack: SlackFake): string {
+  return text
+    .replace(/<#(C[A-Z0-9]+)(?:\|[^>]*)?>/g, (_all, id: string) => `#${slack.state.channels.find((c) => c.id === id)?.name ?? id}`)
+    .replace(/<@(U[A-Z0-9]+)>/g, (_all, id: string) => `@${slack.state.users.find((u) => u.id === id)?.name ?? id}`)
+    .replace(/<([^|>]+)\|([^>]+)>/g, (_all, url: string, label: string) => `${label} (${url})`)
+    .replace(/<(https?:[^>]+)>/g, '$1')
+    .replace(/:([a-z_]+):/g, (all, name: string) => EMOJI[name] ?? all)
+    .replace(/\*([^*\n]+)\*/g, (_all, inner: string) => bold(inner))
+    .replace(/(^|\s)_([^_\n]+)_(?=$|[\s.,;:])/g, '$1$2')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+type Block = { type: string; text?: { text: string }; fields?: { text: string }[]; elements?: { type: string; text?: string | { text: string } }[] };
+
+/** Block Kit as text lines: the header, one line per field, the context line, buttons as `[ Label ]`. */
+function blocksText(blocks: unknown[], slack: SlackFake): string[] {
+  const lines: string[] = [];
+  for (const block of blocks as Block[]) {
+    if (block.type === 'header' && block.text) lines.push(bold(block.text.text));
+    if (block.type === 'section') {
+      if (block.text) lines.push(mrkdwnText(block.text.text, slack));
+      for (const field of block.fields ?? []) {
+        const [name = '', ...value] = field.text.split('\n');
+        lines.push(`${mrkdwnText(name, slack)}: ${mrkdwnText(value.join(' '), slack)}`);
+      }
+    }
+    if (block.type === 'context') {
+      lines.push((block.elements ?? []).map((element) => mrkdwnText(typeof element.text === 'string' ? element.text : '', slack)).join(' '));
+    }
+    if (block.type === 'actions') {
+      lines.push((block.elements ?? []).map((element) => `[ ${typeof element.text === 'object' ? element.text.text : '?'} ]`).join('  '));
+    }
+  }
+  return lines;
+}
+
+type AdfNode = { type?: string; text?: string; content?: AdfNode[]; marks?: { type: string; attrs?: { href?: string } }[]; attrs?: { url?: string } };
+
+/** Atlassian Document Format as plain text: paragraphs as lines, bullet lists as `•`, links as `text (url)`. */
+function adfText(node: AdfNode | undefined, depth = 0): string {
+  if (!node) return '';
+  const inline = (nodes: AdfNode[] = []) =>
+    nodes
+      .map((child) => {
+        if (child.type === 'hardBreak') return '\n';
+        if (child.type === 'inlineCard') return child.attrs?.url ?? '';
+        const href = child.marks?.find((mark) => mark.type === 'link')?.attrs?.href;
+        const text = child.text ?? '';
+        if (child.marks?.some((mark) => mark.type === 'code')) return `\`${text}\``;
+        return href && href !== text ? `${text} (${href})` : text;
+      })
+      .join('');
+  switch (node.type) {
+    case 'doc':
+      return (node.content ?? []).map((child) => adfText(child, depth)).filter(Boolean).join('\n');
+    case 'paragraph':
+    case 'heading':
+      return inline(node.content);
+    case 'bulletList':
+    case 'orderedList':
+      return (node.content ?? [])
+        .map((item, index) => {
+          const bullet = node.type === 'orderedList' ? `${index + 1}.` : '•';
+          const body = (item.content ?? []).map((child) => adfText(child, depth + 1)).join('\n');
+          return `${'  '.repeat(depth + 1)}${bullet} ${body.trimStart()}`;
+        })
+        .join('\n');
+    default:
+      return node.content ? (node.content ?? []).map((child) => adfText(child, depth)).join('\n') : inline([node]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start and stop
+
+/** Undo steps, run in reverse on exit, Ctrl-C and a failed start. */
+const cleanups: (() => Promise<void>)[] = [];
+let stopping: Promise<void> | undefined;
+
+function stopEverything(): Promise<void> {
+  stopping ??= (async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((err: Error) => process.stderr.write(`demo: a shutdown step failed: ${err.message}\n`));
+    }
+  })();
+  return stopping;
+}
+
+let interrupted = false;
+let interruptedAt = 0;
+const onSignal = () => {
+  if (interrupted) {
+    // Under tsx one Ctrl-C often arrives twice (from the terminal, then relayed by tsx): only a later one forces exit.
+    if (Date.now() - interruptedAt > 1000) process.exit(1);
+    return;
+  }
+  interrupted = true;
+  interruptedAt = Date.now();
+  say('\nstopping…');
+  void stopEverything().then(() => {
+    say('stopped.');
+    process.exit(0);
+  });
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = DEADLINE_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not done within ${timeoutMs / 1000} s${lastError ? ` (${String(lastError)})` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The port a variable names, or a free one when it is unset. */
+async function portFromEnv(name: string): Promise<number> {
+  const value = process.env[name]?.trim();
+  if (!value) return freePort();
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${name} must be a port number, got "${value}"`);
+  return port;
+}
+
+interface Stack {
+  apiUrl: string;
+  client: Client;
+  uiUrl: string;
+  slack: SlackFake;
+  jira: JiraFake;
+  pd: PagerDutyFake;
+  vo: VictorOpsFake;
+}
+
+async function startStack(): Promise<Stack> {
+  // Before any native connection: worker lifecycle chatter stays out of the demo's output.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const started = Date.now();
+  const [grpcPort, uiPort, apiPort] = await Promise.all([freePort(), portFromEnv('TEMPORAL_DEV_UI_PORT'), portFromEnv('PORT')]);
+  const [devServer, bundle, jira, slack, pd, vo] = await Promise.all([
+    startDevServer({ cliPath: process.env.TEMPORAL_CLI_PATH, port: grpcPort, uiPort, namespace: 'default' }),
+    bundleWorkflows(),
+    startJiraFake(),
+    startSlackFake({ seed: 7 }),
+    startPagerDutyFake(),
+    startVictorOpsFake(),
+  ]);
+  cleanups.push(async () => {
+    await Promise.all([jira.stop(), slack.stop(), pd.stop(), vo.stop()]);
+  });
+  cleanups.push(() => devServer.stop());
+  // Last resort: never leave the dev server behind if this process dies abruptly.
+  process.once('exit', () => devServer.process.kill('SIGTERM'));
+  const uiUrl = devServer.uiUrl ?? `http://localhost:${uiPort}`;
+
+  slack.addChannel({ name: ANNOUNCE_CHANNEL, creator: 'U0SAMSRE01', members: ['U0SAMSRE01', slack.bot.userId] });
+  pd.addUser({ id: 'PUSR001', name: 'Dana Oncall', email: 'dana.oncall@example.com' });
+  const sample = fixtureJson('pagerduty-v3-incident-triggered.json');
+  pd.addIncident({ id: sample.event.data.id, title: sample.event.data.title });
+
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const config = loadConfig({
+    PORT: String(apiPort),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    TEMPORAL_ADDRESS: devServer.address,
+    TEMPORAL_UI_URL: uiUrl,
+    PAGERDUTY_WEBHOOK_SECRET: PAGERDUTY_SECRET,
+    VICTOROPS_WEBHOOK_KEY: VICTOROPS_KEY,
+    VICTOROPS_WEBHOOK_URL: `${apiUrl}/webhooks/victorops`,
+    JIRA_HOST: jira.url,
+    JIRA_EMAIL: jira.email,
+    JIRA_API_TOKEN: jira.apiToken,
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_API_URL: slack.url,
+    SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com,nobody@example.com',
+    SLACK_USERNAME: 'warroom',
+    SLACK_ICON_EMOJI: ':rotating_light:',
+    SLACK_ARCHIVE_DELAY: ARCHIVE_DELAY,
+    SLACK_ANNOUNCE_CHANNEL: `#${ANNOUNCE_CHANNEL}`,
+    PAGERDUTY_API_TOKEN: pd.apiToken,
+    PAGERDUTY_FROM_EMAIL: pd.fromEmail,
+    PAGERDUTY_API_URL: pd.url,
+    VICTOROPS_REST_URL: vo.url,
+  });
+  const temporal = { ...config.temporal, address: devServer.address };
+
+  const { client, connection } = await connectClient(temporal);
+  cleanups.push(() => connection.close());
+
+  const workerConnection = await connectWorker(temporal);
+  const worker: Worker = await createWorker({ connection: workerConnection, config, workflowBundle: bundle });
+  const running = worker.run();
+  running.catch((err: Error) => process.stderr.write(`demo: the worker stopped: ${err.message}\n`));
+  cleanups.push(async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running.catch(() => undefined);
+    await workerConnection.close();
+  });
+
+  const logger = createLogger('warn', process.stderr);
+  const app = createApp({ client, config, logger, metrics: createMetrics() });
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(apiPort, '127.0.0.1');
+    listening.once('listening', () => resolve(listening));
+    listening.once('error', reject);
+  });
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+
+  section('warroom, against local fakes');
+  say(`  Temporal     ${devServer.address}, namespace default (in memory)`);
+  say(`  Temporal UI  ${uiUrl}`);
+  say(`  API          http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  say(`  fakes        Slack ${slack.url}  Jira ${jira.url}  PagerDuty ${pd.url}  VictorOps ${new URL(vo.url).origin}`);
+  say(`  settings     responders sam.sre@example.com, nobody@example.com (not in Slack); announcements #${ANNOUNCE_CHANNEL}; archive ${ARCHIVE_DELAY} after resolve`);
+  say(`  ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { apiUrl, client, uiUrl, slack, jira, pd, vo };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks and the API
+
+function fixture(name: string): Buffer {
+  return readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url));
+}
+
+function fixtureJson(name: string): Record<string, any> {
+  return JSON.parse(fixture(name).toString('utf8')) as Record<string, any>;
+}
+
+async function call(stack: Stack, method: string, path: string, body?: Buffer, headers: Record<string, string> = {}) {
+  const response = await fetch(`${stack.apiUrl}${path}`, { method, body, headers });
+  const text = await response.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = { error: text };
+  }
+  return { status: response.status, body: json };
+}
+
+/** Posts a PagerDuty v3 sample, signed as PagerDuty signs it; returns the incident key. */
+async function postPagerDuty(stack: Stack, file: string): Promise<string> {
+  const body = fixture(file);
+  const signature = `v1=${createHmac('sha256', PAGERDUTY_SECRET).update(body).digest('hex')}`;
+  const event = (JSON.parse(body.toString('utf8')) as { event: { event_type: string; data: { id: string } } }).event;
+  const answer = await call(stack, 'POST', '/webhooks/pagerduty', body, {
+    'content-type': 'application/json',
+    'x-pagerduty-signature': signature,
+  });
+  say(`  POST /webhooks/pagerduty  ${event.event_type} ${event.data.id} (signed)  → ${answer.status} ${answer.body.outcome ?? answer.body.error ?? ''}`);
+  if (answer.status !== 202) throw new Error(`PagerDuty webhook answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body.key as string;
+}
+
+/** Posts the VictorOps escalation sample, signed as VictorOps signs it; returns the incident key. */
+async function postVictorOps(stack: Stack): Promise<string> {
+  const body = fixture('victorops-escalation.form-urlencoded.txt');
+  const fields = [...new URLSearchParams(body.toString('utf8')).entries()];
+  const signature = victorOpsSignature(VICTOROPS_KEY, `${stack.apiUrl}/webhooks/victorops`, fields);
+  const answer = await call(stack, 'POST', '/webhooks/victorops', body, {
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-victorops-signature': signature,
+  });
+  const incident = fields.find(([name]) => name === 'incident')?.[1];
+  say(`  POST /webhooks/victorops  escalation, incident ${incident} (signed)  → ${answer.status} ${answer.body.outcome ?? answer.body.error ?? ''}`);
+  if (answer.status !== 202) throw new Error(`VictorOps webhook answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body.key as string;
+}
+
+async function incident(stack: Stack, key: string): Promise<IncidentState | undefined> {
+  const answer = await call(stack, 'GET', `/incidents/${key}`);
+  return answer.status === 200 ? (answer.body as IncidentState) : undefined;
+}
+
+/** Polls GET /incidents/:key until every step named has finished (done, skipped or failed). */
+async function untilSteps(
+  stack: Stack,
+  key: string,
+  steps: StepName[],
+  extra: (state: IncidentState) => boolean = () => true,
+  timeoutMs = DEADLINE_MS,
+) {
+  let last: IncidentState | undefined;
+  try {
+    return await waitFor(`incident ${key}`, async () => {
+      last = await incident(stack, key);
+      if (!last || !extra(last)) return undefined;
+      return steps.every((step) => last!.steps[step] && last!.steps[step]!.status !== 'pending') ? last : undefined;
+    }, timeoutMs);
+  } catch (err) {
+    const progress = last ? steps.map((step) => `${step}=${last!.steps[step]?.status ?? 'not started'}`).join(', ') : 'no state yet';
+    throw new Error(`${(err as Error).message}; ${progress}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What people see
+
+function userName(slack: SlackFake, id: string): string {
+  const user = slack.state.users.find((candidate) => candidate.id === id);
+  if (!user) return id;
+  return user.isBot ? `${user.realName} (bot)` : user.realName;
+}
+
+function messageLines(slack: SlackFake, message: FakeMessage, pinned: boolean): string[] {
+  const at = slackClock(message.ts);
+  const who = message.username ?? userName(slack, message.user);
+  switch (message.subtype) {
+    case 'channel_join':
+      return [`${at}  · ${userName(slack, message.user)} joined${message.inviter ? ` (invited by ${userName(slack, message.inviter)})` : ''}`];
+    case 'channel_topic':
+      return [`${at}  · ${who} set the topic`];
+    case 'channel_archive':
+      return [`${at}  · ${who} archived the channel`];
+    default: {
+      const marks = [pinned ? '📌 pinned' : '', message.edited ? '(edited)' : ''].filter(Boolean).join(' ');
+      const body = message.blocks?.length ? blocksText(message.blocks, slack) : mrkdwnText(message.text, slack).split('\n');
+      return [`${at}  ${bold(who)}${marks ? `  ${marks}` : ''}`, ...body.map((line) => `          ${line}`)];
+    }
+  }
+}
+
+function showSlack(stack: Stack, state: IncidentState): void {
+  const { slack } = stack;
+  const channel = slack.state.channels.find((candidate) => candidate.id === state.steps.slackChannel?.ref);
+  if (!channel) {
+    say(`Slack: no channel (${state.steps.slackChannel?.status ?? 'not started'}: ${state.steps.slackChannel?.detail ?? ''})`);
+    return;
+  }
+  say(bold(`Slack #${channel.name}`) + (channel.isArchived ? '  (archived)' : ''));
+  say(`  topic    ${channel.topic.value}`);
+  say(`  members  ${[...channel.members].map((id) => userName(slack, id)).join(', ')}`);
+  const invite = state.steps.slackInvite;
+  if (invite?.detail) say(`  invites  ${invite.detail}`);
+  say('  messages');
+  for (const message of slack.messages(channel.id)) {
+    for (const line of messageLines(slack, message, channel.pins.has(message.ts))) say(`    ${line}`);
+  }
+  const announce = slack.channelByName(ANNOUNCE_CHANNEL);
+  const announced = announce ? slack.messages(announce.id).filter((message) => message.text.includes(`<#${channel.id}>`)) : [];
+  say(`  announced in #${ANNOUNCE_CHANNEL}`);
+  if (announced.length === 0) say('    (nothing)');
+  for (const message of announced) for (const line of messageLines(slack, message, false)) say(`    ${line}`);
+}
+
+function showJira(stack: Stack, state: IncidentState): void {
+  const issue = stack.jira.state.issues.find((candidate) => candidate.key === state.steps.jiraTicket?.ref);
+  if (!issue) {
+    say(`Jira: no ticket (${state.steps.jiraTicket?.status ?? 'not started'}: ${state.steps.jiraTicket?.detail ?? ''})`);
+    return;
+  }
+  say(bold(`Jira ${issue.key}`) + `  [${issue.fields.status.name}]  ${state.steps.jiraTicket?.url ?? ''}`);
+  say(`  summary      ${issue.fields.summary}`);
+  say(`  labels       ${(issue.fields.labels as string[]).join(', ')}`);
+  say('  description');
+  say(indent(adfText(issue.fields.description as AdfNode), '    '));
+}
+
+function showTimelinePost(stack: Stack, state: IncidentState): void {
+  if (state.source === 'pagerduty') {
+    const notes = stack.pd.state.incidents.get(state.externalId)?.notes ?? [];
+    say(bold(`PagerDuty notes on incident ${state.externalId}`) + `  (${notes.length})`);
+    for (const note of notes) {
+      say(`  ${clock(new Date(note.created_at))}  by ${note.user.summary}`);
+      say(indent(note.content, '    '));
+    }
+    return;
+  }
+  const entityId = state.details?.entity_id ?? '';
+  const posts = stack.vo.timeline(entityId).filter((alert) => alert.fields.monitoring_tool === 'warroom');
+  say(bold(`VictorOps timeline of ${entityId}`) + `  (${posts.length} post${posts.length === 1 ? '' : 's'} by warroom)`);
+  for (const post of posts) {
+    say(`  ${clock(new Date(post.receivedAt))}  ${post.messageType}  monitoring_tool=${String(post.fields.monitoring_tool)}`);
+    say(`    entity_id      ${String(post.fields.entity_id)}`);
+    say(indent(String(post.fields.state_message), '    state_message  ').replace(/\n {4}state_message {2}/g, '\n                   '));
+  }
+}
+
+function showTimeline(state: IncidentState): void {
+  say(bold(`Incident timeline`) + `  (GET /incidents/${state.key}: ${state.status})`);
+  const actorWidth = Math.min(28, Math.max(...state.timeline.map((entry) => entry.actor.length)));
+  for (const entry of state.timeline) {
+    const detail = entry.detail ? `  ${entry.detail}` : '';
+    say(`  ${clock(new Date(entry.at), true)}  ${entry.actor.padEnd(actorWidth)}  ${entry.what}: ${entry.outcome}${detail}`);
+  }
+}
+
+function showIncident(stack: Stack, state: IncidentState, label: string): void {
+  section(`${label} ${state.externalId}: ${state.title}`);
+  say(`Temporal run  ${stack.uiUrl}/namespaces/default/workflows/${state.workflowId}`);
+  say();
+  showSlack(stack, state);
+  say();
+  showJira(stack, state);
+  say();
+  showTimelinePost(stack, state);
+  say();
+  showTimeline(state);
+}
+
+function showAfterResolve(stack: Stack, state: IncidentState, resolvedAt: number): void {
+  section(`After resolve: ${state.key}`);
+  const issue = stack.jira.state.issues.find((candidate) => candidate.key === state.steps.jiraTicket?.ref);
+  if (issue) {
+    say(bold(`Jira ${issue.key}`) + `  [${issue.fields.status.name}]  (${state.steps.jiraTransition?.detail ?? ''})`);
+    for (const comment of issue.comments) {
+      say(`  comment ${clock(new Date(comment.created))}`);
+      say(indent(adfText(comment.body as AdfNode), '    '));
+    }
+  }
+  const channel = stack.slack.state.channels.find((candidate) => candidate.id === state.steps.slackChannel?.ref);
+  if (channel) {
+    say();
+    const archive = channel.isArchived
+      ? 'archived'
+      : `open, archived ${ARCHIVE_DELAY} after the close-out (SLACK_ARCHIVE_DELAY, a durable timer)`;
+    say(bold(`Slack #${channel.name}`) + `  ${archive}`);
+    const messages = stack.slack.messages(channel.id);
+    const summary = messages.find((message) => channel.pins.has(message.ts));
+    if (summary) {
+      say('  pinned summary, updated');
+      for (const line of messageLines(stack.slack, summary, true).slice(1)) say(`  ${line}`);
+    }
+    say('  last messages');
+    for (const message of messages.filter((candidate) => candidate !== summary).slice(-2)) {
+      for (const line of messageLines(stack.slack, message, false)) say(`    ${line}`);
+    }
+  }
+  say();
+  say(`  close-out done ${((Date.now() - resolvedAt) / 1000).toFixed(1)} s after the resolve webhook; last timeline entries:`);
+  for (const entry of state.timeline.slice(-6)) {
+    say(`    ${clock(new Date(entry.at), true)}  ${entry.actor}  ${entry.what}: ${entry.outcome}${entry.detail ? `  ${entry.detail}` : ''}`);
+  }
+}
+
+function showVendorChecks(stack: Stack): void {
+  const { slack, jira, pd, vo } = stack;
+  const refused = [
+    ...slack.problems().map((problem) => `Slack: ${problem}`),
+    ...jira.refusals().map((request) => `Jira: ${request.method} ${request.path}: ${request.refused ?? 'refused'}`),
+    ...pd.requests.filter((request) => request.spec && request.spec !== 'ok').map((request) => `PagerDuty: ${request.method} ${request.path}: ${request.spec}`),
+    ...vo.requests.filter((request) => request.refused).map((request) => `VictorOps: ${request.path}: ${request.refused}`),
+  ];
+  section('Vendor calls');
+  say(`  Slack ${slack.requests.length}, Jira ${jira.requests.length}, PagerDuty ${pd.requests.length}, VictorOps ${vo.requests.length}; each checked against the vendor's spec (VictorOps: its documented format)`);
+  say(refused.length === 0 ? '  refused by the spec checks: none' : `  refused by the spec checks:\n${refused.map((line) => `    ${line}`).join('\n')}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const stack = await startStack();
+
+  section('Sample webhooks');
+  const sent = Date.now();
+  const pagerDutyKey = await postPagerDuty(stack, 'pagerduty-v3-incident-triggered.json');
+  const victorOpsKey = await postVictorOps(stack);
+  const [pagerDuty, victorOps] = await Promise.all([
+    untilSteps(stack, pagerDutyKey, WAR_ROOM_STEPS),
+    untilSteps(stack, victorOpsKey, WAR_ROOM_STEPS),
+  ]);
+  const unfinished = [pagerDuty, victorOps].flatMap((state) =>
+    WAR_ROOM_STEPS.filter((step) => state.steps[step]?.status !== 'done').map((step) => `${state.key} ${step}: ${state.steps[step]?.status} ${state.steps[step]?.detail ?? ''}`),
+  );
+  const took = ((Date.now() - sent) / 1000).toFixed(1);
+  if (unfinished.length === 0) say(`  both war rooms complete ${took} s after the webhooks`);
+  else say(`  war rooms settled ${took} s after the webhooks, with steps not done:\n${unfinished.map((line) => `    ${line}`).join('\n')}`);
+
+  showIncident(stack, pagerDuty, 'PagerDuty');
+  showIncident(stack, victorOps, 'VictorOps');
+
+  section('Resolving the PagerDuty incident');
+  const resolvedAt = Date.now();
+  await postPagerDuty(stack, 'pagerduty-v3-incident-resolved.json');
+  const closed = await untilSteps(stack, pagerDutyKey, CLOSE_OUT_STEPS, (state) => state.status === 'resolved');
+  showAfterResolve(stack, closed, resolvedAt);
+  showVendorChecks(stack);
+
+  if (!KEEP) {
+    say();
+    say('stopping (npm run demo -- --keep keeps it running to look around)…');
+    const stopStarted = Date.now();
+    await stopEverything();
+    say(`stopped in ${((Date.now() - stopStarted) / 1000).toFixed(1)} s.`);
+    // Everything is closed; the dev server's stop() leaves its 10 s kill-timer running, so do not wait for it.
+    process.exit(0);
+  }
+  section('Still running');
+  say(`  Temporal UI  ${stack.uiUrl}`);
+  say(`  runs         ${stack.uiUrl}/namespaces/default/workflows/${pagerDuty.workflowId}`);
+  say(`               ${stack.uiUrl}/namespaces/default/workflows/${victorOps.workflowId}`);
+  say(`  API          ${stack.apiUrl}/incidents/${pagerDutyKey}`);
+  say('  Ctrl-C to stop');
+  if (closed.steps.slackChannel?.status === 'done') {
+    const archived = await untilSteps(stack, pagerDutyKey, ['slackArchive'], undefined, 120_000).catch(() => undefined);
+    if (archived) {
+      const run = await stack.client.workflow.getHandle(archived.workflowId).describe();
+      say(`  ${clock(new Date())}  #${archived.steps.slackChannel?.name} archived (${archived.steps.slackArchive?.detail ?? 'done'}); run ${run.status.name.toLowerCase()}`);
+    }
+  }
+}
+
+main().catch(async (err: Error) => {
+  // Ctrl-C closes things under the demo's feet; the SIGINT handler reports and exits.
+  if (interrupted) return;
+  process.stderr.write(`demo failed: ${err.message}\n`);
+  await stopEverything();
+  process.exit(1);
+});
