@@ -2,6 +2,7 @@ import { LogLevel, WebClient, type Logger } from '@slack/web-api';
 import { ApplicationFailure, asyncLocalStorage, type Context } from '@temporalio/activity';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SPECS_PRESENT } from './fakes/openapi.js';
 import { NON_RETRYABLE, RATE_LIMITED, UNAVAILABLE } from '../src/activities/errors.js';
 import { ACKNOWLEDGE_ACTION, MAX_TOPIC, RESOLVE_ACTION } from '../src/activities/slack-blocks.js';
 import {
@@ -180,7 +181,7 @@ describe('the Slack fake', () => {
   const raw = (token: string = fake.token, url = fake.url) =>
     new WebClient(token, { slackApiUrl: url, retryConfig: { retries: 0 }, logger: quiet });
 
-  it('checks requests against the shared Slack spec and answers like the samples', async () => {
+  it.skipIf(!SPECS_PRESENT)('checks requests against the shared Slack spec and answers like the samples', async () => {
     expect(fake.specSource).toBe('spec');
     const client = raw();
     const created = await client.conversations.create({ name: 'inc-2231-orders-db-lag' });
@@ -248,7 +249,8 @@ describe('the Slack fake', () => {
     expect((await raw().auth.test()).ok).toBe(true);
   });
 
-  it('says once that it cannot check requests when the shared spec is absent, and still refuses unknown arguments', async () => {
+  // Without the specs the process's first fake already printed the notice this test looks for.
+  it.skipIf(!SPECS_PRESENT)('says once that it cannot check requests when the shared spec is absent, and still refuses unknown arguments', async () => {
     specProblemsExpected = true;
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const first = await startSlackFake({ specPath: '/nonexistent/slack-web-api.openapi-v2.json' });

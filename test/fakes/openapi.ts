@@ -57,6 +57,12 @@ export interface CheckerOptions {
 }
 
 const SPECS_DIR = fileURLToPath(new URL('../../../shared/specs/', import.meta.url));
+
+/** Whether the vendors' specs sit beside the checkout (always in CI): tests of spec refusals need them. */
+export const SPECS_PRESENT = existsSync(SPECS_DIR);
+
+/** What a fake records for a request that passed: `ok` when checked against the spec, `unchecked` without it. */
+export const SPEC_VERDICT = SPECS_PRESENT ? 'ok' : 'unchecked';
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);
 /** OpenAPI 3.0: header parameters with these names "SHALL be ignored" (they are described elsewhere). */
 const IGNORED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
