@@ -34,5 +34,8 @@ export async function createWorker({ connection, config, workflowBundle, maxCach
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities: createActivities(config),
     maxCachedWorkflows,
+    // The first workflow task schedules ticket, room, assignee lookup and status page together;
+    // core's default of 3 eager slots sent the room (the longest path) through matching (bench:e2e).
+    maxEagerActivityReservationsPerWorkflowTask: 8,
   });
 }

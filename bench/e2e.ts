@@ -1,0 +1,651 @@
+/**
+ * End-to-end benchmark: from a signed PagerDuty v3 `incident.triggered` webhook (HTTP POST to
+ * warroom's API) until the war room exists: Jira ticket, Slack channel with responders invited,
+ * and the note on the PagerDuty incident ("ready"); and until topic, summary and pin are done
+ * too ("furnished"). One Temporal dev server, the vendor fakes, the API and one worker, all
+ * started here. Each time ends when a fake answered the call that made the last part.
+ *
+ * Two settings in one run: every fake at 0 ms added latency, then every fake at
+ * BENCH_LATENCY_MS per call, next to the critical-path bound: the least time the chain of
+ * dependent vendor calls each incident actually made needs at that latency.
+ * Prints figures, never pass/fail.
+ *
+ *   npm run bench:e2e
+ *   BENCH_INCIDENTS=30 BENCH_CONCURRENCY=5 BENCH_WARMUP=5 BENCH_LATENCY_MS=200 BENCH_TIMEOUT_S=600
+ */
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { arch, cpus, platform } from 'node:os';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import proto from '@temporalio/proto';
+import { createApp } from '../src/api.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { createMetrics } from '../src/metrics.js';
+import { workflowIdFor } from '../src/shared/ids.js';
+import { cliVersion, findTemporalCli } from '../src/temporal/cli.js';
+import { connectClient } from '../src/temporal/connection.js';
+import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
+import { bundleWorkflows, createWorker, type WorkerDeps } from '../src/worker.js';
+import { startJiraFake, type JiraFake } from '../test/fakes/jira.js';
+import { startPagerDutyFake, type PagerDutyFake } from '../test/fakes/pagerduty.js';
+import { startSlackFake, type SlackFake } from '../test/fakes/slack.js';
+import { startVictorOpsFake, type VictorOpsFake } from '../test/fakes/victorops.js';
+import { closedLoop, tally } from './http-sender.js';
+import { longestChain, watchWarRoom, type VendorCall, type WarRoomTrace, type WarRoomWatch } from './war-room-watch.js';
+
+/** Targets from issue 3: p50 at 0 ms, and p50 over the critical-path bound at the latency setting. */
+const TARGET_P50_MS = 300;
+const TARGET_BOUND_RATIO = 1.3;
+const WEBHOOK_SECRET = 'bench-webhook-secret';
+const ANNOUNCE_CHANNEL = 'incidents';
+const ASSIGNEE = { id: 'PUSR001', name: 'Dana Oncall', email: 'dana.oncall@example.com' };
+/** One incident that takes longer than this has gone wrong; it is counted as a failure. */
+const INCIDENT_DEADLINE_MS = 60_000;
+
+function positiveInt(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
+const settings = {
+  incidents: positiveInt('BENCH_INCIDENTS', 30),
+  concurrency: positiveInt('BENCH_CONCURRENCY', 5),
+  warmup: positiveInt('BENCH_WARMUP', 5, 0),
+  latencyMs: positiveInt('BENCH_LATENCY_MS', 200),
+  timeoutMs: positiveInt('BENCH_TIMEOUT_S', 600) * 1000,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Deliveries.
+
+interface PagerDutyFixture {
+  event: { id: string; data: { id: string; self?: string; html_url?: string } };
+}
+
+const fixture = JSON.parse(
+  readFileSync(new URL('../test/fixtures/pagerduty-v3-incident-triggered.json', import.meta.url), 'utf8'),
+) as PagerDutyFixture;
+
+/** The sample trigger for `incidentId`, with its own event id, signed as PagerDuty signs it. */
+function delivery(incidentId: string, eventId: string): { body: string; signature: string } {
+  const body = structuredClone(fixture);
+  body.event.id = eventId;
+  body.event.data.id = incidentId;
+  body.event.data.self = `https://api.pagerduty.com/incidents/${incidentId}`;
+  body.event.data.html_url = `https://example-co.pagerduty.com/incidents/${incidentId}`;
+  const text = JSON.stringify(body);
+  return { body: text, signature: `v1=${createHmac('sha256', WEBHOOK_SECRET).update(text).digest('hex')}` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stack.
+
+interface Fakes {
+  jira: JiraFake;
+  slack: SlackFake;
+  pagerduty: PagerDutyFake;
+  victorops: VictorOpsFake;
+}
+
+/** Every fake answers each call `ms` later (0: as fast as it can). */
+function setLatency(fakes: Fakes, ms: number): void {
+  for (const table of [fakes.jira.faults, fakes.pagerduty.faults, fakes.victorops.faults]) {
+    table.set('*', ms > 0 ? { latencyMs: ms } : undefined);
+  }
+  if (ms > 0) fakes.slack.faults.latency('*', ms);
+  else fakes.slack.faults.clear('*');
+}
+
+/** How the benchmark gets its worker; scratch variants pass their own to compare worker set-ups. */
+export type StartWorker = (deps: WorkerDeps & { workflowBundle: NonNullable<WorkerDeps['workflowBundle']> }) => Promise<Worker>;
+
+export interface E2eOptions {
+  /** Printed with the settings: what this run's worker differs in. */
+  variant?: string;
+  startWorker?: StartWorker;
+  /** Dynamic config for the dev server (e.g. matching partitions). */
+  devServerConfig?: Record<string, string | number | boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One setting: N incidents through a closed loop of senders.
+
+interface SettingResult {
+  name: string;
+  latencyMs: number;
+  traces: WarRoomTrace[];
+  failures: Record<string, number>;
+  elapsedMs: number;
+  /** Calls no incident owns, made while this setting ran. */
+  shared: VendorCall[];
+  /** Share of wall time this process's main event loop (API, activities, fakes) was busy. */
+  mainBusy: number;
+  /** CPU per incident of this whole process and of the Temporal server, in milliseconds. */
+  nodeCpuMs: number;
+  serverCpuMs?: number;
+  /** Share of the machine's CPU time used by other processes meanwhile (a shared host skews every figure). */
+  othersBusy?: number;
+}
+
+/** Busy and total CPU time of the whole machine in microseconds, from /proc/stat (Linux); undefined elsewhere. */
+function machineCpuUs(): { busy: number; total: number } | undefined {
+  try {
+    const [, ...ticks] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = ticks.map(Number);
+    const busy = user + nice + system + irq + softirq + steal;
+    return { busy: (busy * 1e6) / CLOCK_TICKS_PER_SECOND, total: ((busy + idle + iowait) * 1e6) / CLOCK_TICKS_PER_SECOND };
+  } catch {
+    return undefined;
+  }
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** User + system CPU of a process in microseconds, from /proc (Linux); undefined elsewhere. */
+function processCpuUs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+async function runSetting(
+  name: string,
+  latencyMs: number,
+  count: number,
+  stack: { fakes: Fakes; watch: WarRoomWatch; apiUrl: string; channelTemplate?: string; serverPid?: number },
+): Promise<SettingResult> {
+  setLatency(stack.fakes, latencyMs);
+  const incidents = Array.from({ length: count }, () => stack.fakes.pagerduty.addIncident({ title: 'checkout-api: 5xx rate above 5% for 10 minutes' }));
+  const deliveries = incidents.map((incident, index) => delivery(incident.id, `01E2E${name.replace(/\W/g, '')}${index}${incident.id}`));
+  const traces: WarRoomTrace[] = [];
+  const sharedFrom = stack.watch.shared.length;
+  const loopBefore = performance.eventLoopUtilization();
+  const cpuBefore = process.cpuUsage();
+  const serverBefore = processCpuUs(stack.serverPid);
+  const machineBefore = machineCpuUs();
+
+  const { labels, elapsedMs } = await closedLoop(count, settings.concurrency, async (index) => {
+    const incident = incidents[index] as (typeof incidents)[number];
+    const { body, signature } = deliveries[index] as ReturnType<typeof delivery>;
+    const trace = stack.watch.follow(incident.id, stack.channelTemplate);
+    traces[index] = trace;
+    const response = await fetch(`${stack.apiUrl}/webhooks/pagerduty`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-pagerduty-signature': signature },
+      body,
+    });
+    trace.acceptedAt = performance.now();
+    const answer = (await response.json().catch(() => ({}))) as { outcome?: string };
+    if (response.status !== 202) return `${response.status} ${answer.outcome ?? ''}`.trim();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolveLate) => (timer = setTimeout(() => resolveLate('late'), INCIDENT_DEADLINE_MS)));
+    const settled = await Promise.race([trace.furnished.then(() => 'done' as const), late]);
+    clearTimeout(timer);
+    // `late`: not furnished within INCIDENT_DEADLINE_MS.
+    return settled === 'done' ? `202 ${answer.outcome ?? ''}` : 'late';
+  });
+  const serverAfter = processCpuUs(stack.serverPid);
+  const machineAfter = machineCpuUs();
+  const cpu = process.cpuUsage(cpuBefore);
+  const mainBusy = performance.eventLoopUtilization(performance.eventLoopUtilization(), loopBefore).utilization;
+  const { statuses } = tally(labels);
+  const failures = Object.fromEntries(Object.entries(statuses).filter(([status]) => status !== '202'));
+  return {
+    name,
+    latencyMs,
+    traces,
+    failures,
+    elapsedMs,
+    shared: stack.watch.shared.slice(sharedFrom),
+    mainBusy,
+    nodeCpuMs: (cpu.user + cpu.system) / 1000 / count,
+    serverCpuMs: serverBefore !== undefined && serverAfter !== undefined ? (serverAfter - serverBefore) / 1000 / count : undefined,
+    othersBusy:
+      machineBefore && machineAfter && serverBefore !== undefined && serverAfter !== undefined
+        ? Math.max(0, machineAfter.busy - machineBefore.busy - (cpu.user + cpu.system) - (serverAfter - serverBefore)) /
+          (machineAfter.total - machineBefore.total)
+        : undefined,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures.
+
+/** Nearest-rank percentile of samples. */
+function percentile(samples: readonly number[], p: number): number {
+  const sorted = samples.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
+}
+
+const median = (samples: readonly number[]) => percentile(samples, 0.5);
+const fixed = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+const since = (trace: WarRoomTrace, at: number | undefined) => (at === undefined ? Number.NaN : at - trace.sentAt);
+
+/** The most common value (ties: the larger), for per-incident counts that should all agree. */
+function mode(values: readonly number[]): number {
+  const counts = new Map<number, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0]?.[0] ?? Number.NaN;
+}
+
+const ROOM_HELPERS = new Set(['users.lookupByEmail', 'GET users', 'auth.test', 'users.conversations']);
+
+/** The vendor calls behind each part of one incident's war room; each path's depth is its longest chain. */
+interface CriticalPath {
+  ticket: VendorCall[];
+  room: VendorCall[];
+  timeline: VendorCall[];
+  topic: VendorCall[];
+  summaryPin: VendorCall[];
+}
+
+function criticalPath(trace: WarRoomTrace, shared: readonly VendorCall[]): CriticalPath {
+  const own = (before: number | undefined, keep: (call: VendorCall) => boolean) =>
+    trace.calls.filter((call) => before !== undefined && call.answeredAt <= before && keep(call));
+  const invite = trace.calls.find((call) => call.what === 'conversations.invite' && call.ok);
+  const channelAt = trace.at.channel ?? Number.NaN;
+  // Look-ups name no incident. Take the PagerDuty user look-up made between this webhook and
+  // the channel, and the Slack look-ups between the channel and the invite; another incident's
+  // calls in those windows overlap this one's, so they cannot lengthen the chain.
+  const helpers = invite
+    ? shared.filter((call) =>
+        call.what === 'users.lookupByEmail'
+          ? call.arrivedAt >= channelAt && call.answeredAt <= invite.arrivedAt
+          : ROOM_HELPERS.has(call.what) && call.arrivedAt >= trace.sentAt && call.arrivedAt <= channelAt && call.answeredAt <= invite.arrivedAt,
+      )
+    : [];
+  return {
+    ticket: own(trace.at.ticket, (call) => call.vendor === 'jira'),
+    room: [...own(trace.at.invite, (call) => call.what === 'conversations.create' || call.what === 'conversations.invite'), ...helpers],
+    timeline: own(trace.at.note, (call) => call.what === 'GET notes' || call.what === 'POST notes'),
+    topic: own(trace.at.topic, (call) => call.what === 'conversations.info' || call.what === 'conversations.setTopic'),
+    summaryPin: own(trace.at.pin, (call) => ['conversations.history', 'chat.postMessage', 'pins.add'].includes(call.what)),
+  };
+}
+
+/** Calls per incident by vendor and name, from the fakes' logs of the whole setting. */
+function callsPerIncident(result: SettingResult): string {
+  const counts = new Map<string, number>();
+  for (const call of [...result.traces.flatMap((trace) => trace.calls), ...result.shared]) {
+    const name = `${call.vendor} ${call.what}`;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  const incidents = result.traces.length;
+  return [...counts.entries()].map(([name, n]) => `${name} ${fixed(n / incidents, n % incidents === 0 ? 0 : 1)}`).join(', ');
+}
+
+/** A path as its steps: calls that ran alongside each other joined by ‖, steps by →. */
+function pathText(calls: readonly VendorCall[]): string {
+  const steps: Set<string>[] = [];
+  for (const call of calls) {
+    const step = longestChain(calls.filter((other) => other.answeredAt <= call.arrivedAt)).length;
+    (steps[step] ??= new Set()).add(call.what);
+  }
+  return steps.filter(Boolean).map((names) => [...names].join(' ‖ ')).join(' → ') || '(none)';
+}
+
+interface Bound {
+  ms: number;
+  furnishedMs: number;
+  depth: { ticket: number; room: number; timeline: number; topic: number; summaryPin: number };
+  example: CriticalPath;
+}
+
+function bound(result: SettingResult): Bound {
+  const paths = result.traces.map((trace) => criticalPath(trace, result.shared));
+  const deepest = (name: keyof CriticalPath) => mode(paths.map((path) => longestChain(path[name]).length));
+  const depth = { ticket: deepest('ticket'), room: deepest('room'), timeline: deepest('timeline'), topic: deepest('topic'), summaryPin: deepest('summaryPin') };
+  const typical = (path: CriticalPath) => (Object.keys(depth) as (keyof CriticalPath)[]).every((name) => longestChain(path[name]).length === depth[name]);
+  const example = paths.find(typical) ?? (paths[0] as CriticalPath);
+  const opened = Math.max(depth.ticket, depth.room);
+  return {
+    ms: result.latencyMs * (opened + depth.timeline),
+    furnishedMs: result.latencyMs * (opened + Math.max(depth.timeline, depth.topic, depth.summaryPin)),
+    depth,
+    example,
+  };
+}
+
+interface Row {
+  label: string;
+  values: number[];
+}
+
+/** Per incident, where the time to "ready" went: our own calls' arrival and answer times. */
+function timeline(result: SettingResult): Row[] {
+  const rows: Row[] = [
+    { label: 'POST → 202 (durably accepted)', values: [] },
+    { label: 'POST → Jira search arrives', values: [] },
+    { label: 'POST → conversations.create arrives', values: [] },
+    { label: 'conversations.create (in Slack)', values: [] },
+    { label: 'channel made → invite answered', values: [] },
+    { label: 'POST → ticket made', values: [] },
+    { label: 'ticket + invite → GET notes arrives', values: [] },
+    { label: 'GET notes arrives → note made', values: [] },
+    { label: 'ready', values: [] },
+    { label: 'ready → furnished', values: [] },
+  ];
+  const put = (index: number, value: number) => rows[index]?.values.push(value);
+  for (const trace of result.traces) {
+    const first = (what: string) => trace.calls.find((call) => call.what === what);
+    const create = first('conversations.create');
+    const notes = first('GET notes');
+    put(0, since(trace, trace.acceptedAt));
+    put(1, since(trace, first('searchAndReconsileIssuesUsingJql')?.arrivedAt));
+    put(2, since(trace, create?.arrivedAt));
+    put(3, create ? create.answeredAt - create.arrivedAt : Number.NaN);
+    put(4, (trace.at.invite ?? Number.NaN) - (trace.at.channel ?? Number.NaN));
+    put(5, since(trace, trace.at.ticket));
+    put(6, (notes?.arrivedAt ?? Number.NaN) - Math.max(trace.at.ticket ?? Number.NaN, trace.at.invite ?? Number.NaN));
+    put(7, (trace.at.note ?? Number.NaN) - (notes?.arrivedAt ?? Number.NaN));
+    put(8, since(trace, trace.readyAt));
+    put(9, (trace.furnishedAt ?? Number.NaN) - (trace.readyAt ?? Number.NaN));
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Temporal's own view, from each run's history: workflow tasks and activity dispatch up to the note.
+
+const EventType = proto.temporal.api.enums.v1.EventType;
+type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
+
+const eventMs = (event: HistoryEvent) => {
+  const time = event.eventTime;
+  return time ? Number(time.seconds ?? 0) * 1000 + (time.nanos ?? 0) / 1e6 : Number.NaN;
+};
+const idOf = (value: unknown) => Number(String(value ?? Number.NaN));
+
+interface TemporalView {
+  /** Workflow tasks completed before the timeline note's activity completed. */
+  workflowTasks: number[];
+  /** POST → the run's first workflow task completed (the server's clock, same host). */
+  firstTask: number[];
+  /** An activity's start (as the server recorded it) → its first vendor call arriving at the fake. */
+  startToCall: number[];
+  /** Workflow task: scheduled → started (waiting for a poller), started → completed (the worker's turn). */
+  wftWait: number[];
+  wftRun: number[];
+  /** Activity task: scheduled → started, by activity type. */
+  activityWait: Map<string, number[]>;
+}
+
+async function temporalView(client: Client, traces: readonly WarRoomTrace[]): Promise<TemporalView> {
+  const view: TemporalView = { workflowTasks: [], firstTask: [], startToCall: [], wftWait: [], wftRun: [], activityWait: new Map() };
+  const wallClock = (at: number) => performance.timeOrigin + at;
+  for (const trace of traces) {
+    const history = await client.workflow.getHandle(workflowIdFor(trace.key)).fetchHistory();
+    const at = new Map<number, HistoryEvent>();
+    const activityType = new Map<number, string>();
+    const firstCall: Record<string, string> = { openTicket: 'searchAndReconsileIssuesUsingJql', openChannel: 'conversations.create' };
+    let tasks = 0;
+    for (const event of history.events ?? []) {
+      const id = idOf(event.eventId);
+      at.set(id, event);
+      switch (event.eventType) {
+        case EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED: {
+          const scheduled = at.get(idOf(event.workflowTaskStartedEventAttributes?.scheduledEventId));
+          if (scheduled) view.wftWait.push(eventMs(event) - eventMs(scheduled));
+          break;
+        }
+        case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: {
+          const started = at.get(idOf(event.workflowTaskCompletedEventAttributes?.startedEventId));
+          if (started) view.wftRun.push(eventMs(event) - eventMs(started));
+          if (tasks === 0) view.firstTask.push(eventMs(event) - wallClock(trace.sentAt));
+          tasks += 1;
+          break;
+        }
+        case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+          activityType.set(id, event.activityTaskScheduledEventAttributes?.activityType?.name ?? '?');
+          break;
+        case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
+          const scheduledId = idOf(event.activityTaskStartedEventAttributes?.scheduledEventId);
+          const scheduled = at.get(scheduledId);
+          const type = activityType.get(scheduledId) ?? '?';
+          if (scheduled) view.activityWait.set(type, [...(view.activityWait.get(type) ?? []), eventMs(event) - eventMs(scheduled)]);
+          const call = trace.calls.find((made) => made.what === firstCall[type]);
+          if (call) view.startToCall.push(wallClock(call.arrivedAt) - eventMs(event));
+          break;
+        }
+        case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+          if (activityType.get(idOf(event.activityTaskCompletedEventAttributes?.scheduledEventId)) === 'postTimelineNote') {
+            view.workflowTasks.push(tasks);
+          }
+          break;
+      }
+    }
+  }
+  return view;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Printing.
+
+const WIDTHS = [16, 10, 11, 7, 7, 11, 7, 7, 7, 11, 10, 14, 8, 9];
+const LABEL_WIDTH = 40;
+const COLUMN_WIDTH = 14;
+
+function line(cells: string[]): string {
+  return cells.map((cell, index) => cell.padEnd(WIDTHS[index] ?? 9)).join('').trimEnd();
+}
+
+function failuresText(failures: Record<string, number>): string {
+  const count = Object.values(failures).reduce((sum, n) => sum + n, 0);
+  return count === 0 ? '0' : `${count} (${Object.entries(failures).map(([what, n]) => `${what}: ${n}`).join(', ')})`;
+}
+
+function settingLine(result: SettingResult): string {
+  const ready = result.traces.map((trace) => since(trace, trace.readyAt));
+  const furnished = result.traces.map((trace) => since(trace, trace.furnishedAt));
+  return line([
+    result.name,
+    String(result.traces.length),
+    fixed(median(ready)),
+    fixed(percentile(ready, 0.99)),
+    fixed(Math.max(...ready.filter(Number.isFinite))),
+    fixed(median(furnished)),
+    fixed(percentile(furnished, 0.99)),
+    fixed(Math.max(...furnished.filter(Number.isFinite))),
+    fixed(result.traces.length / (result.elapsedMs / 1000), 1),
+    `${Math.round(result.mainBusy * 100)}%`,
+    fixed(result.nodeCpuMs),
+    result.serverCpuMs === undefined ? '-' : fixed(result.serverCpuMs),
+    result.othersBusy === undefined ? '-' : `${Math.round(result.othersBusy * 100)}%`,
+    failuresText(result.failures),
+  ]);
+}
+
+function printTemporalView(name: string, view: TemporalView): void {
+  const waits = [...view.activityWait.entries()]
+    .filter(([type]) => ['openChannel', 'openTicket', 'assigneeEmails', 'inviteResponders', 'postTimelineNote'].includes(type))
+    .map(([type, values]) => `${type} ${fixed(median(values), 1)}`)
+    .join(', ');
+  console.log(
+    `  ${name}: ${fixed(median(view.workflowTasks))} workflow tasks up to the note; POST → first one done p50 ${fixed(median(view.firstTask), 1)} ms; ` +
+      `each waits p50 ${fixed(median(view.wftWait), 1)} ms for the worker, runs p50 ${fixed(median(view.wftRun), 1)} ms`,
+  );
+  console.log(
+    `    activity schedule→start p50 (ms): ${waits}; start → its first vendor call p50 ${fixed(median(view.startToCall), 1)} ms`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function listen(server: Server): Promise<number> {
+  return new Promise((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (typeof address === 'object' && address) resolveListen(address.port);
+      else reject(new Error('API server has no port'));
+    });
+  });
+}
+
+const startDefaultWorker: StartWorker = (deps) => createWorker(deps);
+
+/** Runs both settings and prints the figures; `options` lets scratch variants swap the worker. */
+export async function runE2e(options: E2eOptions = {}): Promise<void> {
+  const cli = findTemporalCli();
+  const machine = [
+    `node ${process.version}`,
+    `${platform()} ${arch()}`,
+    `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})`,
+    cli ? cliVersion(cli) : 'temporal CLI not found',
+  ].join(' · ');
+  console.log(`machine: ${machine}`);
+  console.log(
+    `settings: ${settings.incidents} incidents per setting, ${settings.concurrency} at a time (closed loop), warm-up ${settings.warmup}; ` +
+      `fakes at 0 ms, then ${settings.latencyMs} ms per call; PagerDuty v3 incident.triggered, signed; one worker` +
+      (options.variant ? `; variant: ${options.variant}` : ''),
+  );
+
+  // The worker's lifecycle chatter at INFO would drown the figures; warnings still show.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let devServer: DevServer | undefined;
+  const watchdog = setTimeout(() => {
+    console.error(`benchmark did not finish within ${settings.timeoutMs / 1000} s; stopping`);
+    devServer?.process.kill('SIGKILL');
+    process.exit(2);
+  }, settings.timeoutMs);
+  watchdog.unref();
+
+  try {
+    // Each part registers its own cleanup as soon as it runs, so a failed start stops what did start.
+    const started = <T extends { stop(): Promise<void> }>(part: T): T => {
+      cleanups.push(() => part.stop());
+      return part;
+    };
+    const [bundle, jira, slack, pagerduty, victorops, server] = await Promise.all([
+      bundleWorkflows(),
+      startJiraFake().then(started),
+      startSlackFake({ seed: 7 }).then(started),
+      startPagerDutyFake().then(started),
+      startVictorOpsFake().then(started),
+      freePort().then((port) => startDevServer({ port, headless: true, cliPath: cli, dynamicConfig: options.devServerConfig })).then((dev) => started((devServer = dev))),
+    ]);
+    const fakes: Fakes = { jira, slack, pagerduty, victorops };
+    slack.addChannel({ name: ANNOUNCE_CHANNEL, creator: 'U0SAMSRE01', members: ['U0SAMSRE01', slack.bot.userId] });
+    pagerduty.addUser(ASSIGNEE);
+
+    const taskQueue = `bench-e2e-${process.pid}-${Date.now().toString(36)}`;
+    // As test/warroom.test.ts sets it up, pointed at this run's fakes and server.
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: server.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      PAGERDUTY_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      JIRA_HOST: jira.url,
+      JIRA_EMAIL: jira.email,
+      JIRA_API_TOKEN: jira.apiToken,
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_API_URL: slack.url,
+      SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com,nobody@example.com',
+      SLACK_ANNOUNCE_CHANNEL: `#${ANNOUNCE_CHANNEL}`,
+      PAGERDUTY_API_TOKEN: pagerduty.apiToken,
+      PAGERDUTY_FROM_EMAIL: pagerduty.fromEmail,
+      PAGERDUTY_API_URL: pagerduty.url,
+      VICTOROPS_REST_URL: victorops.url,
+      TEMPORAL_UI_URL: 'http://localhost:8233',
+    });
+    const temporal = { ...config.temporal, address: server.address };
+
+    const workerConnection = await NativeConnection.connect({ address: server.address });
+    cleanups.push(() => workerConnection.close());
+    const worker = await (options.startWorker ?? startDefaultWorker)({ connection: workerConnection, config, workflowBundle: bundle });
+    const running = worker.run();
+    cleanups.push(async () => {
+      worker.shutdown();
+      await running;
+    });
+
+    const { client, connection } = await connectClient(temporal);
+    cleanups.push(() => connection.close());
+    const api = createServer(createApp({ client, config, logger: createLogger('silent'), metrics: createMetrics() }));
+    const port = await listen(api);
+    cleanups.push(
+      () =>
+        new Promise<void>((resolveClose) => {
+          api.closeAllConnections();
+          api.close(() => resolveClose());
+        }),
+    );
+
+    const watch = watchWarRoom(fakes);
+    const stack = { fakes, watch, apiUrl: `http://127.0.0.1:${port}`, channelTemplate: config.slack?.channelTemplate, serverPid: server.process.pid };
+    if (settings.warmup > 0) {
+      const warm = await runSetting('warm-up', 0, settings.warmup, stack);
+      console.log(`warm-up: ${settings.warmup} incidents at 0 ms; failures ${failuresText(warm.failures)}`);
+    }
+    const results = [
+      await runSetting('fakes 0 ms', 0, settings.incidents, stack),
+      await runSetting(`fakes ${settings.latencyMs} ms`, settings.latencyMs, settings.incidents, stack),
+    ];
+    setLatency(fakes, 0);
+    const [fast, slow] = results as [SettingResult, SettingResult];
+
+    console.log('\nwebhook POST → war room, ms (ready = ticket + channel with invites + PagerDuty note; furnished = ready + topic + summary + pin):');
+    console.log(line(['setting', 'incidents', 'ready p50', 'p99', 'max', 'furn. p50', 'p99', 'max', 'inc/s', 'main loop', 'node cpu', 'temporal cpu', 'others', 'failures']));
+    for (const result of results) console.log(settingLine(result));
+    console.log(
+      'columns: inc/s = incidents furnished per second; main loop = busy share of the event loop running the API, activities and fakes; ' +
+        'node cpu / temporal cpu = ms of CPU per incident of this whole process (all threads) / of the dev server; ' +
+        'others = share of the machine\'s CPU other processes used meanwhile',
+    );
+
+    const fastReady = median(fast.traces.map((trace) => since(trace, trace.readyAt)));
+    const slowReady = median(slow.traces.map((trace) => since(trace, trace.readyAt)));
+    const slowFurnished = median(slow.traces.map((trace) => since(trace, trace.furnishedAt)));
+    const limit = bound(slow);
+    const { depth, example } = limit;
+    console.log(`\n${fast.name}: ready p50 ${fixed(fastReady)} ms   target <= ${TARGET_P50_MS} ms`);
+    console.log(
+      `${slow.name}: ready p50 ${fixed(slowReady)} ms; critical-path bound ${fixed(limit.ms)} ms = ${slow.latencyMs} ms × ` +
+        `(max(ticket ${depth.ticket}, room ${depth.room}) + timeline ${depth.timeline}); ratio ${fixed(slowReady / limit.ms, 2)}   target <= ${TARGET_BOUND_RATIO}`,
+    );
+    console.log(`  ticket path:   ${pathText(example.ticket)}`);
+    console.log(`  room path:     ${pathText(example.room)}`);
+    console.log(`  timeline path: ${pathText(example.timeline)}`);
+    console.log(`  then topic:    ${pathText(example.topic)};  summary: ${pathText(example.summaryPin)}`);
+    console.log(
+      `  furnished p50 ${fixed(slowFurnished)} ms; bound ${fixed(limit.furnishedMs)} ms = ${slow.latencyMs} ms × (max(ticket ${depth.ticket}, room ${depth.room}) + ` +
+        `max(timeline ${depth.timeline}, topic ${depth.topic}, summary+pin ${depth.summaryPin})); ratio ${fixed(slowFurnished / limit.furnishedMs, 2)}`,
+    );
+    console.log(`  vendor calls per incident (${slow.name}): ${callsPerIncident(slow)}`);
+
+    console.log('\nwhere the time goes, p50 per incident (ms):');
+    console.log(`${''.padEnd(LABEL_WIDTH)}${results.map((result) => result.name.padEnd(COLUMN_WIDTH)).join('')}`.trimEnd());
+    const rows = results.map(timeline);
+    for (const [index, row] of (rows[0] ?? []).entries()) {
+      const cells = rows.map((setting) => fixed(median(setting[index]?.values ?? []), 1).padEnd(COLUMN_WIDTH));
+      console.log(`${row.label.padEnd(LABEL_WIDTH)}${cells.join('')}`.trimEnd());
+    }
+    console.log(`ready − bound (time outside vendor calls on the chain), ${slow.name}: p50 ${fixed(slowReady - limit.ms)} ms`);
+
+    console.log('\nTemporal, from the runs\' histories (server timestamps):');
+    for (const result of results) printTemporalView(result.name, await temporalView(client, result.traces));
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((err: Error) => console.error(`cleanup failed: ${err.message}`));
+    }
+    clearTimeout(watchdog);
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await runE2e();
