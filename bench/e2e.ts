@@ -36,6 +36,7 @@ import { startJiraFake, type JiraFake } from '../test/fakes/jira.js';
 import { startPagerDutyFake, type PagerDutyFake } from '../test/fakes/pagerduty.js';
 import { startSlackFake, type SlackFake } from '../test/fakes/slack.js';
 import { startVictorOpsFake, type VictorOpsFake } from '../test/fakes/victorops.js';
+import { CLOCK_TICKS_PER_SECOND, listen, percentile, positiveInt, processCpuUs } from './measure.js';
 import { closedLoop, tally } from './http-sender.js';
 import { longestChain, watchWarRoom, type VendorCall, type WarRoomTrace, type WarRoomWatch } from './war-room-watch.js';
 
@@ -48,13 +49,6 @@ const ASSIGNEE = { id: 'PUSR001', name: 'Dana Oncall', email: 'dana.oncall@examp
 /** One incident that takes longer than this has gone wrong; it is counted as a failure. */
 const INCIDENT_DEADLINE_MS = 60_000;
 
-function positiveInt(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
 
 const settings = {
   incidents: positiveInt('BENCH_INCIDENTS', 30),
@@ -148,19 +142,7 @@ function machineCpuUs(): { busy: number; total: number } | undefined {
   }
 }
 
-const CLOCK_TICKS_PER_SECOND = 100;
 
-/** User + system CPU of a process in microseconds, from /proc (Linux); undefined elsewhere. */
-function processCpuUs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
 
 async function runSetting(
   name: string,
@@ -226,13 +208,11 @@ async function runSetting(
 // Figures.
 
 /** Nearest-rank percentile of samples. */
-function percentile(samples: readonly number[], p: number): number {
-  const sorted = samples.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
+function percentileOf(samples: readonly number[], p: number): number {
+  return percentile(samples.filter(Number.isFinite).sort((a, b) => a - b), p);
 }
 
-const median = (samples: readonly number[]) => percentile(samples, 0.5);
+const median = (samples: readonly number[]) => percentileOf(samples, 0.5);
 const fixed = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 const since = (trace: WarRoomTrace, at: number | undefined) => (at === undefined ? Number.NaN : at - trace.sentAt);
 
@@ -456,10 +436,10 @@ function settingLine(result: SettingResult): string {
     result.name,
     String(result.traces.length),
     fixed(median(ready)),
-    fixed(percentile(ready, 0.99)),
+    fixed(percentileOf(ready, 0.99)),
     fixed(Math.max(...ready.filter(Number.isFinite))),
     fixed(median(furnished)),
-    fixed(percentile(furnished, 0.99)),
+    fixed(percentileOf(furnished, 0.99)),
     fixed(Math.max(...furnished.filter(Number.isFinite))),
     fixed(result.traces.length / (result.elapsedMs / 1000), 1),
     `${Math.round(result.mainBusy * 100)}%`,
@@ -486,16 +466,6 @@ function printTemporalView(name: string, view: TemporalView): void {
 
 // ---------------------------------------------------------------------------------------------
 
-async function listen(server: Server): Promise<number> {
-  return new Promise((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (typeof address === 'object' && address) resolveListen(address.port);
-      else reject(new Error('API server has no port'));
-    });
-  });
-}
 
 const startDefaultWorker: StartWorker = (deps) => createWorker(deps);
 

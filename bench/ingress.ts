@@ -27,6 +27,7 @@ import { cliVersion, findTemporalCli } from '../src/temporal/cli.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
 import type { IncidentWorkflowInput } from '../src/workflows/incident.js';
+import { listen, percentile, positiveInt, processCpuUs } from './measure.js';
 import { closedLoop, postAll, tally, type PostPlan, type RunResult } from './http-sender.js';
 
 const TARGET_RATIO = 0.9;
@@ -35,13 +36,6 @@ const TARGET_P99_MS = 50;
 const WEBHOOK_SECRET = 'bench-webhook-secret';
 const NAMESPACE = 'default';
 
-function positiveInt(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
 
 const settings = {
   requests: positiveInt('BENCH_REQUESTS', 3000),
@@ -173,25 +167,8 @@ interface Row {
   serverCpuUs?: number;
 }
 
-/** Nearest-rank percentile of sorted samples. */
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
-}
 
-const CLOCK_TICKS_PER_SECOND = 100;
 
-/** User + system CPU of a process in microseconds, from /proc (Linux); undefined elsewhere. */
-function processCpuUs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
 
 async function measure(
   path: string,
@@ -283,16 +260,6 @@ function outcomesText(rows: Row[]): string {
 
 // ---------------------------------------------------------------------------------------------
 
-async function listen(server: Server): Promise<number> {
-  return new Promise((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (typeof address === 'object' && address) resolveListen(address.port);
-      else reject(new Error('API server has no port'));
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const cli = findTemporalCli();
