@@ -13,6 +13,7 @@
  *   npm run bench:e2e
  *   BENCH_INCIDENTS=30 BENCH_CONCURRENCY=5 BENCH_WARMUP=5 BENCH_LATENCY_MS=200 BENCH_TIMEOUT_S=600
  */
+import { fakeVendorEnv } from '../test/fakes/env.js';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -521,17 +522,9 @@ export async function runE2e(options: E2eOptions = {}): Promise<void> {
       TEMPORAL_ADDRESS: server.address,
       TEMPORAL_TASK_QUEUE: taskQueue,
       PAGERDUTY_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      JIRA_HOST: jira.url,
-      JIRA_EMAIL: jira.email,
-      JIRA_API_TOKEN: jira.apiToken,
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_API_URL: slack.url,
+      ...fakeVendorEnv({ jira, slack, pagerduty, victorops }),
       SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com,nobody@example.com',
       SLACK_ANNOUNCE_CHANNEL: `#${ANNOUNCE_CHANNEL}`,
-      PAGERDUTY_API_TOKEN: pagerduty.apiToken,
-      PAGERDUTY_FROM_EMAIL: pagerduty.fromEmail,
-      PAGERDUTY_API_URL: pagerduty.url,
-      VICTOROPS_REST_URL: victorops.url,
       TEMPORAL_UI_URL: 'http://localhost:8233',
     });
     const temporal = { ...config.temporal, address: server.address };

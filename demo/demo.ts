@@ -3,6 +3,7 @@
  * in-memory Temporal dev server with its Web UI. Sends two sample incidents, prints what people
  * would see, resolves one, prints the close-out, and stops (`--keep` / DEMO_KEEP=1 keeps it up).
  */
+import { fakeVendorEnv } from '../test/fakes/env.js';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -229,20 +230,12 @@ async function startStack(): Promise<Stack> {
     PAGERDUTY_WEBHOOK_SECRET: PAGERDUTY_SECRET,
     VICTOROPS_WEBHOOK_KEY: VICTOROPS_KEY,
     VICTOROPS_WEBHOOK_URL: `${apiUrl}/webhooks/victorops`,
-    JIRA_HOST: jira.url,
-    JIRA_EMAIL: jira.email,
-    JIRA_API_TOKEN: jira.apiToken,
-    SLACK_BOT_TOKEN: slack.token,
-    SLACK_API_URL: slack.url,
+    ...fakeVendorEnv({ jira, slack, pagerduty: pd, victorops: vo }),
     SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com,nobody@example.com',
     SLACK_USERNAME: 'warroom',
     SLACK_ICON_EMOJI: ':rotating_light:',
     SLACK_ARCHIVE_DELAY: ARCHIVE_DELAY,
     SLACK_ANNOUNCE_CHANNEL: `#${ANNOUNCE_CHANNEL}`,
-    PAGERDUTY_API_TOKEN: pd.apiToken,
-    PAGERDUTY_FROM_EMAIL: pd.fromEmail,
-    PAGERDUTY_API_URL: pd.url,
-    VICTOROPS_REST_URL: vo.url,
   });
   const temporal = { ...config.temporal, address: devServer.address };
 

@@ -1,3 +1,4 @@
+import { fakeVendorEnv } from './fakes/env.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
@@ -33,18 +34,10 @@ beforeAll(async () => {
   h = await startHarness({
     workflowBundle: bundle,
     env: {
-      JIRA_HOST: jira.url,
-      JIRA_EMAIL: jira.email,
-      JIRA_API_TOKEN: jira.apiToken,
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_API_URL: slack.url,
+      ...fakeVendorEnv({ jira, slack, pagerduty: pd, victorops: vo }),
       SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com,nobody@example.com',
       SLACK_ARCHIVE_DELAY: '2s',
       SLACK_ANNOUNCE_CHANNEL: `#${ANNOUNCE}`,
-      PAGERDUTY_API_TOKEN: pd.apiToken,
-      PAGERDUTY_FROM_EMAIL: pd.fromEmail,
-      PAGERDUTY_API_URL: pd.url,
-      VICTOROPS_REST_URL: vo.url,
       TEMPORAL_UI_URL: 'http://localhost:8233',
     },
   });

@@ -3,6 +3,7 @@
  * Run after a deliberate, versioned workflow change: `npm run histories:record`.
  * Never re-record to make a failing replay pass: that failure is an open incident breaking.
  */
+import { fakeVendorEnv } from '../fakes/env.js';
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
@@ -30,17 +31,9 @@ for (const id of ['PFULL01', 'PACK01', 'PFAST01', 'POPEN01', 'PREOPEN01', 'PJIRA
 const config = loadConfig({
   TEMPORAL_ADDRESS: server.address,
   TEMPORAL_TASK_QUEUE: taskQueue,
-  JIRA_HOST: jira.url,
-  JIRA_EMAIL: jira.email,
-  JIRA_API_TOKEN: jira.apiToken,
-  SLACK_BOT_TOKEN: slack.token,
-  SLACK_API_URL: slack.url,
+  ...fakeVendorEnv({ jira, slack, pagerduty: pd, victorops: vo }),
   SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com',
   SLACK_ARCHIVE_DELAY: '1s',
-  PAGERDUTY_API_TOKEN: pd.apiToken,
-  PAGERDUTY_FROM_EMAIL: pd.fromEmail,
-  PAGERDUTY_API_URL: pd.url,
-  VICTOROPS_REST_URL: vo.url,
 });
 const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection });
