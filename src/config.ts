@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './shared/messages.js';
 
@@ -23,6 +25,12 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
   .optional()
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** On unless set to false/0/no. */
+const boolDefaultTrue = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((value) => !(value === 'false' || value === '0' || value === 'no'));
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -51,6 +59,84 @@ const duration = z
     const [, amount = '0', unit = 'ms'] = /^(\d+)(ms|s|m|h|d)?$/.exec(value) ?? [];
     return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
   });
+
+const STATUSCAST_INCIDENT_TYPES = ['ServiceUnavailable', 'Informational', 'ScheduledMaintenance'] as const;
+const STATUSCAST_COMPONENT_STATUSES = [
+  'DegradedPerformance',
+  'Maintenance',
+  'Unavailable',
+  'Informational',
+  'Available',
+  'Investigating',
+  'Monitoring',
+  'Identified',
+] as const;
+
+/** A duration in the monitor file: `5m`, `90s`, or a number of seconds. */
+const fileDuration = z.union([z.number().int().min(0).transform((seconds) => seconds * 1000), duration]);
+
+/**
+ * One status-page monitor: the behaviours StatusCast users configure on a monitor, keyed by the
+ * name an incident carries (VictorOps monitor_name, PagerDuty service, the API's `service`).
+ */
+const monitorSchema = z.strictObject({
+  name: z.string().trim().min(1),
+  incidentType: z.enum(STATUSCAST_INCIDENT_TYPES).default('ServiceUnavailable'),
+  affectedComponents: z.array(z.number().int().positive()).default([]),
+  componentStatus: z.enum(STATUSCAST_COMPONENT_STATUSES).default('DegradedPerformance'),
+  /** `{title}`, `{service}`, `{severity}`, `{key}` and `{count}` are filled in. */
+  subject: z.string().trim().min(1).max(255).default('{title}'),
+  message: z.string().trim().min(1).default('We are investigating an issue affecting {service}.'),
+  author: z.string().trim().min(1).optional(),
+  notifyEmployees: z.array(z.email()).default([]),
+  waitTime: fileDuration.default(0),
+  combineAlerts: z.boolean().default(false),
+  autoPublish: z.boolean().default(true),
+  autoClose: z.boolean().default(true),
+  closingComment: z.string().trim().min(1).default('This incident has been resolved.'),
+});
+
+export type StatusPageMonitor = Omit<z.infer<typeof monitorSchema>, 'waitTime'> & { waitMs: number };
+
+const monitorFileSchema = z
+  .strictObject({ monitors: z.array(monitorSchema).min(1) })
+  .superRefine((file, ctx) => {
+    const seen = new Set<string>();
+    file.monitors.forEach((monitor, index) => {
+      const name = monitor.name.toLowerCase();
+      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['monitors', index, 'name'], message: `duplicate monitor "${monitor.name}"` });
+      seen.add(name);
+    });
+  });
+
+/** Reads and validates the monitor file; throws ConfigError naming the file and each bad field. */
+export function loadMonitors(path: string): StatusPageMonitor[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  STATUSCAST_MONITORS_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  STATUSCAST_MONITORS_FILE: ${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const parsed = monitorFileSchema.safeParse(document);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${path}: ${issue.path.join('.') || '(file)'}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return parsed.data.monitors.map(({ waitTime, ...monitor }) => ({ ...monitor, waitMs: waitTime }));
+}
+
+/** The monitor whose name is the incident's service (case-insensitive), if any. */
+export function findMonitor(monitors: readonly StatusPageMonitor[], service: string | undefined): StatusPageMonitor | undefined {
+  if (!service) return undefined;
+  const wanted = service.trim().toLowerCase();
+  return monitors.find((monitor) => monitor.name.toLowerCase() === wanted);
+}
 
 /** Every setting warroom reads, from the environment. Secrets live here and nowhere else. */
 const configSchema = z.object({
@@ -94,15 +180,24 @@ const configSchema = z.object({
   SLACK_ICON_URL: optionalString.pipe(z.url().optional()),
   SLACK_ARCHIVE_DELAY: duration.default(86_400_000),
   SLACK_ANNOUNCE_CHANNEL: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
 
   PAGERDUTY_API_TOKEN: optionalString,
   PAGERDUTY_FROM_EMAIL: optionalString.pipe(z.email().optional()),
   PAGERDUTY_API_URL: z.url({ protocol: /^https?$/ }).default('https://api.pagerduty.com'),
   PAGERDUTY_EVENTS_URL: z.url({ protocol: /^https?$/ }).default('https://events.pagerduty.com'),
+  PAGERDUTY_ROUTING_KEY: optionalString.pipe(z.string().length(32, 'expected a 32-character integration key').optional()),
+  PAGERDUTY_CHANGE_ROUTING_KEY: optionalString.pipe(z.string().length(32, 'expected a 32-character integration key').optional()),
+  PAGERDUTY_SYNC: boolDefaultTrue,
   VICTOROPS_REST_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  VICTOROPS_SYNC: boolDefaultTrue,
   VICTOROPS_WEBHOOK_KEY: optionalString,
   VICTOROPS_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
   VICTOROPS_WEBHOOK_TOKEN: optionalString,
+
+  STATUSCAST_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  STATUSCAST_API_TOKEN: optionalString,
+  STATUSCAST_MONITORS_FILE: optionalString,
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -142,8 +237,23 @@ export interface Config {
     archiveDelayMs: number;
     announceChannel?: string;
   };
-  pagerduty: { apiToken?: string; fromEmail?: string; apiUrl: string; eventsUrl: string };
-  victorops: { restUrl?: string };
+  pagerduty: {
+    apiToken?: string;
+    fromEmail?: string;
+    apiUrl: string;
+    eventsUrl: string;
+    /** Events API v2 integration key for warroom's own alerts (automation failures). */
+    routingKey?: string;
+    /** Events API v2 integration key for change events. */
+    changeRoutingKey?: string;
+    /** Acknowledge/resolve PagerDuty incidents acknowledged or resolved elsewhere. */
+    sync: boolean;
+  };
+  victorops: { restUrl?: string; /** Send ACKNOWLEDGEMENT/RECOVERY for changes made elsewhere. */ sync: boolean };
+  /** Absent unless STATUSCAST_URL and STATUSCAST_API_TOKEN are set. */
+  statuscast?: { url: string; apiToken: string; monitors: StatusPageMonitor[] };
+  /** Slack interactivity (the summary's buttons); absent unless SLACK_SIGNING_SECRET is set. */
+  slackSigningSecret?: string;
   auth: {
     apiToken?: string;
     pagerdutySecrets: string[];
@@ -183,6 +293,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (raw.PAGERDUTY_API_TOKEN && !raw.PAGERDUTY_FROM_EMAIL) {
     throw new ConfigError('invalid configuration:\n  PAGERDUTY_FROM_EMAIL: required with PAGERDUTY_API_TOKEN (PagerDuty needs a From user for writes)');
   }
+  if (Boolean(raw.STATUSCAST_URL) !== Boolean(raw.STATUSCAST_API_TOKEN)) {
+    throw new ConfigError('invalid configuration:\n  STATUSCAST_URL / STATUSCAST_API_TOKEN: set both or neither');
+  }
+  if (raw.STATUSCAST_MONITORS_FILE && !raw.STATUSCAST_URL) {
+    throw new ConfigError('invalid configuration:\n  STATUSCAST_MONITORS_FILE: needs STATUSCAST_URL and STATUSCAST_API_TOKEN');
+  }
+  const monitors = raw.STATUSCAST_MONITORS_FILE ? loadMonitors(raw.STATUSCAST_MONITORS_FILE) : [];
   const tlsWanted =
     raw.TEMPORAL_TLS || raw.TEMPORAL_API_KEY || raw.TEMPORAL_TLS_CLIENT_CERT_PATH || raw.TEMPORAL_TLS_SERVER_CA_CERT_PATH;
   return {
@@ -239,8 +356,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fromEmail: raw.PAGERDUTY_FROM_EMAIL,
       apiUrl: raw.PAGERDUTY_API_URL,
       eventsUrl: raw.PAGERDUTY_EVENTS_URL,
+      routingKey: raw.PAGERDUTY_ROUTING_KEY,
+      changeRoutingKey: raw.PAGERDUTY_CHANGE_ROUTING_KEY,
+      sync: raw.PAGERDUTY_SYNC,
     },
-    victorops: { restUrl: raw.VICTOROPS_REST_URL },
+    victorops: { restUrl: raw.VICTOROPS_REST_URL, sync: raw.VICTOROPS_SYNC },
+    statuscast:
+      raw.STATUSCAST_URL && raw.STATUSCAST_API_TOKEN
+        ? { url: raw.STATUSCAST_URL, apiToken: raw.STATUSCAST_API_TOKEN, monitors }
+        : undefined,
+    slackSigningSecret: raw.SLACK_SIGNING_SECRET,
     auth: {
       apiToken: raw.WARROOM_API_TOKEN,
       pagerdutySecrets: raw.PAGERDUTY_WEBHOOK_SECRET,

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityConfig } from './activities/index.js';
 import type { Config } from './config.js';
@@ -32,7 +33,8 @@ export async function createWorker({ connection, config, workflowBundle, maxCach
     namespace: config.temporal.namespace,
     taskQueue: taskQueue ?? config.temporal.taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: createActivities(config),
+    // Status-page runs are started and signalled from activities, on the worker's own connection.
+    activities: createActivities(config, { client: new Client({ connection, namespace: config.temporal.namespace }) }),
     maxCachedWorkflows,
     // The first workflow task schedules ticket, room, assignee lookup and status page together;
     // core's default of 3 eager slots sent the room (the longest path) through matching (bench:e2e).

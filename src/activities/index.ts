@@ -1,18 +1,26 @@
+import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
+import { createStatusPageMonitorActivities } from './statuspage-monitor.js';
 import { createJiraActivities } from './jira.js';
 import { createPagerDutyActivities } from './pagerduty.js';
 import { createSlackActivities } from './slack.js';
 import { createStatusCastActivities } from './statuscast.js';
 import type { StepInput } from './step.js';
 import { createTimelineActivities } from './timeline.js';
+import { createVictorOpsActivities } from './victorops.js';
 
-export type ActivityConfig = Pick<Config, 'jira' | 'slack' | 'pagerduty' | 'victorops'> & {
-  temporal: Pick<Config['temporal'], 'namespace' | 'uiUrl'>;
+export type ActivityConfig = Pick<Config, 'jira' | 'slack' | 'pagerduty' | 'victorops' | 'statuscast'> & {
+  temporal: Pick<Config['temporal'], 'namespace' | 'uiUrl' | 'taskQueue'>;
 };
 
+export interface ActivityDeps {
+  /** Starts and signals the per-monitor status-page runs; the worker builds it on its own connection. */
+  client?: Client;
+}
+
 /** Every activity the incident workflow can call, with real clients built once per worker. */
-export function createActivities(config: ActivityConfig) {
-  const { apiToken, fromEmail, apiUrl } = config.pagerduty;
+export function createActivities(config: ActivityConfig, deps: ActivityDeps = {}) {
+  const { apiToken, fromEmail, apiUrl, eventsUrl, routingKey, changeRoutingKey, sync } = config.pagerduty;
   // loadConfig refuses a token without PAGERDUTY_FROM_EMAIL, so this is both or neither.
   const pagerduty = apiToken && fromEmail ? { apiToken, fromEmail, apiUrl } : undefined;
   const { uiUrl, namespace } = config.temporal;
@@ -24,8 +32,10 @@ export function createActivities(config: ActivityConfig) {
     ...createJiraActivities({ settings: config.jira }),
     ...createSlackActivities({ settings: config.slack }),
     ...createTimelineActivities({ victoropsRestUrl: config.victorops.restUrl, pagerduty }),
-    ...createStatusCastActivities(),
-    ...createPagerDutyActivities({ pagerduty }),
+    ...createStatusCastActivities({ settings: config.statuscast }),
+    ...createPagerDutyActivities({ pagerduty, events: { eventsUrl, routingKey, changeRoutingKey }, sync }),
+    ...createVictorOpsActivities({ restUrl: config.victorops.restUrl, sync: config.victorops.sync }),
+    ...createStatusPageMonitorActivities({ client: deps.client, taskQueue: config.temporal.taskQueue }),
   };
   // Every step sees the link to its run, so tickets, summaries and notes can point operators to it.
   const linked = Object.fromEntries(

@@ -15,9 +15,21 @@ export interface PagerDutyRestSettings {
   apiUrl: string;
 }
 
+/** Events API v2: `PAGERDUTY_EVENTS_URL`, `PAGERDUTY_ROUTING_KEY`, `PAGERDUTY_CHANGE_ROUTING_KEY` (keys are secrets). */
+export interface PagerDutyEventsSettings {
+  eventsUrl: string;
+  /** warroom's own alerts (automation failures); absent: none are raised. */
+  routingKey?: string;
+  /** Change events; absent: none are sent. */
+  changeRoutingKey?: string;
+}
+
 export interface PagerDutyDeps {
   /** Absent: every call answers "not configured" (or nothing to look up). */
   pagerduty?: PagerDutyRestSettings;
+  events?: PagerDutyEventsSettings;
+  /** `PAGERDUTY_SYNC`: acknowledge/resolve PagerDuty incidents changed elsewhere (default on). */
+  sync?: boolean;
   fetch?: typeof fetch;
   /** Per HTTP request; the activity's own timeout bounds the whole attempt. */
   timeoutMs?: number;
@@ -111,6 +123,21 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
     async syncPagerDuty(_input: StepInput): Promise<StepOutcome> {
       if (!rest) return notConfigured('PagerDuty');
       return { status: 'skipped', detail: 'PagerDuty state sync is not built yet (issue 4)' };
+    },
+
+    /** Change event (`/v2/change/enqueue`) for `input.change`; skipped without PAGERDUTY_CHANGE_ROUTING_KEY. */
+    async sendChangeEvent(_input: StepInput): Promise<StepOutcome> {
+      return notConfigured('PagerDuty change events');
+    },
+
+    /** Events API v2 trigger naming `input.failure`; dedup key per incident and step. */
+    async raiseFailureAlert(_input: StepInput): Promise<StepOutcome> {
+      return notConfigured('PagerDuty failure alerts');
+    },
+
+    /** Events API v2 resolve of the failure alert for `input.failure.step`. */
+    async resolveFailureAlert(_input: StepInput): Promise<StepOutcome> {
+      return notConfigured('PagerDuty failure alerts');
     },
 
     /** E-mails of a PagerDuty incident's assignees (`GET /users/{id}`), for Slack invitations. */

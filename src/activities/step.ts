@@ -31,6 +31,42 @@ export interface StepInput {
   runUrl?: string;
   /** When the incident started (ISO-8601): look-ups for earlier attempts need search no further back. */
   triggeredAt?: string;
+  /**
+   * Where the acknowledge or resolve being announced came from: a source name (`pagerduty`,
+   * `victorops`, `api`), `slack` or `signal`. A tool is never told about its own change.
+   */
+  origin?: string;
+  /** The status-page incident a status-page step works on. */
+  statusPage?: StatusPageRef;
+  /** The action a change event reports. */
+  change?: ChangeAction;
+  /** The step a failure alert is about. */
+  failure?: StepFailure;
+}
+
+/** A StatusCast incident: one per incident, or one per monitor when it combines alerts. */
+export interface StatusPageRef {
+  /** The monitor template's name (the incident's service). */
+  monitor: string;
+  /** Our id for it, StatusCast's `externalId`: looked up before create so a retry never doubles it. */
+  externalId: string;
+  /** StatusCast's incident id, once created. */
+  id?: string;
+  /** How many of our incidents it stands for (combined alerts). */
+  incidents?: number;
+}
+
+/** What warroom did, for a PagerDuty change event. */
+export type ChangeAction = 'ticket' | 'room' | 'statusPage' | 'resolved';
+
+/** A step that failed for good: named in a PagerDuty alert so a human hears of it. */
+export interface StepFailure {
+  /** The step's name (`jiraTicket`...): with the incident key it makes the alert's dedup_key. */
+  step: string;
+  /** What the step does, in words (`open Jira ticket`). */
+  what: string;
+  /** The error, as the timeline shows it (never a secret). */
+  error: string;
 }
 
 /** What a step reports back to the workflow, which records it on the timeline. */

@@ -50,6 +50,8 @@ export interface IncidentEvent {
 export interface ActorNote {
   by: string;
   note?: string;
+  /** Where it came from (`slack`, `api`, a service name); a tool is never told about its own change. */
+  via?: string;
 }
 
 export interface TimelineEntry {
@@ -77,6 +79,11 @@ export type StepName =
   | 'slackStatusMessage'
   | 'slackArchive'
   | 'statusPageClose'
+  | 'victoropsSync'
+  | 'changeTicket'
+  | 'changeRoom'
+  | 'changeStatusPage'
+  | 'changeResolved'
   /** Names of the first version; kept so recorded states still type-check. */
   | 'jiraClose'
   | 'slackClose';
