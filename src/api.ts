@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { Dispatcher, type DispatchResult } from './dispatch.js';
+import { AcceptTimeoutError, Dispatcher, type DispatchResult } from './dispatch.js';
 import type { Metrics } from './metrics.js';
 import { KEY_PATTERN, workflowIdFor } from './shared/ids.js';
 import type { IncidentState } from './shared/incident.js';
@@ -10,11 +10,12 @@ import { incidentQuery, INCIDENT_WORKFLOW } from './shared/messages.js';
 import { keyKey, severityKey, sourceKey, statusKey } from './shared/search-attributes.js';
 import { actorNoteBody, bodyDigest, normaliseGeneric } from './sources/generic.js';
 import { SOURCE_REGISTRY } from './sources/index.js';
+import { parseInteraction, SLACK_ACCEPT_DEADLINE_MS, verifySlackRequest } from './sources/slack-interactions.js';
 import { firstIssue, header, parseJson, safeEqual, type InboundRequest, type Normalised, type Source } from './sources/source.js';
 
 export interface AppDeps {
   client: Client;
-  config: Pick<Config, 'auth' | 'temporal'>;
+  config: Pick<Config, 'auth' | 'temporal' | 'slackSigningSecret'>;
   logger: Logger;
   metrics: Metrics;
   sources?: readonly Source[];
@@ -83,6 +84,12 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
     next();
   };
 
+  /** After a 503 for a timeout, says whether Temporal took the call after all (a sender's retry is then a repeat). */
+  const logLateAnswer = (err: unknown, fields: { source: string; key?: string }) => {
+    if (!(err instanceof AcceptTimeoutError)) return;
+    void err.late.then((outcome) => logger.warn({ ...fields, outcome }, 'temporal answered after the deadline'));
+  };
+
   /** Answers for one normalised event, counting it by source and outcome. */
   const answer = async (res: Response, source: string, started: bigint, normalised: Normalised, onNotOpen: 'ignore' | '404') => {
     const done = (status: number, body: object, outcome: string, key?: string) => {
@@ -100,6 +107,7 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
       result = await dispatcher.dispatch(normalised.event);
     } catch (err) {
       logger.error({ source, key: normalised.event.key, err: describe(err) }, 'temporal did not accept the event');
+      logLateAnswer(err, { source, key: normalised.event.key });
       return done(503, { error: 'Temporal is unavailable; retry later' }, 'unavailable', normalised.event.key);
     }
     if (result.outcome === 'not-open') {
@@ -124,6 +132,55 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
     });
   }
 
+  // Slack's Interactivity Request URL: clicks on the summary's Acknowledge / Resolve buttons.
+  app.post(
+    '/slack/interactions',
+    (_req: Request, _res: Response, next: NextFunction) => {
+      if (!config.slackSigningSecret) return next(new HttpError(404, 'Slack interactivity is not configured: set SLACK_SIGNING_SECRET'));
+      next();
+    },
+    requireContentType(['application/x-www-form-urlencoded']),
+    rawBody,
+    async (req, res) => {
+      const started = process.hrtime.bigint();
+      const done = (status: number, body: object | undefined, action: string, outcome: string, who: { key?: string; actor?: string } = {}) => {
+        metrics.slackInteractions.inc({ action, outcome });
+        metrics.latency.observe({ source: 'slack' }, Number(process.hrtime.bigint() - started) / 1e9);
+        logger.info({ source: 'slack', action, ...who, outcome, status }, 'slack interaction');
+        if (body) res.status(status).json(body);
+        else res.status(status).end();
+      };
+      const body = inbound(req).body;
+      const verdict = verifySlackRequest(body, req.headers, config.slackSigningSecret ?? '', Math.floor(Date.now() / 1000));
+      if (!verdict.ok) {
+        metrics.slackInteractions.inc({ action: 'none', outcome: 'unauthorized' });
+        logger.warn({ source: 'slack', reason: verdict.error }, 'slack interaction refused');
+        res.status(401).json({ error: verdict.error });
+        return;
+      }
+      const parsed = parseInteraction(body);
+      if ('invalid' in parsed) return done(400, { error: parsed.invalid.message, field: parsed.invalid.field }, 'none', 'invalid');
+      // Another app's button, or one of ours that means nothing here: Slack only needs the 200.
+      if ('ignored' in parsed) return done(200, undefined, 'other', 'ignored');
+      const { kind, key, actor } = parsed.interaction;
+      let result: DispatchResult;
+      try {
+        result = await dispatcher.act(key, kind, { by: actor, via: 'slack' }, SLACK_ACCEPT_DEADLINE_MS);
+      } catch (err) {
+        logger.error({ source: 'slack', key, err: describe(err) }, 'temporal did not accept the click');
+        logLateAnswer(err, { source: 'slack', key });
+        // Slack never retries an interaction: a non-200 makes it show the clicker that the click
+        // failed, so they press again, where a late or hopeful 200 would silently lose it.
+        return done(503, { error: 'Temporal is unavailable; retry later' }, kind, 'unavailable', { key, actor });
+      }
+      if (result.outcome === 'not-open') {
+        const text = `Incident ${key} is not open (resolved, or never opened here); nothing changed.`;
+        return done(200, { response_type: 'ephemeral', replace_original: false, text }, kind, 'not-open', { key, actor });
+      }
+      return done(200, undefined, kind, result.outcome, { key, actor });
+    },
+  );
+
   app.post('/incidents', requireApiToken, requireContentType(['application/json']), rawBody, async (req, res) => {
     const started = process.hrtime.bigint();
     const json = parseJson(inbound(req).body);
@@ -132,7 +189,8 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
     await answer(res, 'api', started, 'invalid' in json ? json : normaliseGeneric(json.value, deliveryId), 'ignore');
   });
 
-  for (const action of ['acknowledge', 'resolve'] as const) {
+  // Signal-only: an action on a key with no open run is a 404 and starts nothing.
+  for (const action of ['acknowledge', 'resolve', 'retry'] as const) {
     app.post(
       `/incidents/:key/${action}`,
       requireApiToken,
@@ -150,7 +208,7 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
           return next(new HttpError(400, issue.message, issue.field));
         }
         const started = process.hrtime.bigint();
-        const note = { by: parsed.data.by ?? 'API', note: parsed.data.note };
+        const note = { by: parsed.data.by ?? 'API', note: parsed.data.note, via: 'api' };
         try {
           const result = await dispatcher.act(key, action, note);
           if (result.outcome === 'not-open') return next(new HttpError(404, `no open incident ${key}`));
@@ -158,6 +216,7 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
           metrics.latency.observe({ source: 'api' }, Number(process.hrtime.bigint() - started) / 1e9);
           res.status(202).json(result);
         } catch (err) {
+          logLateAnswer(err, { source: 'api', key });
           next(err);
         }
       },

@@ -73,7 +73,10 @@ const STATUSCAST_COMPONENT_STATUSES = [
 ] as const;
 
 /** A duration in the monitor file: `5m`, `90s`, or a number of seconds. */
-const fileDuration = z.union([z.number().int().min(0).transform((seconds) => seconds * 1000), duration]);
+const fileDuration = z.preprocess(
+  (value) => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? `${value}s` : value),
+  duration,
+);
 
 /**
  * One status-page monitor: the behaviours StatusCast users configure on a monitor, keyed by the

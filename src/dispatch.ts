@@ -3,7 +3,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { workflowIdFor } from './shared/ids.js';
 import type { ActorNote, IncidentEvent } from './shared/incident.js';
-import { acknowledgeSignal, incidentEventSignal, INCIDENT_WORKFLOW, resolveSignal } from './shared/messages.js';
+import { acknowledgeSignal, incidentEventSignal, INCIDENT_WORKFLOW, resolveSignal, retrySignal } from './shared/messages.js';
 import { keyKey, severityKey, sourceKey, statusKey } from './shared/search-attributes.js';
 import type { IncidentWorkflowInput } from './workflows/incident.js';
 
@@ -11,8 +11,25 @@ export type DispatchResult =
   | { key: string; workflowId: string; outcome: 'started' | 'signaled' }
   | { key: string; workflowId: string; outcome: 'not-open' };
 
+/** What a person can ask of an open incident by key. */
+export type IncidentAction = 'acknowledge' | 'resolve' | 'retry';
+
+const SIGNAL_BY_ACTION = { acknowledge: acknowledgeSignal, resolve: resolveSignal, retry: retrySignal } as const;
+
 /** How long Temporal gets to accept a start or signal before the sender is told to retry (PagerDuty waits 5 s). */
 const ACCEPT_DEADLINE_MS = 4000;
+
+/** Temporal did not accept a start or signal in time; the sender is answered 503 and may retry. */
+export class AcceptTimeoutError extends Error {
+  override name = 'AcceptTimeoutError';
+  constructor(
+    deadlineMs: number,
+    /** Settles when Temporal finally answers the abandoned call: whether it went through after all. */
+    readonly late: Promise<'accepted' | 'failed'>,
+  ) {
+    super(`Temporal did not accept within ${deadlineMs} ms`);
+  }
+}
 
 const startedFlag = new AsyncLocalStorage<{ started?: boolean }>();
 const instrumented = new WeakSet<object>();
@@ -48,8 +65,27 @@ export class Dispatcher {
     instrument(client);
   }
 
-  private withDeadline<T>(fn: () => Promise<T>): Promise<T> {
-    return this.client.connection.withDeadline(Date.now() + ACCEPT_DEADLINE_MS, fn);
+  /**
+   * Runs one Temporal call under a gRPC deadline and a timer of the same length: the SDK's retry
+   * backoff can overrun its deadline by a second, and the sender's own timeout does not wait.
+   */
+  private async withDeadline<T>(fn: () => Promise<T>, deadlineMs = ACCEPT_DEADLINE_MS): Promise<T> {
+    const call = this.client.connection.withDeadline(Date.now() + deadlineMs, fn);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const late = call.then(
+          () => 'accepted' as const,
+          () => 'failed' as const,
+        );
+        reject(new AcceptTimeoutError(deadlineMs, late));
+      }, deadlineMs);
+    });
+    try {
+      return await Promise.race([call, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Resolves once Temporal has durably accepted the event (or says the incident is not open). */
@@ -79,19 +115,20 @@ export class Dispatcher {
     return { key: event.key, workflowId, outcome: store.started ? 'started' : 'signaled' };
   }
 
-  /** Acknowledge or resolve by key, from the API. */
-  async act(key: string, action: 'acknowledge' | 'resolve', note: ActorNote): Promise<DispatchResult> {
-    const signal = action === 'acknowledge' ? acknowledgeSignal : resolveSignal;
-    return this.signalOpen(key, (handle) => handle.signal(signal, note));
+  /** Acknowledge, resolve or retry by key (API, Slack buttons); only an open run is signalled, none is started. */
+  async act(key: string, action: IncidentAction, note: ActorNote, deadlineMs = ACCEPT_DEADLINE_MS): Promise<DispatchResult> {
+    const signal = SIGNAL_BY_ACTION[action];
+    return this.signalOpen(key, (handle) => handle.signal(signal, note), deadlineMs);
   }
 
   private async signalOpen(
     key: string,
     send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<void>,
+    deadlineMs = ACCEPT_DEADLINE_MS,
   ): Promise<DispatchResult> {
     const workflowId = workflowIdFor(key);
     try {
-      await this.withDeadline(() => send(this.client.workflow.getHandle(workflowId)));
+      await this.withDeadline(() => send(this.client.workflow.getHandle(workflowId)), deadlineMs);
       return { key, workflowId, outcome: 'signaled' };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return { key, workflowId, outcome: 'not-open' };

@@ -10,6 +10,12 @@ export function createMetrics({ processMetrics = false } = {}) {
     labelNames: ['source', 'outcome'] as const,
     registers: [registry],
   });
+  const slackInteractions = new Counter({
+    name: 'warroom_slack_interactions_total',
+    help: 'Slack button clicks received, by action (acknowledge, resolve, other) and outcome (signaled, not-open, ignored, invalid, unauthorized, unavailable).',
+    labelNames: ['action', 'outcome'] as const,
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: 'warroom_webhook_duration_seconds',
     help: 'Time from request to answer, including Temporal accepting the start or signal.',
@@ -17,7 +23,7 @@ export function createMetrics({ processMetrics = false } = {}) {
     buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  return { registry, webhooks, latency };
+  return { registry, webhooks, slackInteractions, latency };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -69,8 +69,12 @@ describe('a long incident', () => {
       const current = await handle.query(incidentQuery);
       return current.repeatCount === 30 && current;
     });
-    let runs = 0;
-    for await (const _run of client.workflow.list({ query: `WorkflowId = '${workflowIdFor(key)}'` })) runs += 1;
+    // Visibility is eventually consistent: the continued run is listed a moment after it starts.
+    const runs = await eventually(async () => {
+      let count = 0;
+      for await (const _run of client.workflow.list({ query: `WorkflowId = '${workflowIdFor(key)}'` })) count += 1;
+      return count > 1 && count;
+    });
     expect(runs).toBeGreaterThan(1);
     expect(state.timeline[0]).toMatchObject({ what: 'trigger from pagerduty', outcome: 'ok' });
     expect(state.steps.timelinePost?.status).toBe('skipped');

@@ -346,6 +346,9 @@ describe('operations', () => {
       expect(await down.get('/readyz')).toMatchObject({ status: 503, body: { temporal: 'unreachable' } });
       expect(await down.get('/healthz')).toMatchObject({ status: 200 });
       expect(await h.exists(incidentKey('pagerduty', id))).toBe(false);
+      // Calls abandoned at the deadline keep retrying for a moment; they settle before the connection closes.
+      const count = (text: string) => down.logs.filter((line) => line.includes(text)).length;
+      await eventually(async () => count('"name":"AcceptTimeoutError"') === count('temporal answered after the deadline'));
     } finally {
       await down.stop();
     }

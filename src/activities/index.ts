@@ -4,13 +4,13 @@ import { createStatusPageMonitorActivities } from './statuspage-monitor.js';
 import { createJiraActivities } from './jira.js';
 import { createPagerDutyActivities } from './pagerduty.js';
 import { createSlackActivities } from './slack.js';
-import { createStatusCastActivities } from './statuscast.js';
+import { createStatusCastActivities, type StatusPagePlan } from './statuscast.js';
 import type { StepInput } from './step.js';
 import { createTimelineActivities } from './timeline.js';
 import { createVictorOpsActivities } from './victorops.js';
 
 export type ActivityConfig = Pick<Config, 'jira' | 'slack' | 'pagerduty' | 'victorops' | 'statuscast'> & {
-  temporal: Pick<Config['temporal'], 'namespace' | 'uiUrl' | 'taskQueue'>;
+  temporal: Pick<Config['temporal'], 'namespace' | 'uiUrl'>;
 };
 
 export interface ActivityDeps {
@@ -35,7 +35,7 @@ export function createActivities(config: ActivityConfig, deps: ActivityDeps = {}
     ...createStatusCastActivities({ settings: config.statuscast }),
     ...createPagerDutyActivities({ pagerduty, events: { eventsUrl, routingKey, changeRoutingKey }, sync }),
     ...createVictorOpsActivities({ restUrl: config.victorops.restUrl, sync: config.victorops.sync }),
-    ...createStatusPageMonitorActivities({ client: deps.client, taskQueue: config.temporal.taskQueue }),
+    ...createStatusPageMonitorActivities({ client: deps.client }),
   };
   // Every step sees the link to its run, so tickets, summaries and notes can point operators to it.
   const linked = Object.fromEntries(
@@ -43,11 +43,36 @@ export function createActivities(config: ActivityConfig, deps: ActivityDeps = {}
   ) as typeof steps;
   return {
     ...linked,
+    /** What the close-the-loop steps will do for this incident: decided once, recorded in history. */
+    async closeLoopSettings(input: StepInput): Promise<CloseLoopSettings> {
+      const statusPage = await steps.statusPagePlan(input);
+      const noStatusPage = !config.statuscast
+        ? 'not configured (StatusCast)'
+        : input.service
+          ? `no status-page monitor for service "${input.service}"`
+          : 'the incident names no service';
+      return {
+        statusPage,
+        noStatusPage: statusPage ? undefined : noStatusPage,
+        changeEvents: Boolean(changeRoutingKey),
+        failureAlerts: Boolean(routingKey),
+      };
+    },
     /** Non-secret settings the workflow needs for its timers. */
     async warRoomSettings(): Promise<{ archiveDelayMs: number }> {
       return { archiveDelayMs: config.slack?.archiveDelayMs ?? 0 };
     },
   };
+}
+
+/** Non-secret switches for one incident's status page, change events and failure alerts. */
+export interface CloseLoopSettings {
+  /** The monitor template's plan; undefined when no status page applies. */
+  statusPage?: StatusPagePlan;
+  /** Why there is no status page, when there is none. */
+  noStatusPage?: string;
+  changeEvents: boolean;
+  failureAlerts: boolean;
 }
 
 export type Activities = ReturnType<typeof createActivities>;

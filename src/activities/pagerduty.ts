@@ -1,11 +1,21 @@
+import { createHash } from 'node:crypto';
 import { asyncLocalStorage, type ApplicationFailure } from '@temporalio/activity';
 import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
-import { notConfigured, type StepInput, type StepOutcome } from './step.js';
+import { notConfigured, type ChangeAction, type StepInput, type StepOutcome } from './step.js';
 
 const VENDOR = 'PagerDuty';
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** PagerDuty may answer 429 without its ratelimit headers (REST rate-limit docs); wait a third of its one-minute window. */
 const RATE_LIMIT_FALLBACK_MS = 20_000;
+/** The Events API sends no Retry-After; its rate-limit docs suggest retrying 30 s apart (events-API-v2/05-Rate-Limits.md). */
+const EVENTS_RATE_LIMIT_FALLBACK_MS = 30_000;
+/** Events API v2 limits (API-NOTES §2c): `payload.summary` 1024 characters, `dedup_key` 255. */
+const SUMMARY_LIMIT = 1024;
+const DEDUP_KEY_LIMIT = 255;
+/** PagerDuty documents no limit for `resolution` (a log-entry note); keep it to a readable length. */
+const RESOLUTION_LIMIT = 1024;
+/** PagerDuty's error code "Incident Already Resolved" (REST error docs). */
+const INCIDENT_ALREADY_RESOLVED = 1001;
 
 /** REST API v2 settings: `PAGERDUTY_API_TOKEN`, `PAGERDUTY_FROM_EMAIL`, `PAGERDUTY_API_URL`. */
 export interface PagerDutyRestSettings {
@@ -115,29 +125,122 @@ export function createPagerDutyRest(settings: PagerDutyRestSettings, options: Om
   };
 }
 
-/** PagerDuty: assignee look-ups now; state sync and change events with issue 4. */
+/** PagerDuty: state sync (REST), change events and warroom's own failure alerts (Events API v2), assignee look-ups. */
 export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
   const rest = deps.pagerduty ? createPagerDutyRest(deps.pagerduty, deps) : undefined;
+  const events = deps.events ? createPagerDutyEvents(deps.events, deps) : undefined;
+  const alertKey = deps.events?.routingKey;
+  const changeKey = deps.events?.changeRoutingKey;
 
   return {
-    async syncPagerDuty(_input: StepInput): Promise<StepOutcome> {
+    /**
+     * Acknowledges or resolves the PagerDuty incident for a change made elsewhere (Slack, VictorOps,
+     * the API). Reads the incident first: a retry after a lost answer, or a change PagerDuty already
+     * has, writes nothing; a resolved incident is never reopened by a late acknowledge (PagerDuty
+     * has no conditional update, so a resolve landing between our read and write is the one gap).
+     */
+    async syncPagerDuty(input: StepInput): Promise<StepOutcome> {
+      if (input.source !== 'pagerduty') return { status: 'skipped', detail: `${input.source} incidents have no PagerDuty incident to update` };
+      if (deps.sync === false) return { status: 'skipped', detail: 'PagerDuty sync is off (PAGERDUTY_SYNC=false)' };
       if (!rest) return notConfigured('PagerDuty');
-      return { status: 'skipped', detail: 'PagerDuty state sync is not built yet (issue 4)' };
+      if (input.status !== 'acknowledged' && input.status !== 'resolved') {
+        return { status: 'skipped', detail: `nothing to tell PagerDuty: the incident is ${input.status}` };
+      }
+      if (input.origin === 'pagerduty') return { status: 'skipped', detail: `the ${input.status === 'resolved' ? 'resolve' : 'acknowledge'} came from PagerDuty itself` };
+
+      const id = input.externalId;
+      const path = `/incidents/${encodeURIComponent(id)}`;
+      const read = await rest.send('GET', path);
+      if (read.status !== 200) throw rest.failure(read, `read PagerDuty incident ${id}`);
+      const current = (read.body as { incident?: { status?: unknown } }).incident?.status;
+      if (current !== 'triggered' && current !== 'acknowledged' && current !== 'resolved') {
+        throw unavailable(VENDOR, `read PagerDuty incident ${id}: the answer has no incident status`);
+      }
+      // Acknowledging a resolved incident would reopen it (spec): resolved is as far as it goes.
+      if (current === input.status || current === 'resolved') return { status: 'done', detail: `already ${current} in PagerDuty` };
+
+      const incident: Record<string, string> = { type: 'incident_reference', status: input.status };
+      if (input.status === 'resolved') incident.resolution = clip(`Resolved by ${changeAuthor(input)}${input.note ? `: ${input.note}` : ''} (synced by warroom)`, RESOLUTION_LIMIT);
+      const written = await rest.send('PUT', path, { incident });
+      if (written.status === 400 && errorCode(written.body) === INCIDENT_ALREADY_RESOLVED) {
+        return { status: 'done', detail: 'already resolved in PagerDuty' };
+      }
+      if (written.status < 200 || written.status > 299) throw rest.failure(written, `${input.status === 'resolved' ? 'resolve' : 'acknowledge'} PagerDuty incident ${id}`);
+      return { status: 'done', detail: `PagerDuty incident ${id} ${input.status} for ${changeAuthor(input)}` };
     },
 
-    /** Change event (`/v2/change/enqueue`) for `input.change`; skipped without PAGERDUTY_CHANGE_ROUTING_KEY. */
-    async sendChangeEvent(_input: StepInput): Promise<StepOutcome> {
-      return notConfigured('PagerDuty change events');
+    /**
+     * Change event (`/v2/change/enqueue`) for `input.change`; skipped without PAGERDUTY_CHANGE_ROUTING_KEY.
+     * Change events have no dedup_key: a retry after a lost answer can show the change twice
+     * on the service's timeline, which informs and never pages.
+     */
+    async sendChangeEvent(input: StepInput): Promise<StepOutcome> {
+      if (!events || !changeKey) return notConfigured('PagerDuty change events');
+      if (!input.change) return { status: 'skipped', detail: 'no change named to report' };
+      const summary = changeSummary(input, input.change);
+      if (!summary) return { status: 'skipped', detail: `nothing to report yet for ${input.change}: it has not happened` };
+      const custom: Record<string, string> = {
+        incident_key: input.key,
+        source: input.source,
+        external_id: input.externalId,
+        action: input.change,
+      };
+      if (input.ticket) custom.ticket = input.ticket.key;
+      if (input.channel) custom.slack_channel = input.channel.name ? `#${input.channel.name}` : input.channel.id;
+      if (input.change === 'resolved' && input.actor) custom.resolved_by = changeAuthor(input);
+      await events.enqueue('/v2/change/enqueue', {
+        routing_key: changeKey,
+        payload: { summary: clip(summary, SUMMARY_LIMIT), source: 'warroom', timestamp: new Date().toISOString(), custom_details: custom },
+        links: incidentLinks(input),
+      });
+      return { status: 'done', detail: `change event sent to PagerDuty: ${clip(summary, 200)}` };
     },
 
-    /** Events API v2 trigger naming `input.failure`; dedup key per incident and step. */
-    async raiseFailureAlert(_input: StepInput): Promise<StepOutcome> {
-      return notConfigured('PagerDuty failure alerts');
+    /** Events API v2 trigger naming `input.failure`; the dedup key per incident and step makes retries one alert. */
+    async raiseFailureAlert(input: StepInput): Promise<StepOutcome> {
+      if (!events || !alertKey) return notConfigured('PagerDuty failure alerts');
+      if (!input.failure) return { status: 'skipped', detail: 'no failed step named' };
+      const { step, what, error } = input.failure;
+      const dedupKey = failureDedupKey(input.key, step);
+      const title = input.title || `${input.source} incident ${input.externalId}`;
+      const body: Record<string, unknown> = {
+        routing_key: alertKey,
+        event_action: 'trigger',
+        dedup_key: dedupKey,
+        payload: {
+          summary: clip(`warroom could not ${what} for ${title} (${input.key}): ${error}`, SUMMARY_LIMIT),
+          source: 'warroom',
+          severity: 'error',
+          timestamp: new Date().toISOString(),
+          component: step,
+          group: input.source,
+          class: 'warroom step failure',
+          custom_details: {
+            incident_key: input.key,
+            workflow_id: input.workflowId,
+            source: input.source,
+            external_id: input.externalId,
+            title,
+            step,
+            what,
+            error,
+          },
+        },
+        client: 'warroom',
+        links: incidentLinks(input),
+      };
+      if (input.runUrl && isWebUrl(input.runUrl)) body.client_url = input.runUrl;
+      await events.enqueue('/v2/enqueue', body);
+      return { status: 'done', detail: `PagerDuty alert ${dedupKey} triggered`, ref: dedupKey };
     },
 
-    /** Events API v2 resolve of the failure alert for `input.failure.step`. */
-    async resolveFailureAlert(_input: StepInput): Promise<StepOutcome> {
-      return notConfigured('PagerDuty failure alerts');
+    /** Events API v2 resolve of the failure alert for `input.failure.step` (202 even when none is open). */
+    async resolveFailureAlert(input: StepInput): Promise<StepOutcome> {
+      if (!events || !alertKey) return notConfigured('PagerDuty failure alerts');
+      if (!input.failure) return { status: 'skipped', detail: 'no failed step named' };
+      const dedupKey = failureDedupKey(input.key, input.failure.step);
+      await events.enqueue('/v2/enqueue', { routing_key: alertKey, event_action: 'resolve', dedup_key: dedupKey });
+      return { status: 'done', detail: `PagerDuty alert ${dedupKey} resolved`, ref: dedupKey };
     },
 
     /** E-mails of a PagerDuty incident's assignees (`GET /users/{id}`), for Slack invitations. */
@@ -159,6 +262,135 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       return { emails, unknown: found.filter((user) => !user.email).map((user) => user.id) };
     },
   };
+}
+
+/** Events API v2 on plain fetch: no auth header (the routing key in the body is the credential), no retries of its own. */
+interface PagerDutyEvents {
+  /** Sends one event; a 2xx is success, anything else throws the failure it stands for. */
+  enqueue(path: '/v2/enqueue' | '/v2/change/enqueue', body: Record<string, unknown>): Promise<{ dedupKey?: string }>;
+}
+
+function createPagerDutyEvents(settings: PagerDutyEventsSettings, options: Omit<PagerDutyDeps, 'events'>): PagerDutyEvents {
+  const fetchImpl = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const base = settings.eventsUrl.replace(/\/+$/, '');
+  const secrets = [settings.routingKey, settings.changeRoutingKey].filter((key): key is string => Boolean(key && key.length >= 4));
+  // Routing keys are credentials: no message ever carries one, whatever PagerDuty echoes back.
+  const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('<redacted>'), text);
+
+  return {
+    async enqueue(path, body) {
+      const doing = path === '/v2/change/enqueue' ? 'change event' : `${String(body.event_action)} event`;
+      let response: Response;
+      try {
+        response = await fetchImpl(`${base}${path}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          body: JSON.stringify(body),
+          signal: requestSignal(timeoutMs),
+        });
+      } catch (err) {
+        throw unavailable(VENDOR, `Events API ${doing}: ${networkProblem(err, timeoutMs)}`);
+      }
+      const text = await response.text().catch(() => '');
+      let parsed: { dedup_key?: unknown; message?: unknown; errors?: unknown } | undefined;
+      try {
+        parsed = text ? (JSON.parse(text) as typeof parsed) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      // 202 is the documented answer; the event is accepted even when the body is unreadable.
+      if (response.ok) return { dedupKey: typeof parsed?.dedup_key === 'string' ? parsed.dedup_key : undefined };
+      if (response.status === 429) {
+        throw rateLimited(VENDOR, retryAfterMs(response.headers.get('retry-after')) ?? EVENTS_RATE_LIMIT_FALLBACK_MS);
+      }
+      const words = redact(eventsErrorText(response.status, parsed, text));
+      if (response.status >= 500 || response.status === 408) throw unavailable(VENDOR, `Events API ${doing}: ${words}`);
+      // 400: "check that the JSON is valid", never retried (Events API v2 docs); other 4xx are no better.
+      throw nonRetryable(VENDOR, `Events API refused the ${doing}: ${words}`, { status: response.status });
+    },
+  };
+}
+
+/** `{"status","message","errors":[...]}` as one line: "Event object is invalid: Invalid routing key (HTTP 400)". */
+function eventsErrorText(status: number, body: { message?: unknown; errors?: unknown } | undefined, text: string): string {
+  const message = typeof body?.message === 'string' ? body.message : text.slice(0, 200) || 'no error message';
+  const errors = Array.isArray(body?.errors) ? body.errors.filter((item): item is string => typeof item === 'string') : [];
+  return `${message}${errors.length > 0 ? `: ${errors.join('; ')}` : ''} (HTTP ${status})`;
+}
+
+/** warroom's alert for one incident and step: the same on every retry, so PagerDuty keeps one alert. */
+export function failureDedupKey(key: string, step: string): string {
+  const whole = `warroom-${key}-${step}`;
+  if (whole.length <= DEDUP_KEY_LIMIT) return whole;
+  // Too long: keep a readable prefix and a digest of the whole, so two long keys never collide.
+  const digest = createHash('sha256').update(whole).digest('hex').slice(0, 16);
+  return `${prefix(whole, DEDUP_KEY_LIMIT - digest.length - 1)}-${digest}`;
+}
+
+const ORIGINS: Record<string, string> = {
+  pagerduty: 'PagerDuty',
+  victorops: 'VictorOps',
+  api: 'the warroom API',
+  slack: 'Slack',
+  signal: 'a Temporal signal',
+};
+
+/** Who made a change and through what, in words: "Dana Oncall via Slack". */
+export function changeAuthor(input: Pick<StepInput, 'actor' | 'origin'>): string {
+  const who = input.actor?.trim() || 'someone';
+  return input.origin ? `${who} via ${ORIGINS[input.origin] ?? input.origin}` : who;
+}
+
+/** What warroom did, as a change event's summary; undefined when the thing reported does not exist yet. */
+function changeSummary(input: StepInput, change: ChangeAction): string | undefined {
+  const incident = `${clip(input.title || `${input.source} incident ${input.externalId}`, 300)} (${input.key})`;
+  switch (change) {
+    case 'ticket':
+      return input.ticket ? `warroom opened Jira ticket ${input.ticket.key} for ${incident}` : undefined;
+    case 'room':
+      return input.channel ? `warroom opened Slack channel ${input.channel.name ? `#${input.channel.name}` : input.channel.id} for ${incident}` : undefined;
+    case 'statusPage':
+      return `warroom posted a status page incident${input.statusPage?.id ? ` (StatusCast ${input.statusPage.id})` : ''} for ${incident}`;
+    case 'resolved':
+      return `${incident} resolved by ${changeAuthor(input)}; warroom closed it out`;
+  }
+}
+
+/** The incident's web links, once each: ticket, channel, the source's and status page links, the run. */
+function incidentLinks(input: StepInput): Array<{ href: string; text: string }> {
+  const candidates = [
+    input.ticket?.url ? { href: input.ticket.url, text: `Jira ${input.ticket.key}` } : undefined,
+    input.channel?.url ? { href: input.channel.url, text: `Slack ${input.channel.name ? `#${input.channel.name}` : input.channel.id}` } : undefined,
+    ...input.links.map((link) => ({ href: link.url, text: link.label })),
+    input.runUrl ? { href: input.runUrl, text: 'warroom run (Temporal)' } : undefined,
+  ];
+  const links: Array<{ href: string; text: string }> = [];
+  for (const link of candidates) {
+    if (link && isWebUrl(link.href) && !links.some((known) => known.href === link.href)) links.push({ href: link.href, text: clip(link.text, 200) });
+  }
+  return links;
+}
+
+function isWebUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+/** At most `limit` UTF-16 units, never splitting a surrogate pair. */
+function prefix(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const code = text.charCodeAt(limit - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? limit - 1 : limit);
+}
+
+/** `text` within `limit` characters, cut with an ellipsis where it was cut. */
+function clip(text: string, limit: number): string {
+  return text.length <= limit ? text : `${prefix(text, limit - 1)}…`;
 }
 
 /** The attempt's timeout, joined with the activity's cancellation when there is one (worker shutdown). */

@@ -1,5 +1,21 @@
-import type { StatusPageMonitor } from '../config.js';
-import { notConfigured, type StepInput, type StepOutcome } from './step.js';
+import type { ApplicationFailure } from '@temporalio/activity';
+import { findMonitor, type StatusPageMonitor } from '../config.js';
+import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
+import { networkProblem, requestSignal } from './pagerduty.js';
+import { notConfigured, type StatusPageRef, type StepInput, type StepOutcome } from './step.js';
+
+const VENDOR = 'StatusCast';
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** StatusCast documents no rate limit and no Retry-After; when a 429 carries none, wait this long. */
+const RATE_LIMIT_FALLBACK_MS = 30_000;
+/** v1 caps `messageSubject` at 255 (API-NOTES §5b); v4 states no limit, so keep titles inside it. */
+const TITLE_LIMIT = 255;
+/** `pageSize` maximum of `POST /api/v4/incidents` (IncidentSearch in the v4 OpenAPI). */
+const SEARCH_PAGE_SIZE = 100;
+/** An externalId names one incident; more pages than this of matches means the filter was ignored. */
+const SEARCH_MAX_PAGES = 5;
+/** The Informational post of a combined status-page incident; public, so it names no alert. */
+const ANOTHER_ALERT = 'Another alert for {service} joined this incident; it now covers {count} alerts.';
 
 /** `STATUSCAST_URL`, `STATUSCAST_API_TOKEN` and the monitor templates of `STATUSCAST_MONITORS_FILE`. */
 export interface StatusCastSettings {
@@ -25,21 +41,309 @@ export interface StatusPagePlan {
   autoClose: boolean;
 }
 
-/** StatusCast: the public status-page incident (built with issue 4). */
-export function createStatusCastActivities(deps: StatusCastDeps = {}) {
+/** The parts of a v4 `Incident` this file reads (GET/POST/PUT answers and search items). */
+interface StatusCastIncident {
+  id: number;
+  status?: 'Draft' | 'Future' | 'InProgress' | 'Closed';
+  title?: string | null;
+  shortUrl?: string | null;
+  externalId?: string | null;
+  endDate?: string | null;
+  posts?: Array<{ id?: number | null; text?: string | null; postType?: string; isPublished?: boolean }> | null;
+}
+
+interface StatusCastAnswer {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+interface StatusCastApi {
+  /** Sends one request; throws `unavailable` on timeout or network failure, never on an HTTP status. */
+  send(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<StatusCastAnswer>;
+  /** The failure an unsuccessful answer stands for, in StatusCast's own words, without the token. */
+  failure(answer: StatusCastAnswer, doing: string): ApplicationFailure;
+}
+
+/** StatusCast v4 on plain fetch: bearer token, JSON, a finite timeout, no retries of its own (Temporal owns them). */
+function createStatusCastApi(settings: StatusCastSettings, deps: StatusCastDeps): StatusCastApi {
+  const fetchImpl = deps.fetch ?? fetch;
+  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const base = settings.url.replace(/\/+$/, '');
+  const redact = (text: string) => (settings.apiToken ? text.split(settings.apiToken).join('<redacted>') : text);
+
   return {
-    /** The monitor template for the incident's service, or undefined when none applies. */
-    async statusPagePlan(_input: StepInput): Promise<StatusPagePlan | undefined> {
-      return undefined;
+    async send(method, path, body) {
+      const headers: Record<string, string> = { Authorization: `Bearer ${settings.apiToken}`, Accept: 'application/json' };
+      if (body !== undefined) headers['Content-Type'] = 'application/json';
+      let response: Response;
+      try {
+        response = await fetchImpl(`${base}${path}`, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: requestSignal(timeoutMs),
+        });
+      } catch (err) {
+        throw unavailable(VENDOR, `${method} ${path}: ${networkProblem(err, timeoutMs)}`);
+      }
+      const text = await response.text().catch(() => '');
+      let parsed: unknown;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = text;
+      }
+      if (response.ok && (parsed === null || typeof parsed !== 'object')) {
+        throw unavailable(VENDOR, `${method} ${path}: HTTP ${response.status} with an unreadable body`);
+      }
+      return { status: response.status, headers: response.headers, body: parsed };
     },
-    /** Creates (or finds, by externalId) the StatusCast incident of `input.statusPage`. */
-    async postStatusPage(_input: StepInput): Promise<StepOutcome> {
-      if (!deps.settings) return notConfigured('StatusCast');
-      return notConfigured('StatusCast');
-    },
-    /** Closes `input.statusPage.id` with the monitor's closing comment, when auto-close is on. */
-    async closeStatusPage(_input: StepInput): Promise<StepOutcome> {
-      return notConfigured('StatusCast');
+
+    failure(answer, doing) {
+      if (answer.status === 429) {
+        return rateLimited(VENDOR, retryAfterMs(answer.headers.get('retry-after')) ?? RATE_LIMIT_FALLBACK_MS);
+      }
+      const words = redact(errorText(answer));
+      if (answer.status >= 500 || answer.status === 408) return unavailable(VENDOR, `${doing}: ${words}`);
+      const hint =
+        answer.status === 401
+          ? '; check STATUSCAST_API_TOKEN'
+          : answer.status === 403
+            ? "; the token's user may not do this"
+            : '';
+      // 400, 401, 403, 404, 405...: the same request will be refused again.
+      return nonRetryable(VENDOR, `${doing}: ${words}${hint}`, { status: answer.status });
     },
   };
 }
+
+/** StatusCast: the public status-page incident, one per incident or per monitor (combined alerts). */
+export function createStatusCastActivities(deps: StatusCastDeps = {}) {
+  const settings = deps.settings;
+  const api = settings ? createStatusCastApi(settings, deps) : undefined;
+  const monitorFor = (name: string | undefined) => (settings ? findMonitor(settings.monitors, name) : undefined);
+
+  /** The incident of `externalId`, if one exists: an open one before a closed one, newest first. */
+  const findByExternalId = async (externalId: string): Promise<StatusCastIncident | undefined> => {
+    const found: StatusCastIncident[] = [];
+    for (let page = 1; page <= SEARCH_MAX_PAGES; page += 1) {
+      const answer = await api!.send('POST', '/api/v4/incidents', {
+        externalId,
+        incidentStatusBy: 'All',
+        sortBy: 'DateCreated',
+        sorting: 'Descending',
+        pageNumber: page,
+        pageSize: SEARCH_PAGE_SIZE,
+      });
+      if (answer.status !== 200) throw api!.failure(answer, `look up incident ${externalId}`);
+      const result = answer.body as { items?: unknown; pages?: unknown };
+      const items = Array.isArray(result.items) ? (result.items as StatusCastIncident[]) : [];
+      // The filter's matching rule is not documented (exact or contains): compare here.
+      found.push(...items.filter((item) => item.externalId === externalId && typeof item.id === 'number'));
+      const pages = typeof result.pages === 'number' ? result.pages : 1;
+      if (page >= pages || items.length === 0) break;
+    }
+    return found.find((incident) => !isClosed(incident)) ?? found[0];
+  };
+
+  const getIncident = async (id: string): Promise<StatusCastIncident> => {
+    const answer = await api!.send('GET', `/api/v4/incident/${encodeURIComponent(id)}`);
+    if (answer.status !== 200) throw api!.failure(answer, `read incident ${id}`);
+    return readIncident(answer, `read incident ${id}`);
+  };
+
+  /** A post on an existing incident (`PUT /api/v4/incident` with a post without id: StatusCast appends it). */
+  const addPost = async (id: string, body: { sendNotifications: boolean; posts: unknown[] }, doing: string): Promise<StatusCastIncident> => {
+    const answer = await api!.send('PUT', '/api/v4/incident', { id: Number(id), ...body });
+    if (answer.status !== 200) throw api!.failure(answer, doing);
+    return readIncident(answer, doing);
+  };
+
+  return {
+    /** The monitor template for the incident's service, or undefined when none applies. */
+    async statusPagePlan(input: StepInput): Promise<StatusPagePlan | undefined> {
+      const monitor = monitorFor(input.service);
+      if (!monitor) return undefined;
+      const { name, waitMs, combineAlerts, autoPublish, autoClose } = monitor;
+      return { monitor: name, waitMs, combineAlerts, autoPublish, autoClose };
+    },
+
+    /** Creates (or finds, by externalId) the StatusCast incident of `input.statusPage`. */
+    async postStatusPage(input: StepInput): Promise<StepOutcome> {
+      if (!api) return notConfigured('StatusCast');
+      const ref: StatusPageRef = input.statusPage ?? { monitor: input.service ?? '', externalId: input.key };
+      const monitor = monitorFor(ref.monitor);
+      if (!monitor) {
+        return { status: 'skipped', detail: ref.monitor ? `no status-page monitor for service "${ref.monitor}"` : 'no status-page monitor: the incident names no service' };
+      }
+
+      // Exactly once: an earlier attempt may have created it and lost the answer (applied, then 500 or a timeout).
+      const earlier = await findByExternalId(ref.externalId);
+      if (earlier) return created(earlier, ' (an earlier attempt created it)');
+
+      const values = templateValues(input, ref);
+      // v4 has no author field (the token's user is the author) and no employee list (notificationChannels reach subscribers).
+      const body = {
+        incidentType: monitor.incidentType,
+        title: clip(fill(monitor.subject, values), TITLE_LIMIT),
+        isPublished: monitor.autoPublish,
+        externalId: ref.externalId,
+        posts: [
+          {
+            text: fill(monitor.message, values),
+            date: input.triggeredAt ?? new Date().toISOString(),
+            externalId: `${ref.externalId}-post-1`,
+            isPublished: monitor.autoPublish,
+            postType: 'Investigating',
+            newComponentStatus: monitor.componentStatus,
+          },
+        ],
+        affectedComponents: monitor.affectedComponents,
+        sendNotifications: monitor.autoPublish,
+      };
+      const answer = await api.send('POST', '/api/v4/incident', body);
+      if (answer.status !== 200) throw api.failure(answer, `create incident ${ref.externalId}`);
+      return created(readIncident(answer, `create incident ${ref.externalId}`), '');
+    },
+
+    /** For combined alerts: one Informational post saying another alert joined, once per count. */
+    async updateStatusPage(input: StepInput): Promise<StepOutcome> {
+      if (!api) return notConfigured('StatusCast');
+      const ref = input.statusPage;
+      if (!ref?.id) return { status: 'skipped', detail: 'no StatusCast incident to update yet' };
+      const monitor = monitorFor(ref.monitor);
+      if (!monitor) return { status: 'skipped', detail: `no status-page monitor "${ref.monitor}": StatusCast incident ${ref.id} is left as it is` };
+      const id = checkedId(ref.id);
+      const count = ref.incidents ?? 1;
+      const text = fill(ANOTHER_ALERT, templateValues(input, ref));
+
+      const incident = await getIncident(id);
+      if (isClosed(incident)) return { status: 'skipped', detail: `StatusCast incident ${id} is closed: no update posted` };
+      // v4 answers posts without their externalId, so an earlier attempt's post is recognised by its text (it holds the count).
+      if (incident.posts?.some((post) => post.postType === 'Informational' && post.text === text)) {
+        return { status: 'done', ref: id, url: incident.shortUrl ?? undefined, detail: `update already on StatusCast incident ${id} (an earlier attempt)` };
+      }
+      const published = incident.status !== 'Draft';
+      const updated = await addPost(
+        id,
+        {
+          // One more alert is not news to subscribers: the post shows on the page without a notification.
+          sendNotifications: false,
+          posts: [{ text, date: new Date().toISOString(), externalId: `${ref.externalId}-update-${count}`, isPublished: published, postType: 'Informational' }],
+        },
+        `update incident ${id}`,
+      );
+      return { status: 'done', ref: id, url: updated.shortUrl ?? incident.shortUrl ?? undefined, detail: `StatusCast incident ${id} now covers ${count} alerts` };
+    },
+
+    /** Closes `input.statusPage.id` with the monitor's closing comment, when auto-close is on. */
+    async closeStatusPage(input: StepInput): Promise<StepOutcome> {
+      if (!api) return notConfigured('StatusCast');
+      const ref = input.statusPage;
+      if (!ref?.id) return { status: 'skipped', detail: 'no StatusCast incident to close: none was created' };
+      const monitor = monitorFor(ref.monitor);
+      if (!monitor) return { status: 'skipped', detail: `no status-page monitor "${ref.monitor}": StatusCast incident ${ref.id} is left open for a human` };
+      if (!monitor.autoClose) return { status: 'skipped', detail: `auto-close is off: StatusCast incident ${ref.id} is left open for a human` };
+      const id = checkedId(ref.id);
+
+      const incident = await getIncident(id);
+      const url = incident.shortUrl ?? undefined;
+      if (isClosed(incident)) return { status: 'done', ref: id, url, detail: `StatusCast incident ${id} already closed` };
+      const published = incident.status !== 'Draft';
+      const closed = await addPost(
+        id,
+        {
+          sendNotifications: published,
+          posts: [
+            {
+              text: fill(monitor.closingComment, templateValues(input, ref)),
+              date: new Date().toISOString(),
+              externalId: `${ref.externalId}-closed`,
+              isPublished: true,
+              postType: 'Closed',
+              newComponentStatus: 'Available',
+            },
+          ],
+        },
+        `close incident ${id}`,
+      );
+      return { status: 'done', ref: id, url: closed.shortUrl ?? url, detail: `StatusCast incident ${id} closed` };
+    },
+  };
+}
+
+function created(incident: StatusCastIncident, suffix: string): StepOutcome {
+  const state = isClosed(incident) ? 'is closed' : incident.status === 'Draft' ? 'saved as a draft (auto-publish off)' : 'published';
+  return { status: 'done', ref: String(incident.id), url: incident.shortUrl ?? undefined, detail: `StatusCast incident ${incident.id} ${state}${suffix}` };
+}
+
+/** Closed by status, or by a Closed post whose status change has not shown yet. */
+function isClosed(incident: StatusCastIncident): boolean {
+  return incident.status === 'Closed' || Boolean(incident.posts?.some((post) => post.postType === 'Closed'));
+}
+
+function readIncident(answer: StatusCastAnswer, doing: string): StatusCastIncident {
+  const incident = answer.body as Partial<StatusCastIncident> | undefined;
+  if (typeof incident?.id !== 'number') throw unavailable(VENDOR, `${doing}: the answer holds no incident id (HTTP ${answer.status})`);
+  return incident as StatusCastIncident;
+}
+
+/** StatusCast ids are int32; anything else in the workflow's ref is a bug no retry fixes. */
+function checkedId(id: string): string {
+  if (!/^\d{1,10}$/.test(id)) throw nonRetryable(VENDOR, `"${id}" is not a StatusCast incident id`);
+  return id;
+}
+
+function templateValues(input: StepInput, ref: StatusPageRef): Record<string, string> {
+  return {
+    title: input.title,
+    service: input.service ?? ref.monitor,
+    severity: input.severity ?? 'unknown',
+    key: input.key,
+    count: String(ref.incidents ?? 1),
+  };
+}
+
+/** Fills `{title}`, `{service}`, `{severity}`, `{key}` and `{count}`; other braces are left as written. */
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(title|service|severity|key|count)\}/g, (_, name: string) => values[name] ?? '');
+}
+
+function clip(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+/**
+ * StatusCast's words, one line. v4 documents no error body; ASP.NET's problem details
+ * (`title`, `detail`, `errors{field:[...]}`) and a plain `message` are both read.
+ */
+function errorText(answer: StatusCastAnswer): string {
+  const body = answer.body as { title?: unknown; detail?: unknown; message?: unknown; errors?: unknown } | string | undefined;
+  const parts: string[] = [];
+  if (typeof body === 'string' && body.trim()) parts.push(body.trim().slice(0, 200));
+  else if (body && typeof body === 'object') {
+    for (const value of [body.message, body.title, body.detail]) {
+      if (typeof value === 'string' && value.trim() && !parts.includes(value.trim())) parts.push(value.trim());
+    }
+    if (body.errors && typeof body.errors === 'object') {
+      const fields = Array.isArray(body.errors)
+        ? body.errors.filter((item): item is string => typeof item === 'string')
+        : Object.entries(body.errors as Record<string, unknown>).map(
+            ([field, messages]) => `${field}: ${Array.isArray(messages) ? messages.join(' ') : String(messages)}`,
+          );
+      if (fields.length > 0) parts.push(fields.join('; '));
+    }
+  }
+  const said = parts.length > 0 ? parts.join(': ') : (STATUS_TEXT[answer.status] ?? 'no error message');
+  return `${said} (HTTP ${answer.status})`;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  415: 'Unsupported Media Type',
+};

@@ -1,12 +1,7 @@
-import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
-import { createPagerDutyRest, networkProblem, requestSignal, type PagerDutyRestSettings } from './pagerduty.js';
+import { nonRetryable } from './errors.js';
+import { createPagerDutyRest, type PagerDutyRestSettings } from './pagerduty.js';
 import { notConfigured, type StepInput, type StepOutcome } from './step.js';
-
-const DEFAULT_TIMEOUT_MS = 10_000;
-/** VictorOps documents no Retry-After; when a 429 carries none, wait this long. */
-const VICTOROPS_RATE_LIMIT_FALLBACK_MS = 30_000;
-/** Documented VictorOps REST field limits (API-NOTES §1c). */
-const VO_LIMIT = { field: 1024, stateMessage: 20480, entityId: 512, annotation: 1124 } as const;
+import { createVictorOpsEndpoint, VICTOROPS_LIMITS as VO_LIMIT } from './victorops.js';
 
 export interface TimelineDeps {
   /** `VICTOROPS_REST_URL`: the full REST endpoint URL, API key and routing key included. A secret. */
@@ -27,7 +22,7 @@ interface PostBack {
 
 /** Post-back of the war room's links onto the alerting tool's own incident timeline. */
 export function createTimelineActivities(deps: TimelineDeps = {}) {
-  const victorOps = deps.victoropsRestUrl ? victorOpsEndpoint(deps.victoropsRestUrl, deps) : undefined;
+  const victorOps = deps.victoropsRestUrl ? createVictorOpsEndpoint(deps.victoropsRestUrl, deps) : undefined;
   const pagerDuty = deps.pagerduty ? createPagerDutyRest(deps.pagerduty, deps) : undefined;
 
   /**
@@ -112,79 +107,6 @@ function postBack(input: StepInput): PostBack {
     lines.push(`Slack: ${name}${input.channel.url ? ` ${input.channel.url}` : ''}`);
   }
   return { lines, jiraUrl: input.ticket?.url, slackUrl: input.channel?.url };
-}
-
-interface VictorOpsEndpoint {
-  post(alert: Record<string, string>): Promise<void>;
-}
-
-/**
- * The REST endpoint behind `VICTOROPS_REST_URL`. Its path holds the API key, so neither the URL
- * nor the key ever goes into a message: every text is built here and passed through `redact`.
- */
-function victorOpsEndpoint(restUrl: string, deps: TimelineDeps): VictorOpsEndpoint {
-  const fetchImpl = deps.fetch ?? fetch;
-  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const secrets = secretParts(restUrl);
-  const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('<redacted>'), text);
-
-  return {
-    async post(alert) {
-      let response: Response;
-      try {
-        response = await fetchImpl(restUrl, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-          body: JSON.stringify(alert),
-          signal: requestSignal(timeoutMs),
-        });
-      } catch (err) {
-        throw unavailable('VictorOps', redact(`REST endpoint: ${networkProblem(err, timeoutMs)}`));
-      }
-      const text = await response.text().catch(() => '');
-      let body: { result?: unknown; message?: unknown } | undefined;
-      try {
-        body = JSON.parse(text) as typeof body;
-      } catch {
-        body = undefined;
-      }
-      const said = typeof body?.message === 'string' ? body.message : text.slice(0, 200) || 'no message';
-      if (response.status === 200 && body?.result === 'success') return;
-      if (response.status === 429) {
-        throw rateLimited('VictorOps', retryAfterMs(response.headers.get('retry-after')) ?? VICTOROPS_RATE_LIMIT_FALLBACK_MS);
-      }
-      if (response.status >= 500 || response.status === 408) {
-        throw unavailable('VictorOps', redact(`REST endpoint answered HTTP ${response.status}: ${said}`));
-      }
-      if (response.status === 404) {
-        // Wrong key or routing path; VictorOps does not document the status (404 is what integrators report).
-        throw nonRetryable('VictorOps', redact(`REST endpoint refused the post (HTTP 404: ${said}); check the API key in VICTOROPS_REST_URL`), { status: 404 });
-      }
-      // 400, 401, 403, or a 200 saying "failure": the body was refused and resending it cannot help.
-      throw nonRetryable('VictorOps', redact(`REST endpoint refused the post (HTTP ${response.status}: ${said})`), { status: response.status });
-    },
-  };
-}
-
-/**
- * What must never be shown of the REST URL: the whole URL, and the API key segment
- * (`…/alert/{apiKey}/{routingKey}`) as sent and as decoded. An unexpected shape hides the whole path.
- */
-function secretParts(restUrl: string): string[] {
-  const parts = [restUrl];
-  try {
-    const url = new URL(restUrl);
-    const segments = url.pathname.split('/').filter(Boolean);
-    const at = segments.lastIndexOf('alert');
-    const key = at >= 0 && at < segments.length - 1 ? segments[at + 1] : undefined;
-    if (key) parts.push(key, decodeURIComponent(key));
-    else if (url.pathname.length > 1) parts.push(url.pathname);
-    if (url.password) parts.push(url.password);
-  } catch {
-    // Not a URL: only the whole string is known to be secret.
-  }
-  // Longest first, so the whole URL is replaced before its parts.
-  return [...new Set(parts.filter((part) => part.length >= 4))].sort((a, b) => b.length - a.length);
 }
 
 function clip(text: string, limit: number): string {

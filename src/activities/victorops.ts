@@ -1,4 +1,13 @@
+import { OWN_MONITORING_TOOL } from '../sources/victorops.js';
+import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
+import { changeAuthor, networkProblem, requestSignal } from './pagerduty.js';
 import { notConfigured, type StepInput, type StepOutcome } from './step.js';
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** VictorOps documents no Retry-After; when a 429 carries none, wait this long. */
+const VICTOROPS_RATE_LIMIT_FALLBACK_MS = 30_000;
+/** Documented VictorOps REST field limits (API-NOTES §1c). */
+export const VICTOROPS_LIMITS = { field: 1024, stateMessage: 20480, entityId: 512, annotation: 1124 } as const;
 
 export interface VictorOpsDeps {
   /** `VICTOROPS_REST_URL`: the REST endpoint URL, API key and routing key included. A secret. */
@@ -9,13 +18,127 @@ export interface VictorOpsDeps {
   timeoutMs?: number;
 }
 
-/** VictorOps state sync: ACKNOWLEDGEMENT / RECOVERY for changes made elsewhere (built with issue 4). */
+/** VictorOps state sync: ACKNOWLEDGEMENT / RECOVERY for changes made elsewhere. */
 export function createVictorOpsActivities(deps: VictorOpsDeps) {
+  const endpoint = deps.restUrl ? createVictorOpsEndpoint(deps.restUrl, deps) : undefined;
+
   return {
-    /** ACKNOWLEDGEMENT or RECOVERY under the incident's entity_id, for a change made outside VictorOps. */
-    async syncVictorOps(_input: StepInput): Promise<StepOutcome> {
-      if (!deps.restUrl) return notConfigured('VictorOps REST endpoint');
-      return notConfigured('VictorOps state sync');
+    /**
+     * ACKNOWLEDGEMENT or RECOVERY under the incident's entity_id, for a change made outside VictorOps.
+     * The post carries warroom's monitoring_tool, so its echo through VictorOps' outgoing webhook is
+     * ignored by the VictorOps source. The REST endpoint has no read-back: a retry after a lost answer
+     * repeats the post, which leaves an acknowledged (or resolved) incident as it is.
+     */
+    async syncVictorOps(input: StepInput): Promise<StepOutcome> {
+      if (input.source !== 'victorops') return { status: 'skipped', detail: `${input.source} incidents have no VictorOps incident to update` };
+      if (!deps.sync) return { status: 'skipped', detail: 'VictorOps sync is off (VICTOROPS_SYNC=false)' };
+      if (!endpoint) return notConfigured('VictorOps REST endpoint');
+      if (input.status !== 'acknowledged' && input.status !== 'resolved') {
+        return { status: 'skipped', detail: `nothing to tell VictorOps: the incident is ${input.status}` };
+      }
+      if (input.origin === 'victorops') return { status: 'skipped', detail: `the ${input.status === 'resolved' ? 'resolve' : 'acknowledge'} came from VictorOps itself` };
+      const entityId = input.details?.entity_id;
+      if (!entityId) return { status: 'skipped', detail: 'no VictorOps entity_id known for this incident: VictorOps could not tell which incident to change' };
+      if (entityId.length > VICTOROPS_LIMITS.entityId) {
+        throw nonRetryable('VictorOps', `entity_id is ${entityId.length} characters, over the ${VICTOROPS_LIMITS.entityId} VictorOps accepts`);
+      }
+
+      const resolved = input.status === 'resolved';
+      const words = `${resolved ? 'Resolved' : 'Acknowledged'} by ${changeAuthor(input)}${input.note ? `: ${input.note}` : ''} (synced by warroom)`;
+      await endpoint.post({
+        message_type: resolved ? 'RECOVERY' : 'ACKNOWLEDGEMENT',
+        entity_id: entityId,
+        entity_display_name: clip(input.title || `Incident ${input.externalId}`, VICTOROPS_LIMITS.field),
+        state_message: clip(words, VICTOROPS_LIMITS.stateMessage),
+        ack_author: clip(input.actor?.trim() || 'warroom', VICTOROPS_LIMITS.field),
+        ack_msg: clip(words, VICTOROPS_LIMITS.field),
+        // What the VictorOps source reads as an echo of warroom's own post.
+        monitoring_tool: OWN_MONITORING_TOOL,
+        warroom_ref: clip(input.workflowId, VICTOROPS_LIMITS.field),
+      });
+      return { status: 'done', detail: `${resolved ? 'RECOVERY' : 'ACKNOWLEDGEMENT'} sent to VictorOps for ${entityId}, for ${changeAuthor(input)}` };
     },
   };
+}
+
+/** The REST endpoint integration: one JSON alert per call. */
+export interface VictorOpsEndpoint {
+  /** Posts one alert; throws the failure an unsuccessful answer stands for, never naming the URL or key. */
+  post(alert: Record<string, string>): Promise<void>;
+}
+
+/**
+ * The REST endpoint behind `VICTOROPS_REST_URL`. Its path holds the API key, so neither the URL
+ * nor the key ever goes into a message: every text is built here and passed through `redact`.
+ */
+export function createVictorOpsEndpoint(restUrl: string, options: { fetch?: typeof fetch; timeoutMs?: number } = {}): VictorOpsEndpoint {
+  const fetchImpl = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const secrets = secretParts(restUrl);
+  const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('<redacted>'), text);
+
+  return {
+    async post(alert) {
+      let response: Response;
+      try {
+        response = await fetchImpl(restUrl, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          body: JSON.stringify(alert),
+          signal: requestSignal(timeoutMs),
+        });
+      } catch (err) {
+        throw unavailable('VictorOps', redact(`REST endpoint: ${networkProblem(err, timeoutMs)}`));
+      }
+      const text = await response.text().catch(() => '');
+      let body: { result?: unknown; message?: unknown } | undefined;
+      try {
+        body = JSON.parse(text) as typeof body;
+      } catch {
+        body = undefined;
+      }
+      const said = typeof body?.message === 'string' ? body.message : text.slice(0, 200) || 'no message';
+      if (response.status === 200 && body?.result === 'success') return;
+      if (response.status === 429) {
+        throw rateLimited('VictorOps', retryAfterMs(response.headers.get('retry-after')) ?? VICTOROPS_RATE_LIMIT_FALLBACK_MS);
+      }
+      if (response.status >= 500 || response.status === 408) {
+        throw unavailable('VictorOps', redact(`REST endpoint answered HTTP ${response.status}: ${said}`));
+      }
+      if (response.status === 404) {
+        // Wrong key or routing path; VictorOps does not document the status (404 is what integrators report).
+        throw nonRetryable('VictorOps', redact(`REST endpoint refused the post (HTTP 404: ${said}); check the API key in VICTOROPS_REST_URL`), { status: 404 });
+      }
+      // 400, 401, 403, or a 200 saying "failure": the body was refused and resending it cannot help.
+      throw nonRetryable('VictorOps', redact(`REST endpoint refused the post (HTTP ${response.status}: ${said})`), { status: response.status });
+    },
+  };
+}
+
+/**
+ * What must never be shown of the REST URL: the whole URL, and the API key segment
+ * (`…/alert/{apiKey}/{routingKey}`) as sent and as decoded. An unexpected shape hides the whole path.
+ */
+function secretParts(restUrl: string): string[] {
+  const parts = [restUrl];
+  try {
+    const url = new URL(restUrl);
+    const segments = url.pathname.split('/').filter(Boolean);
+    const at = segments.lastIndexOf('alert');
+    const key = at >= 0 && at < segments.length - 1 ? segments[at + 1] : undefined;
+    if (key) parts.push(key, decodeURIComponent(key));
+    else if (url.pathname.length > 1) parts.push(url.pathname);
+    if (url.password) parts.push(url.password);
+  } catch {
+    // Not a URL: only the whole string is known to be secret.
+  }
+  // Longest first, so the whole URL is replaced before its parts.
+  return [...new Set(parts.filter((part) => part.length >= 4))].sort((a, b) => b.length - a.length);
+}
+
+/** `text` within `limit` characters, never splitting a surrogate pair. */
+function clip(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const code = text.charCodeAt(limit - 2);
+  return `${text.slice(0, code >= 0xd800 && code <= 0xdbff ? limit - 2 : limit - 1)}…`;
 }

@@ -44,6 +44,13 @@ export interface IncidentEvent {
   /** The source's own ids of the people assigned (PagerDuty user ids), resolved to e-mails later. */
   assignees?: string[];
   details?: Record<string, string>;
+  /** Set on changes made through warroom (`slack`, `api`, `signal`); webhooks leave it unset. */
+  via?: string;
+}
+
+/** Where an event came from: the tool that sent it, or the way into warroom. */
+export function originOf(event: Pick<IncidentEvent, 'source' | 'via'>): string {
+  return event.via ?? event.source;
 }
 
 /** What another service (or the API) sends to acknowledge or resolve an incident. */
@@ -120,4 +127,15 @@ export interface IncidentState {
   timeline: TimelineEntry[];
   /** Repeated alerts folded into this incident (same incident triggered again while open). */
   repeatCount: number;
+  /** The incident's status page: its monitor, and whether it shares the monitor's incident. */
+  statusPage?: { monitor: string; combined: boolean };
+  /** Steps that failed for good, by name, until a retry makes them succeed. */
+  failures?: Partial<Record<StepName, StepFailureRecord>>;
+}
+
+export interface StepFailureRecord {
+  what: string;
+  error: string;
+  /** The PagerDuty alert raised for it: `open` until a retry succeeds, `none` when none could be raised. */
+  alert: 'open' | 'resolved' | 'none';
 }

@@ -4,7 +4,7 @@ import { FaultTable, listenOnLoopback, readBody, sendJson } from './http.js';
 import { loadSpec } from './openapi.js';
 
 /**
- * PagerDuty REST API v2 on loopback: incident notes, users and incident status updates. Every
+ * PagerDuty REST API v2 on loopback: incident notes, users, incident reads and status updates. Every
  * request is checked against ../shared/specs/pagerduty-rest.openapi.json (path, method, path and
  * header parameters, JSON body) and every answer against the documented response schema.
  * Refusals use PagerDuty's error object `{"error":{"message","code","errors"}}` and the status
@@ -72,7 +72,7 @@ export interface PagerDutyFake {
   requests: RecordedRequest[];
   state: PagerDutyState;
   /**
-   * Faults by spec operationId (createIncidentNote, listIncidentNotes, getUser, updateIncident) or `*`.
+   * Faults by spec operationId (createIncidentNote, listIncidentNotes, getIncident, getUser, updateIncident) or `*`.
    * A rate limit answers PagerDuty's 429: `ratelimit-reset` set to its retryAfterSeconds, no Retry-After.
    */
   faults: FaultTable;
@@ -113,6 +113,7 @@ function pdId(): string {
 const ROUTES: Array<{ method: string; pattern: RegExp; operationId: string }> = [
   { method: 'GET', pattern: /^\/incidents\/(?<id>[^/]+)\/notes$/, operationId: 'listIncidentNotes' },
   { method: 'POST', pattern: /^\/incidents\/(?<id>[^/]+)\/notes$/, operationId: 'createIncidentNote' },
+  { method: 'GET', pattern: /^\/incidents\/(?<id>[^/]+)$/, operationId: 'getIncident' },
   { method: 'PUT', pattern: /^\/incidents\/(?<id>[^/]+)$/, operationId: 'updateIncident' },
   { method: 'GET', pattern: /^\/users\/(?<id>[^/]+)$/, operationId: 'getUser' },
 ];
@@ -232,6 +233,10 @@ export async function startPagerDutyFake(options: PagerDutyFakeOptions = {}): Pr
       case 'getUser': {
         const user = state.users.get(params.id ?? '');
         return user ? [200, { user: userBody(user) }] : [404, NOT_FOUND()];
+      }
+      case 'getIncident': {
+        const incident = state.incidents.get(params.id ?? '');
+        return incident ? [200, { incident: incidentBody(incident) }] : [404, NOT_FOUND()];
       }
       case 'listIncidentNotes': {
         const incident = state.incidents.get(params.id ?? '');

@@ -62,6 +62,8 @@ export interface VictorOpsFake {
   faults: FaultTable;
   /** The alerts posted for one entity_id (empty when none). */
   timeline(entityId: string): VictorOpsAlert[];
+  /** How many accepted alerts of this type (as VictorOps read it: `OK` counts as RECOVERY) one entity_id got. */
+  count(entityId: string, messageType: VictorOpsMessageType): number;
   /** Forgets requests and state, clears faults and drops hung calls. */
   reset(): void;
   stop(): Promise<void>;
@@ -107,6 +109,8 @@ export async function startVictorOpsFake(options: VictorOpsFakeOptions = {}): Pr
     state,
     faults: new FaultTable(options.random),
     timeline: (entityId: string) => state.entities.get(entityId)?.timeline ?? [],
+    count: (entityId: string, messageType: VictorOpsMessageType) =>
+      (state.entities.get(entityId)?.timeline ?? []).filter((alert) => alert.messageType === messageType).length,
     reset() {
       requests.length = 0;
       state.alerts.length = 0;
