@@ -222,7 +222,8 @@ describe('resolve from a Slack button', () => {
     expect((await h.post('/slack/interactions', click.body, click.headers)).status).toBe(200);
     const state = await eventually(async () => {
       const current = await h.state(key);
-      return current.steps.pagerdutySync?.status === 'done' && current.steps.statusPageClose?.status === 'done' && current;
+      const closed = (['pagerdutySync', 'statusPageClose', 'jiraTransition', 'slackSummaryUpdate'] as const).every((step) => current.steps[step]?.status === 'done');
+      return closed && current;
     });
     expect(state).toMatchObject({ status: 'resolved', resolvedBy: click.actor });
     expect(state.timeline).toEqual(expect.arrayContaining([expect.objectContaining({ what: 'resolve from slack', actor: click.actor })]));

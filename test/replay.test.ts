@@ -7,15 +7,27 @@ const dir = new URL('./histories/', import.meta.url);
 const files = readdirSync(dir).filter((name) => name.endsWith('.json'));
 
 describe('recorded workflow histories', () => {
-  it('has histories to replay', () => {
-    expect(files.length).toBeGreaterThanOrEqual(6);
+  const histories = files.map((name) => ({ name, text: readFileSync(new URL(name, dir), 'utf8') }));
+
+  it('has histories of both workflow types, from before and after the close-the-loop patch', () => {
+    expect(files.length).toBeGreaterThanOrEqual(12);
+    const typeOf = (text: string) => (JSON.parse(text) as { events: Array<{ workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }> }).events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+    expect(new Set(histories.map((history) => typeOf(history.text)))).toEqual(new Set(['incidentWorkflow', 'statusPageWorkflow']));
+    const incidents = histories.filter((history) => typeOf(history.text) === 'incidentWorkflow');
+    const patchesOf = (text: string) =>
+      (JSON.parse(text) as { events: Array<{ markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: Array<{ data?: string }> }> } }> }).events
+        .filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_patch')
+        .map((event) => JSON.parse(Buffer.from(event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data ?? '', 'base64').toString('utf8')).id);
+    const patched = incidents.filter((history) => patchesOf(history.text).includes('close-the-loop'));
+    expect(patched.length).toBeGreaterThanOrEqual(5);
+    expect(incidents.length - patched.length).toBeGreaterThanOrEqual(6);
   });
 
   it('replays every recorded history against the current workflow code without non-determinism', async () => {
     const workflowBundle = await bundleWorkflows();
-    const histories = files.map((name) => ({ workflowId: name, history: JSON.parse(readFileSync(new URL(name, dir), 'utf8')) }));
     const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) {
+    const parsed = histories.map((history) => ({ workflowId: history.name, history: JSON.parse(history.text) }));
+    for await (const result of Worker.runReplayHistories({ workflowBundle }, parsed)) {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     expect(failures).toEqual([]);

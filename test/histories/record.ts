@@ -1,11 +1,16 @@
 /**
  * Records one history per workflow path into test/histories/, for the replay test.
- * Run after a deliberate, versioned workflow change: `npm run histories:record`.
- * Never re-record to make a failing replay pass: that failure is an open incident breaking.
+ * Run after a deliberate, versioned workflow change: `npm run histories:record`. Histories are
+ * append-only: a file that exists is never overwritten (it stands for runs recorded by an older
+ * version, which must keep replaying), so only new scenarios are recorded. Never delete one to
+ * make a failing replay pass: that failure is an open incident breaking.
  */
 import { fakeVendorEnv } from '../fakes/env.js';
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { spawnSync } from 'node:child_process';
 import { NativeConnection } from '@temporalio/worker';
@@ -13,11 +18,13 @@ import { loadConfig } from '../../src/config.js';
 import { Dispatcher } from '../../src/dispatch.js';
 import { incidentKey, workflowIdFor } from '../../src/shared/ids.js';
 import type { IncidentEvent } from '../../src/shared/incident.js';
-import { incidentQuery, resolveSignal } from '../../src/shared/messages.js';
+import { acknowledgeSignal, incidentQuery, resolveSignal, retrySignal, statusPageWorkflowId } from '../../src/shared/messages.js';
 import { freePort, startDevServer } from '../../src/temporal/dev-server.js';
 import { findTemporalCli } from '../../src/temporal/cli.js';
 import { startJiraFake } from '../fakes/jira.js';
+import { startPagerDutyEventsFake } from '../fakes/pagerduty-events.js';
 import { startPagerDutyFake } from '../fakes/pagerduty.js';
+import { startStatusCastFake } from '../fakes/statuscast.js';
 import { startSlackFake } from '../fakes/slack.js';
 import { startVictorOpsFake } from '../fakes/victorops.js';
 import { bundleWorkflows, createWorker } from '../../src/worker.js';
@@ -25,13 +32,26 @@ import { bundleWorkflows, createWorker } from '../../src/worker.js';
 const server = await startDevServer({ port: await freePort(), headless: true });
 const taskQueue = `record-${randomUUID()}`;
 // Every integration configured against the fakes, so the histories hold the whole war-room path.
-const [jira, slack, pd, vo] = await Promise.all([startJiraFake(), startSlackFake(), startPagerDutyFake(), startVictorOpsFake()]);
+const [jira, slack, pd, vo, events, statuscast] = await Promise.all([
+  startJiraFake(),
+  startSlackFake(),
+  startPagerDutyFake(),
+  startVictorOpsFake(),
+  startPagerDutyEventsFake(),
+  startStatusCastFake(),
+]);
+const monitorsFile = join(mkdtempSync(join(tmpdir(), 'warroom-record-')), 'monitors.yaml');
+writeFileSync(
+  monitorsFile,
+  ['monitors:', '  - name: checkout-api', '  - name: search-api', '    waitTime: 2s', '  - name: orders-api', '    combineAlerts: true', ''].join('\n'),
+);
 pd.addUser({ id: 'PUSR001', name: 'Dana Oncall', email: 'dana.oncall@example.com' });
-for (const id of ['PFULL01', 'PACK01', 'PFAST01', 'POPEN01', 'PREOPEN01', 'PJIRADOWN01']) pd.addIncident({ id, title: 'checkout-api: 5xx rate above 5% for 10 minutes' });
+for (const id of ['PFULL01', 'PACK01', 'PFAST01', 'POPEN01', 'PREOPEN01', 'PJIRADOWN01', 'PLOOP01', 'PLOOPOPEN01']) pd.addIncident({ id, title: 'checkout-api: 5xx rate above 5% for 10 minutes' });
 const config = loadConfig({
   TEMPORAL_ADDRESS: server.address,
   TEMPORAL_TASK_QUEUE: taskQueue,
-  ...fakeVendorEnv({ jira, slack, pagerduty: pd, victorops: vo }),
+  ...fakeVendorEnv({ jira, slack, pagerduty: pd, victorops: vo, pagerdutyEvents: events, statuscast }),
+  STATUSCAST_MONITORS_FILE: monitorsFile,
   SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com',
   SLACK_ARCHIVE_DELAY: '1s',
 });
@@ -72,78 +92,191 @@ function query(key: string) {
   return client.workflow.getHandle(workflowIdFor(key)).query(incidentQuery);
 }
 
+const historyFile = (name: string) => new URL(`./${name}.json`, import.meta.url);
+
 /** The CLI's JSON export: the proto3 JSON form `Worker.runReplayHistories` reads. */
-async function save(name: string, key: string) {
+async function save(name: string, key: string, workflowId = workflowIdFor(key)) {
   const cli = findTemporalCli() as string;
-  const shown = spawnSync(cli, ['workflow', 'show', '--address', server.address, '--workflow-id', workflowIdFor(key), '--output', 'json'], {
+  const shown = spawnSync(cli, ['workflow', 'show', '--address', server.address, '--workflow-id', workflowId, '--output', 'json'], {
     encoding: 'utf8',
   });
   if (shown.status !== 0) throw new Error(shown.stderr);
   const history = JSON.parse(shown.stdout) as { events: unknown[] };
-  await writeFile(new URL(`./${name}.json`, import.meta.url), `${JSON.stringify(history, null, 1)}\n`);
+  await writeFile(historyFile(name), `${JSON.stringify(history, null, 1)}\n`);
   process.stdout.write(`recorded ${name} (${history.events.length} events)\n`);
 }
 
-// 1. Full lifecycle from one source: trigger, duplicate, repeat, acknowledge, note, update, resolve.
-const full = 'PFULL01';
-await dispatcher.dispatch(event(full, 'trigger', { eventId: 'dup' }));
-await dispatcher.dispatch(event(full, 'trigger', { eventId: 'dup' }));
-await dispatcher.dispatch(event(full, 'trigger'));
-await settled(incidentKey('pagerduty', full), (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
-await dispatcher.dispatch(event(full, 'acknowledge', { actor: 'Dana Oncall' }));
-await dispatcher.dispatch(event(full, 'annotate', { title: undefined, note: 'rolled back' }));
-await dispatcher.dispatch(event(full, 'update', { severity: 'warning' }));
-await dispatcher.dispatch(event(full, 'reopen'));
-await dispatcher.dispatch(event(full, 'resolve', { actor: 'Dana Oncall' }));
-await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', full))).result();
-await save('pagerduty-full-lifecycle', incidentKey('pagerduty', full));
+/** One scenario per workflow path; each records the histories it names. */
+const scenarios: Array<{ name: string; record(): Promise<void> }> = [
+  {
+    name: 'pagerduty-full-lifecycle',
+    /* 1. Full lifecycle from one source: trigger, duplicate, repeat, acknowledge, note, update, resolve. */
+    async record() {
+      const full = 'PFULL01';
+      await dispatcher.dispatch(event(full, 'trigger', { eventId: 'dup' }));
+      await dispatcher.dispatch(event(full, 'trigger', { eventId: 'dup' }));
+      await dispatcher.dispatch(event(full, 'trigger'));
+      await settled(incidentKey('pagerduty', full), (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+      await dispatcher.dispatch(event(full, 'acknowledge', { actor: 'Dana Oncall' }));
+      await dispatcher.dispatch(event(full, 'annotate', { title: undefined, note: 'rolled back' }));
+      await dispatcher.dispatch(event(full, 'update', { severity: 'warning' }));
+      await dispatcher.dispatch(event(full, 'reopen'));
+      await dispatcher.dispatch(event(full, 'resolve', { actor: 'Dana Oncall' }));
+      await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', full))).result();
+      await save('pagerduty-full-lifecycle', incidentKey('pagerduty', full));
+    },
+  },
+  {
+    name: 'opened-by-acknowledge-resolved-by-signal',
+    /* 2. Opened by an acknowledge (warroom saw no trigger), resolved by another service's signal. */
+    async record() {
+      const acked = 'PACK01';
+      await dispatcher.dispatch(event(acked, 'acknowledge', { actor: 'Dana Oncall' }));
+      await settled(incidentKey('pagerduty', acked), (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+      await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', acked))).signal(resolveSignal, { by: 'deploy-bot', note: 'auto' });
+      await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', acked))).result();
+      await save('opened-by-acknowledge-resolved-by-signal', incidentKey('pagerduty', acked));
+    },
+  },
+  {
+    name: 'resolved-during-open',
+    /* 3. Resolved while the war room was still opening. */
+    async record() {
+      const fast = 'PFAST01';
+      await dispatcher.dispatch(event(fast, 'trigger'));
+      await dispatcher.dispatch(event(fast, 'resolve'));
+      await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', fast))).result();
+      await save('resolved-during-open', incidentKey('pagerduty', fast));
+    },
+  },
+  {
+    name: 'open-incident',
+    /* 4. Still open: a running incident must keep replaying after a deploy. */
+    async record() {
+      const open = 'POPEN01';
+      await dispatcher.dispatch(event(open, 'trigger'));
+      await settled(incidentKey('pagerduty', open), (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+      await save('open-incident', incidentKey('pagerduty', open));
+    },
+  },
+  {
+    name: 'reopened-before-archive',
+    /* 5. Resolved, then alerting again while the channel waits to be archived: reopened in the same room. */
+    async record() {
+      const again = 'PREOPEN01';
+      await dispatcher.dispatch(event(again, 'trigger'));
+      await settled(incidentKey('pagerduty', again), (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+      await dispatcher.dispatch(event(again, 'resolve'));
+      await settled(incidentKey('pagerduty', again), (state) => state.steps.jiraTransition !== undefined && state.steps.slackStatusMessage?.status === 'done');
+      await dispatcher.dispatch(event(again, 'trigger'));
+      await settled(incidentKey('pagerduty', again), (state) => state.status === 'triggered');
+      await dispatcher.dispatch(event(again, 'resolve'));
+      await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', again))).result();
+      await save('reopened-before-archive', incidentKey('pagerduty', again));
+    },
+  },
+  {
+    name: 'jira-down-then-back',
+    /* 6. Jira failing past the grace period: the room opens with "ticket pending" and catches up. */
+    async record() {
+      const down = 'PJIRADOWN01';
+      jira.faults.set('*', { errors: 5 });
+      await dispatcher.dispatch(event(down, 'trigger'));
+      await settled(incidentKey('pagerduty', down), (state) => state.steps.jiraTicket?.status === 'done' && state.steps.timelinePost?.status === 'done', 60_000);
+      jira.faults.clear();
+      await dispatcher.dispatch(event(down, 'resolve'));
+      await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', down))).result();
+      await save('jira-down-then-back', incidentKey('pagerduty', down));
+    },
+  },
 
-// 2. Opened by an acknowledge (warroom saw no trigger), resolved by another service's signal.
-const acked = 'PACK01';
-await dispatcher.dispatch(event(acked, 'acknowledge', { actor: 'Dana Oncall' }));
-await settled(incidentKey('pagerduty', acked), (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
-await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', acked))).signal(resolveSignal, { by: 'deploy-bot', note: 'auto' });
-await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', acked))).result();
-await save('opened-by-acknowledge-resolved-by-signal', incidentKey('pagerduty', acked));
+  {
+    name: 'close-loop-slack-acknowledge-and-resolve',
+    /* 7. Close the loop (PagerDuty incident): status page posted, acknowledged and resolved from Slack, PagerDuty synced, echoes ignored. */
+    async record() {
+      const id = 'PLOOP01';
+      const key = incidentKey('pagerduty', id);
+      const handle = client.workflow.getHandle(workflowIdFor(key));
+      await dispatcher.dispatch(event(id, 'trigger'));
+      await settled(key, (state) => state.steps.slackPin?.status === 'done' && state.steps.statusPage?.status === 'done' && state.steps.changeRoom?.status === 'done');
+      await handle.signal(acknowledgeSignal, { by: 'dana.oncall', via: 'slack' });
+      await settled(key, (state) => state.steps.pagerdutySync?.status === 'done');
+      await dispatcher.dispatch(event(id, 'acknowledge', { actor: 'Dana Oncall' }));
+      await handle.signal(resolveSignal, { by: 'dana.oncall', via: 'slack' });
+      await settled(key, (state) => state.steps.statusPageClose?.status === 'done' && state.steps.changeResolved?.status === 'done');
+      await dispatcher.dispatch(event(id, 'resolve', { actor: 'Dana Oncall' }));
+      await handle.result();
+      await save('close-loop-slack-acknowledge-and-resolve', key);
+    },
+  },
+  {
+    name: 'close-loop-resolved-within-wait-time',
+    /* 8. Resolved within the monitor's wait time: nothing reaches the status page. */
+    async record() {
+      const id = 'api-wait-01';
+      const key = incidentKey('api', id);
+      await dispatcher.dispatch({ ...event(id, 'trigger'), source: 'api', key, service: 'search-api', assignees: [] });
+      await settled(key, (state) => state.steps.statusPage?.status === 'pending' && state.steps.slackPin?.status === 'done');
+      await client.workflow.getHandle(workflowIdFor(key)).signal(resolveSignal, { by: 'ana@example.com', via: 'api' });
+      await client.workflow.getHandle(workflowIdFor(key)).result();
+      await save('close-loop-resolved-within-wait-time', key);
+    },
+  },
+  {
+    name: 'close-loop-open-waiting-for-status-page',
+    /* 9. Still open, inside the wait time: a running incident mid-timer must keep replaying after a deploy. */
+    async record() {
+      const id = 'PLOOPOPEN01';
+      const key = incidentKey('pagerduty', id);
+      await dispatcher.dispatch({ ...event(id, 'trigger'), service: 'search-api' });
+      await settled(key, (state) => state.steps.statusPage?.status === 'pending' && state.steps.timelinePost?.status === 'done');
+      await save('close-loop-open-waiting-for-status-page', key);
+    },
+  },
+  {
+    name: 'status-page-combined',
+    /* 10. Combined alerts: two incidents share their monitor's StatusCast incident (both runs recorded). */
+    async record() {
+      const keys = ['api-orders-01', 'api-orders-02'].map((id) => incidentKey('api', id));
+      for (const [index, id] of ['api-orders-01', 'api-orders-02'].entries()) {
+        await dispatcher.dispatch({ ...event(id, 'trigger'), source: 'api', key: keys[index] as string, service: 'orders-api', assignees: [] });
+      }
+      for (const key of keys) await settled(key, (state) => state.steps.statusPage?.status === 'done');
+      for (const key of keys) {
+        await client.workflow.getHandle(workflowIdFor(key)).signal(resolveSignal, { by: 'ana@example.com', via: 'api' });
+        await client.workflow.getHandle(workflowIdFor(key)).result();
+      }
+      await client.workflow.getHandle(statusPageWorkflowId('orders-api')).result();
+      await save('status-page-combined-incident', keys[1] as string);
+      await save('status-page-combined', '', statusPageWorkflowId('orders-api'));
+    },
+  },
+  {
+    name: 'close-loop-failure-alert-and-retry',
+    /* 11. A step failing for good pages someone; a retry succeeds and resolves the alert. */
+    async record() {
+      const id = 'api-retry-01';
+      const key = incidentKey('api', id);
+      jira.requiredFields = { customfield_10050: 'Customer impact' };
+      await dispatcher.dispatch({ ...event(id, 'trigger'), source: 'api', key, service: undefined, assignees: [] });
+      await settled(key, (state) => state.failures?.jiraTicket?.alert === 'open' && state.steps.timelinePost !== undefined);
+      jira.requiredFields = {};
+      await client.workflow.getHandle(workflowIdFor(key)).signal(retrySignal, { by: 'ops@example.com', via: 'api' });
+      await settled(key, (state) => state.steps.jiraTicket?.status === 'done' && state.failures?.jiraTicket === undefined);
+      await client.workflow.getHandle(workflowIdFor(key)).signal(resolveSignal, { by: 'ops@example.com', via: 'api' });
+      await client.workflow.getHandle(workflowIdFor(key)).result();
+      await save('close-loop-failure-alert-and-retry', key);
+    },
+  },
+];
 
-// 3. Resolved while the war room was still opening.
-const fast = 'PFAST01';
-await dispatcher.dispatch(event(fast, 'trigger'));
-await dispatcher.dispatch(event(fast, 'resolve'));
-await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', fast))).result();
-await save('resolved-during-open', incidentKey('pagerduty', fast));
-
-// 4. Still open: a running incident must keep replaying after a deploy.
-const open = 'POPEN01';
-await dispatcher.dispatch(event(open, 'trigger'));
-await settled(incidentKey('pagerduty', open), (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
-await save('open-incident', incidentKey('pagerduty', open));
-
-// 5. Resolved, then alerting again while the channel waits to be archived: reopened in the same room.
-const again = 'PREOPEN01';
-await dispatcher.dispatch(event(again, 'trigger'));
-await settled(incidentKey('pagerduty', again), (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
-await dispatcher.dispatch(event(again, 'resolve'));
-await settled(incidentKey('pagerduty', again), (state) => state.steps.jiraTransition !== undefined && state.steps.slackStatusMessage?.status === 'done');
-await dispatcher.dispatch(event(again, 'trigger'));
-await settled(incidentKey('pagerduty', again), (state) => state.status === 'triggered');
-await dispatcher.dispatch(event(again, 'resolve'));
-await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', again))).result();
-await save('reopened-before-archive', incidentKey('pagerduty', again));
-
-// 6. Jira failing past the grace period: the room opens with "ticket pending" and catches up.
-const down = 'PJIRADOWN01';
-jira.faults.set('*', { errors: 5 });
-await dispatcher.dispatch(event(down, 'trigger'));
-await settled(incidentKey('pagerduty', down), (state) => state.steps.jiraTicket?.status === 'done' && state.steps.timelinePost?.status === 'done', 60_000);
-jira.faults.clear();
-await dispatcher.dispatch(event(down, 'resolve'));
-await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', down))).result();
-await save('jira-down-then-back', incidentKey('pagerduty', down));
+const wanted = scenarios.filter((scenario) => !existsSync(historyFile(scenario.name)));
+process.stdout.write(`recording ${wanted.length} new scenario(s); ${scenarios.length - wanted.length} already recorded, kept as they are\n`);
+for (const scenario of wanted) await scenario.record();
 
 worker.shutdown();
 await running;
 await workerConnection.close();
 await connection.close();
 await server.stop();
-await Promise.all([jira.stop(), slack.stop(), pd.stop(), vo.stop()]);
+await Promise.all([jira.stop(), slack.stop(), pd.stop(), vo.stop(), events.stop(), statuscast.stop()]);
