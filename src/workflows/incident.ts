@@ -1,6 +1,5 @@
 import {
   ActivityFailure,
-  type ActivityOptions,
   condition,
   continueAsNew,
   log,
@@ -21,20 +20,9 @@ import type {
   TimelineEntry,
 } from '../shared/incident.js';
 import { originOf } from '../shared/incident.js';
+import { vendorCall } from './activity-options.js';
 import { acknowledgeSignal, incidentEventSignal, incidentQuery, resolveSignal, retrySignal } from '../shared/messages.js';
 import { severityKey, statusKey } from '../shared/search-attributes.js';
-
-/** Vendor calls: bounded attempts, backing off to a minute, for up to half an hour in all. */
-const vendorCall = {
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '30 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: ['NonRetryableVendorError'],
-  },
-} satisfies ActivityOptions;
 
 const steps = proxyActivities<Activities>(vendorCall);
 
@@ -238,6 +226,26 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
 
   const exists = (name: StepName) => state.steps[name]?.status === 'done' && Boolean(state.steps[name]?.ref);
 
+  /** Topic, pinned summary and announcement of a room that exists. */
+  const furnishRoom = () =>
+    Promise.all([
+      runStep('slackTopic', 'set Slack channel topic', () => steps.setChannelTopic(stepInput())),
+      (async () => {
+        await runStep('slackSummary', 'post summary in Slack', () => steps.postSummary(stepInput()));
+        if (exists('slackSummary')) await runStep('slackPin', 'pin the summary', () => steps.pinSummary(stepInput()));
+      })(),
+      runStep('slackAnnounce', 'announce the channel', () => steps.announceChannel(stepInput())),
+    ]);
+
+  /** A ticket that arrived after the room was furnished: topic and summary show it. */
+  const showTicketInRoom = () =>
+    Promise.all([
+      runStep('slackTopic', 'set Slack channel topic', () => steps.setChannelTopic(stepInput())),
+      exists('slackSummary')
+        ? runStep('slackSummaryUpdate', 'update the summary', () => steps.updateSummary(stepInput({ actor: state.acknowledgedBy })))
+        : undefined,
+    ]);
+
   /**
    * Ticket and room open in parallel; topic, summary and the timeline post follow once both exist.
    * A slow or failing Jira never holds the room: after a grace period the room says "ticket pending"
@@ -267,27 +275,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       if (!exists('slackChannel')) return;
       await condition(() => state.steps.jiraTicket?.status !== 'pending', TICKET_GRACE);
       ticketPending = state.steps.jiraTicket?.status === 'pending';
-      await Promise.all([
-        runStep('slackTopic', 'set Slack channel topic', () => steps.setChannelTopic(stepInput())),
-        (async () => {
-          await runStep('slackSummary', 'post summary in Slack', () => steps.postSummary(stepInput()));
-          if (exists('slackSummary')) await runStep('slackPin', 'pin the summary', () => steps.pinSummary(stepInput()));
-        })(),
-        runStep('slackAnnounce', 'announce the channel', () => steps.announceChannel(stepInput())),
-      ]);
+      await furnishRoom();
     })();
     const catchUp = (async () => {
       await Promise.all([roomFurnished, ticket]);
-      if (ticketPending && exists('jiraTicket')) {
-        await Promise.all([
-          runStep('slackTopic', 'set Slack channel topic', () => steps.setChannelTopic(stepInput())),
-          exists('slackSummary')
-            ? runStep('slackSummaryUpdate', 'update the summary', () =>
-                steps.updateSummary(stepInput({ actor: state.acknowledgedBy })),
-              )
-            : undefined,
-        ]);
-      }
+      if (ticketPending && exists('jiraTicket')) await showTicketInRoom();
     })();
     await Promise.all([ticket, room]);
     await Promise.all([
@@ -576,21 +568,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     }
     if (recovered.includes('slackChannel')) {
       await runStep('slackInvite', 'invite responders', () => steps.inviteResponders(stepInput()));
-      await Promise.all([
-        runStep('slackTopic', 'set Slack channel topic', () => steps.setChannelTopic(stepInput())),
-        (async () => {
-          await runStep('slackSummary', 'post summary in Slack', () => steps.postSummary(stepInput()));
-          if (exists('slackSummary')) await runStep('slackPin', 'pin the summary', () => steps.pinSummary(stepInput()));
-        })(),
-        runStep('slackAnnounce', 'announce the channel', () => steps.announceChannel(stepInput())),
-      ]);
+      await furnishRoom();
     } else if (recovered.includes('jiraTicket') && exists('slackChannel')) {
-      await Promise.all([
-        runStep('slackTopic', 'set Slack channel topic', () => steps.setChannelTopic(stepInput())),
-        exists('slackSummary')
-          ? runStep('slackSummaryUpdate', 'update the summary', () => steps.updateSummary(stepInput({ actor: state.acknowledgedBy })))
-          : undefined,
-      ]);
+      await showTicketInRoom();
     }
     if (recovered.includes('jiraTicket')) await changeEvent('changeTicket', 'ticket', 'PagerDuty change event: ticket opened');
   };

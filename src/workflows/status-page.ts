@@ -16,17 +16,9 @@ import {
   type StatusPageAttach,
   type StatusPageState,
 } from '../shared/messages.js';
+import { vendorCall } from './activity-options.js';
 
-const steps = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '30 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: ['NonRetryableVendorError'],
-  },
-});
+const steps = proxyActivities<Activities>(vendorCall);
 
 export interface StatusPageWorkflowInput {
   monitor: string;
