@@ -205,6 +205,39 @@ const configSchema = z.object({
 
 export type RawConfig = z.infer<typeof configSchema>;
 
+/** The variables that hold secrets: they never enter workflow inputs, histories or logs. */
+export const SECRET_VARIABLES = [
+  'TEMPORAL_API_KEY',
+  'WARROOM_API_TOKEN',
+  'PAGERDUTY_WEBHOOK_SECRET',
+  'VICTOROPS_WEBHOOK_KEY',
+  'VICTOROPS_WEBHOOK_TOKEN',
+  'JIRA_API_TOKEN',
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'PAGERDUTY_API_TOKEN',
+  'PAGERDUTY_ROUTING_KEY',
+  'PAGERDUTY_CHANGE_ROUTING_KEY',
+  'VICTOROPS_REST_URL',
+  'STATUSCAST_API_TOKEN',
+] as const;
+
+/** The secret values an environment holds: comma lists split, and the key parts of the VictorOps REST URL. */
+export function secretValues(env: Record<string, string | undefined>): string[] {
+  const values = new Set<string>();
+  for (const name of SECRET_VARIABLES) {
+    const value = env[name]?.trim();
+    if (!value) continue;
+    for (const part of name === 'PAGERDUTY_WEBHOOK_SECRET' ? value.split(',') : [value]) if (part.trim()) values.add(part.trim());
+    if (name === 'VICTOROPS_REST_URL') {
+      // .../alert/<api key>/<routing key>: the API key alone is the secret part.
+      const match = /\/alert\/([^/]+)\//.exec(value);
+      if (match?.[1]) values.add(decodeURIComponent(match[1]));
+    }
+  }
+  return [...values];
+}
+
 export interface Config {
   http: { port: number; host: string };
   logLevel: RawConfig['LOG_LEVEL'];

@@ -7,13 +7,14 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../src/api.js';
-import { loadConfig, type Config } from '../src/config.js';
+import { loadConfig, secretValues, type Config } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { workflowIdFor } from '../src/shared/ids.js';
 import type { IncidentState } from '../src/shared/incident.js';
 import { incidentQuery } from '../src/shared/messages.js';
 import { createWorker } from '../src/worker.js';
+import { recordLogs, recordSecrets } from './secrets-scan.js';
 
 /** A sample body from test/fixtures, as bytes. */
 export function fixture(name: string): Buffer {
@@ -74,6 +75,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const address = inject('temporalAddress');
   const taskQueue = `test-${randomUUID()}`;
   const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: taskQueue, ...options.env });
+  recordSecrets(secretValues(options.env ?? {}));
   const logs: string[] = [];
   const logger = createLogger(
     'info',
@@ -150,6 +152,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       }
     },
     async stop() {
+      recordLogs(logs.join(''));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -1,4 +1,21 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { afterAll } from 'vitest';
+import { recordLogs } from './secrets-scan.js';
 
-// Worker lifecycle chatter at INFO drowns test output; warnings and errors still show.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+const SHOWN = new Set(['WARN', 'ERROR']);
+const kept: string[] = [];
+
+// Worker lifecycle chatter at INFO drowns test output: warnings and errors still show. Every
+// entry from INFO up is kept for the suite's final secrets scan (activity and workflow logs too).
+Runtime.install({
+  logger: new DefaultLogger('INFO', (entry) => {
+    const line = `${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}`;
+    kept.push(line);
+    if (SHOWN.has(entry.level)) process.stderr.write(`${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message} ${JSON.stringify(entry.meta ?? {}, null, 2)}\n`);
+  }),
+});
+
+// Per test file (a process may run several): hand the entries over and start afresh.
+afterAll(() => {
+  recordLogs(kept.splice(0).join('\n'));
+});
