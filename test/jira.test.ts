@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ApplicationFailure, asyncLocalStorage, type Context } from '@temporalio/activity';
+import { asyncLocalStorage, type Context } from '@temporalio/activity';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SPECS_PRESENT } from './fakes/openapi.js';
 import { createJiraActivities, createJiraClient, ticketLabel, type JiraSettings } from '../src/activities/jira.js';
@@ -8,6 +8,7 @@ import type { StepInput } from '../src/activities/step.js';
 import { NON_RETRYABLE, RATE_LIMITED, UNAVAILABLE } from '../src/activities/errors.js';
 import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import { isAdfDocument, startJiraFake, type JiraFake } from './fakes/jira.js';
+import { failureOf } from './activity-failures.js';
 
 let fake: JiraFake;
 
@@ -62,15 +63,6 @@ function incident(extra: Partial<StepInput> = {}): StepInput {
 /** Runs `fn` as attempt `attempt` of an activity, the way the worker's context would present it. */
 function asAttempt<T>(attempt: number, fn: () => Promise<T>): Promise<T> {
   return asyncLocalStorage.run({ info: { attempt } } as unknown as Context, fn);
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
 }
 
 /** What every happy path must leave behind: no request the spec refused, no off-spec answer, nothing on v2. */

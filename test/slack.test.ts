@@ -1,5 +1,5 @@
 import { LogLevel, WebClient, type Logger } from '@slack/web-api';
-import { ApplicationFailure, asyncLocalStorage, type Context } from '@temporalio/activity';
+import { asyncLocalStorage, type Context } from '@temporalio/activity';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SPECS_PRESENT } from './fakes/openapi.js';
@@ -14,6 +14,7 @@ import {
 } from '../src/activities/slack.js';
 import type { StepInput, StepOutcome } from '../src/activities/step.js';
 import { startSlackFake, WARROOM_BOT_SCOPES, type FakeChannel, type SlackFake } from './fakes/slack.js';
+import { failureOf } from './activity-failures.js';
 import { fixtureJson, uniqueId } from './harness.js';
 
 /** WebClient logs refusals' response_metadata; the negative tests make plenty on purpose. */
@@ -98,16 +99,6 @@ async function inRoom(slack: SlackActivities, input: StepInput): Promise<StepInp
 function done(outcome: StepOutcome): Extract<StepOutcome, { status: 'done' }> {
   expect(outcome.status, JSON.stringify(outcome)).toBe('done');
   return outcome as Extract<StepOutcome, { status: 'done' }>;
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    return err as ApplicationFailure;
-  }
-  throw new Error('expected the activity to fail');
 }
 
 async function platformErrorOf(promise: Promise<unknown>): Promise<string> {

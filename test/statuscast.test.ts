@@ -1,11 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadMonitors, type StatusPageMonitor } from '../src/config.js';
 import { NON_RETRYABLE, RATE_LIMITED, UNAVAILABLE } from '../src/activities/errors.js';
 import { createStatusCastActivities, type StatusCastDeps } from '../src/activities/statuscast.js';
 import type { StatusPageRef, StepInput } from '../src/activities/step.js';
 import { startStatusCastFake, type StatusCastFake } from './fakes/statuscast.js';
+import { everything, failureOf, withRetries } from './activity-failures.js';
 import { fixtureJson } from './harness.js';
 
 const createRequest = fixtureJson('statuscast-v4-incident-create-request.json');
@@ -57,35 +57,6 @@ function incident(overrides: Partial<StepInput> = {}): StepInput {
     triggeredAt: '2026-03-14T09:30:00.000Z',
     ...overrides,
   };
-}
-
-/** The failure a call ends with; fails the test when it succeeds. */
-async function failureOf(call: Promise<unknown>): Promise<ApplicationFailure> {
-  const outcome = await call.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in outcome)) throw new Error(`expected a failure, got ${JSON.stringify(outcome.value)}`);
-  expect(outcome.error).toBeInstanceOf(ApplicationFailure);
-  return outcome.error as ApplicationFailure;
-}
-
-/** Temporal's part, without its clock: attempts again after a retryable failure, stops at a non-retryable one. */
-async function withRetries<T>(attempt: () => Promise<T>, maxAttempts = 5): Promise<{ result: T; failures: ApplicationFailure[] }> {
-  const failures: ApplicationFailure[] = [];
-  for (;;) {
-    try {
-      return { result: await attempt(), failures };
-    } catch (err) {
-      if (!(err instanceof ApplicationFailure) || err.nonRetryable || failures.length + 1 >= maxAttempts) throw err;
-      failures.push(err);
-    }
-  }
-}
-
-/** Everything a failure could show a human or a log. */
-function everything(failure: ApplicationFailure): string {
-  return `${failure.message} ${failure.stack ?? ''} ${JSON.stringify(failure.details ?? [])} ${String(failure.cause ?? '')}`;
 }
 
 let sc: StatusCastFake;

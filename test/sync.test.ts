@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NON_RETRYABLE, RATE_LIMITED, UNAVAILABLE } from '../src/activities/errors.js';
 import { createPagerDutyActivities, failureDedupKey, type PagerDutyDeps } from '../src/activities/pagerduty.js';
@@ -9,6 +8,7 @@ import { loadSpec, SPEC_VERDICT, SPECS_PRESENT } from './fakes/openapi.js';
 import { startPagerDutyFake, type PagerDutyFake } from './fakes/pagerduty.js';
 import { startPagerDutyEventsFake, type PagerDutyEventsFake } from './fakes/pagerduty-events.js';
 import { startVictorOpsFake, type VictorOpsFake } from './fakes/victorops.js';
+import { everything, failureOf, withRetries } from './activity-failures.js';
 import { fixtureJson } from './harness.js';
 
 const eventsSpec = loadSpec('pagerduty-events-v2.openapi.json');
@@ -46,35 +46,6 @@ function victorOpsIncident(overrides: Partial<StepInput> = {}): StepInput {
     details: { entity_id: voEntity },
     ...overrides,
   });
-}
-
-/** The failure a call ends with; fails the test when it succeeds. */
-async function failureOf(call: Promise<unknown>): Promise<ApplicationFailure> {
-  const outcome = await call.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in outcome)) throw new Error(`expected a failure, got ${JSON.stringify(outcome.value)}`);
-  expect(outcome.error).toBeInstanceOf(ApplicationFailure);
-  return outcome.error as ApplicationFailure;
-}
-
-/** Temporal's part, without its clock: attempts again after a retryable failure, stops at a non-retryable one. */
-async function withRetries<T>(attempt: () => Promise<T>, maxAttempts = 5): Promise<{ result: T; failures: ApplicationFailure[] }> {
-  const failures: ApplicationFailure[] = [];
-  for (;;) {
-    try {
-      return { result: await attempt(), failures };
-    } catch (err) {
-      if (!(err instanceof ApplicationFailure) || err.nonRetryable || failures.length + 1 >= maxAttempts) throw err;
-      failures.push(err);
-    }
-  }
-}
-
-/** Everything a failure could show a human: message, stack, details, cause. */
-function shown(failure: ApplicationFailure): string {
-  return `${failure.message} ${failure.stack ?? ''} ${JSON.stringify(failure.details ?? [])} ${String(failure.cause ?? '')}`;
 }
 
 /** A fetch that answers every call with one canned response. */
@@ -254,7 +225,7 @@ describe('syncPagerDuty', () => {
     const failure = await failureOf(pagerDuty().syncPagerDuty(pagerDutyIncident('PNOSUCH', { status: 'resolved', origin: 'slack' })));
     expect(failure).toMatchObject({ type: NON_RETRYABLE, nonRetryable: true });
     expect(failure.message).toMatch(/Not Found \(HTTP 404/);
-    expect(shown(failure)).not.toContain(pd.apiToken);
+    expect(everything(failure)).not.toContain(pd.apiToken);
   });
 });
 
@@ -321,8 +292,8 @@ describe('syncVictorOps', () => {
     expect(failures.map((failure) => failure.type)).toEqual([NON_RETRYABLE, NON_RETRYABLE, UNAVAILABLE, RATE_LIMITED]);
     expect(failures[3]!.nextRetryDelay).toBe(4000);
     for (const failure of failures) {
-      expect(shown(failure)).not.toContain(vo.apiKey);
-      expect(shown(failure)).not.toContain(vo.url);
+      expect(everything(failure)).not.toContain(vo.apiKey);
+      expect(everything(failure)).not.toContain(vo.url);
     }
   });
 });
@@ -476,7 +447,7 @@ describe('raiseFailureAlert and resolveFailureAlert', () => {
     ];
     expect(failures.map((item) => item.type)).toEqual([NON_RETRYABLE, UNAVAILABLE, NON_RETRYABLE]);
     for (const item of failures) {
-      for (const key of [events.routingKey, events.changeRoutingKey, 'b'.repeat(32)]) expect(shown(item)).not.toContain(key);
+      for (const key of [events.routingKey, events.changeRoutingKey, 'b'.repeat(32)]) expect(everything(item)).not.toContain(key);
     }
     expect(failures[0]!.message).toContain('<redacted>');
     const done = await pagerDuty().raiseFailureAlert(failed());

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SPEC_VERDICT, SPECS_PRESENT } from './fakes/openapi.js';
 import { NON_RETRYABLE, RATE_LIMITED, UNAVAILABLE } from '../src/activities/errors.js';
@@ -7,6 +7,7 @@ import type { StepInput } from '../src/activities/step.js';
 import { createTimelineActivities } from '../src/activities/timeline.js';
 import { startPagerDutyFake, type PagerDutyFake } from './fakes/pagerduty.js';
 import { startVictorOpsFake, type VictorOpsFake } from './fakes/victorops.js';
+import { failureOf, withRetries } from './activity-failures.js';
 import { fixtureJson } from './harness.js';
 
 const sampleInfo = fixtureJson<Record<string, string>>('victorops-rest-info-timeline-note.json');
@@ -42,30 +43,6 @@ function pagerDutyIncident(externalId: string, overrides: Partial<StepInput> = {
     details: undefined,
     ...overrides,
   });
-}
-
-/** The failure a call ends with; fails the test when it succeeds. */
-async function failureOf(call: Promise<unknown>): Promise<ApplicationFailure> {
-  const outcome = await call.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in outcome)) throw new Error(`expected a failure, got ${JSON.stringify(outcome.value)}`);
-  expect(outcome.error).toBeInstanceOf(ApplicationFailure);
-  return outcome.error as ApplicationFailure;
-}
-
-/** Temporal's part, without its clock: attempts again after a retryable failure, stops at a non-retryable one. */
-async function withRetries<T>(attempt: () => Promise<T>, maxAttempts = 5): Promise<{ result: T; failures: ApplicationFailure[] }> {
-  const failures: ApplicationFailure[] = [];
-  for (;;) {
-    try {
-      return { result: await attempt(), failures };
-    } catch (err) {
-      if (!(err instanceof ApplicationFailure) || err.nonRetryable || failures.length + 1 >= maxAttempts) throw err;
-      failures.push(err);
-    }
-  }
 }
 
 let vo: VictorOpsFake;

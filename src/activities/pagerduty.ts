@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { asyncLocalStorage, type ApplicationFailure } from '@temporalio/activity';
+import type { ApplicationFailure } from '@temporalio/activity';
 import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
 import { notConfigured, type ChangeAction, type StepInput, type StepOutcome } from './step.js';
+import { createJsonApi, sendJson, type VendorAnswer } from './vendor-http.js';
 
 const VENDOR = 'PagerDuty';
-const DEFAULT_TIMEOUT_MS = 10_000;
 /** PagerDuty may answer 429 without its ratelimit headers (REST rate-limit docs); wait a third of its one-minute window. */
 const RATE_LIMIT_FALLBACK_MS = 20_000;
 /** The Events API sends no Retry-After; its rate-limit docs suggest retrying 30 s apart (events-API-v2/05-Rate-Limits.md). */
@@ -54,24 +54,21 @@ export interface AssigneeEmails {
   skipped?: string;
 }
 
-export interface PagerDutyAnswer {
-  status: number;
-  headers: Headers;
-  body: unknown;
-}
-
 export interface PagerDutyRest {
   /** Sends one request; throws `unavailable` on timeout or network failure, never on an HTTP status. */
-  send(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<PagerDutyAnswer>;
+  send(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<VendorAnswer>;
   /** The failure an unsuccessful answer stands for, in PagerDuty's own words. */
-  failure(answer: PagerDutyAnswer, doing: string): ApplicationFailure;
+  failure(answer: VendorAnswer, doing: string): ApplicationFailure;
 }
 
 /** A PagerDuty REST v2 client on plain fetch: the documented headers, a finite timeout, no retries of its own. */
 export function createPagerDutyRest(settings: PagerDutyRestSettings, options: Omit<PagerDutyDeps, 'pagerduty'> = {}): PagerDutyRest {
-  const fetchImpl = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const base = settings.apiUrl.replace(/\/+$/, '');
+  const api = createJsonApi(options, {
+    vendor: VENDOR,
+    baseUrl: settings.apiUrl,
+    // Every 2xx of the REST API carries a JSON body; none, or one that is not JSON, is a broken answer.
+    readable: (body) => body !== undefined && typeof body !== 'string',
+  });
   const redact = (text: string) => text.split(settings.apiToken).join('<redacted>');
 
   return {
@@ -83,28 +80,7 @@ export function createPagerDutyRest(settings: PagerDutyRestSettings, options: Om
         'Content-Type': 'application/json',
       };
       if (method !== 'GET') headers.From = settings.fromEmail;
-      let response: Response;
-      try {
-        response = await fetchImpl(`${base}${path}`, {
-          method,
-          headers,
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: requestSignal(timeoutMs),
-        });
-      } catch (err) {
-        throw unavailable(VENDOR, `${method} ${path}: ${networkProblem(err, timeoutMs)}`);
-      }
-      const text = await response.text().catch(() => '');
-      let parsed: unknown;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = text;
-      }
-      if (response.ok && (parsed === undefined || typeof parsed === 'string')) {
-        throw unavailable(VENDOR, `${method} ${path}: HTTP ${response.status} with an unreadable body`);
-      }
-      return { status: response.status, headers: response.headers, body: parsed };
+      return api.send(method, path, headers, body);
     },
 
     failure(answer, doing) {
@@ -271,8 +247,6 @@ interface PagerDutyEvents {
 }
 
 function createPagerDutyEvents(settings: PagerDutyEventsSettings, options: Omit<PagerDutyDeps, 'events'>): PagerDutyEvents {
-  const fetchImpl = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const base = settings.eventsUrl.replace(/\/+$/, '');
   const secrets = [settings.routingKey, settings.changeRoutingKey].filter((key): key is string => Boolean(key && key.length >= 4));
   // Routing keys are credentials: no message ever carries one, whatever PagerDuty echoes back.
@@ -281,33 +255,25 @@ function createPagerDutyEvents(settings: PagerDutyEventsSettings, options: Omit<
   return {
     async enqueue(path, body) {
       const doing = path === '/v2/change/enqueue' ? 'change event' : `${String(body.event_action)} event`;
-      let response: Response;
-      try {
-        response = await fetchImpl(`${base}${path}`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-          body: JSON.stringify(body),
-          signal: requestSignal(timeoutMs),
-        });
-      } catch (err) {
-        throw unavailable(VENDOR, `Events API ${doing}: ${networkProblem(err, timeoutMs)}`);
-      }
-      const text = await response.text().catch(() => '');
-      let parsed: { dedup_key?: unknown; message?: unknown; errors?: unknown } | undefined;
-      try {
-        parsed = text ? (JSON.parse(text) as typeof parsed) : undefined;
-      } catch {
-        parsed = undefined;
-      }
+      const answer = await sendJson(options, {
+        vendor: VENDOR,
+        doing: `Events API ${doing}`,
+        method: 'POST',
+        url: `${base}${path}`,
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body,
+      });
+      // A body that is not JSON arrives as its text, whose fields read as undefined.
+      const parsed = answer.body as { dedup_key?: unknown; message?: unknown; errors?: unknown } | undefined;
       // 202 is the documented answer; the event is accepted even when the body is unreadable.
-      if (response.ok) return { dedupKey: typeof parsed?.dedup_key === 'string' ? parsed.dedup_key : undefined };
-      if (response.status === 429) {
-        throw rateLimited(VENDOR, retryAfterMs(response.headers.get('retry-after')) ?? EVENTS_RATE_LIMIT_FALLBACK_MS);
+      if (answer.status >= 200 && answer.status <= 299) return { dedupKey: typeof parsed?.dedup_key === 'string' ? parsed.dedup_key : undefined };
+      if (answer.status === 429) {
+        throw rateLimited(VENDOR, retryAfterMs(answer.headers.get('retry-after')) ?? EVENTS_RATE_LIMIT_FALLBACK_MS);
       }
-      const words = redact(eventsErrorText(response.status, parsed, text));
-      if (response.status >= 500 || response.status === 408) throw unavailable(VENDOR, `Events API ${doing}: ${words}`);
+      const words = redact(eventsErrorText(answer.status, parsed, answer.text));
+      if (answer.status >= 500 || answer.status === 408) throw unavailable(VENDOR, `Events API ${doing}: ${words}`);
       // 400: "check that the JSON is valid", never retried (Events API v2 docs); other 4xx are no better.
-      throw nonRetryable(VENDOR, `Events API refused the ${doing}: ${words}`, { status: response.status });
+      throw nonRetryable(VENDOR, `Events API refused the ${doing}: ${words}`, { status: answer.status });
     },
   };
 }
@@ -393,24 +359,8 @@ function clip(text: string, limit: number): string {
   return text.length <= limit ? text : `${prefix(text, limit - 1)}…`;
 }
 
-/** The attempt's timeout, joined with the activity's cancellation when there is one (worker shutdown). */
-export function requestSignal(timeoutMs: number): AbortSignal {
-  const cancellation = asyncLocalStorage.getStore()?.cancellationSignal;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  return cancellation ? AbortSignal.any([timeout, cancellation]) : timeout;
-}
-
-/** A network failure in words that never include the URL (it may carry a secret). */
-export function networkProblem(err: unknown, timeoutMs: number): string {
-  const error = err as { name?: string; cause?: { code?: string; name?: string } };
-  if (error?.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-  if (error?.name === 'AbortError') return 'cancelled';
-  const code = error?.cause?.code ?? error?.cause?.name;
-  return code ? `network error (${code})` : 'network error';
-}
-
 /** `{"error":{"message","code","errors":[...]}}` as one line: "Invalid Input Provided: From header... (HTTP 400, code 2001)". */
-function errorText(answer: PagerDutyAnswer): string {
+function errorText(answer: VendorAnswer): string {
   const error = (answer.body as { error?: { message?: unknown; errors?: unknown } } | undefined)?.error;
   const message = typeof error?.message === 'string' ? error.message : typeof answer.body === 'string' && answer.body ? answer.body.slice(0, 200) : 'no error message';
   const details = Array.isArray(error?.errors) ? error.errors.filter((item): item is string => typeof item === 'string') : [];

@@ -1,11 +1,10 @@
 import type { ApplicationFailure } from '@temporalio/activity';
 import { findMonitor, type StatusPageMonitor } from '../config.js';
 import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
-import { networkProblem, requestSignal } from './pagerduty.js';
 import { notConfigured, type StatusPageRef, type StepInput, type StepOutcome } from './step.js';
+import { createJsonApi, type VendorAnswer } from './vendor-http.js';
 
 const VENDOR = 'StatusCast';
-const DEFAULT_TIMEOUT_MS = 10_000;
 /** StatusCast documents no rate limit and no Retry-After; when a 429 carries none, wait this long. */
 const RATE_LIMIT_FALLBACK_MS = 30_000;
 /** v1 caps `messageSubject` at 255 (API-NOTES §5b); v4 states no limit, so keep titles inside it. */
@@ -52,52 +51,28 @@ interface StatusCastIncident {
   posts?: Array<{ id?: number | null; text?: string | null; postType?: string; isPublished?: boolean }> | null;
 }
 
-interface StatusCastAnswer {
-  status: number;
-  headers: Headers;
-  body: unknown;
-}
-
 interface StatusCastApi {
   /** Sends one request; throws `unavailable` on timeout or network failure, never on an HTTP status. */
-  send(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<StatusCastAnswer>;
+  send(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<VendorAnswer>;
   /** The failure an unsuccessful answer stands for, in StatusCast's own words, without the token. */
-  failure(answer: StatusCastAnswer, doing: string): ApplicationFailure;
+  failure(answer: VendorAnswer, doing: string): ApplicationFailure;
 }
 
 /** StatusCast v4 on plain fetch: bearer token, JSON, a finite timeout, no retries of its own (Temporal owns them). */
 function createStatusCastApi(settings: StatusCastSettings, deps: StatusCastDeps): StatusCastApi {
-  const fetchImpl = deps.fetch ?? fetch;
-  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const base = settings.url.replace(/\/+$/, '');
+  const api = createJsonApi(deps, {
+    vendor: VENDOR,
+    baseUrl: settings.url,
+    // Every 2xx of v4 is a JSON object (an incident or a search page); anything else is a broken answer.
+    readable: (body) => body !== null && typeof body === 'object',
+  });
   const redact = (text: string) => (settings.apiToken ? text.split(settings.apiToken).join('<redacted>') : text);
 
   return {
     async send(method, path, body) {
       const headers: Record<string, string> = { Authorization: `Bearer ${settings.apiToken}`, Accept: 'application/json' };
       if (body !== undefined) headers['Content-Type'] = 'application/json';
-      let response: Response;
-      try {
-        response = await fetchImpl(`${base}${path}`, {
-          method,
-          headers,
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: requestSignal(timeoutMs),
-        });
-      } catch (err) {
-        throw unavailable(VENDOR, `${method} ${path}: ${networkProblem(err, timeoutMs)}`);
-      }
-      const text = await response.text().catch(() => '');
-      let parsed: unknown;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = text;
-      }
-      if (response.ok && (parsed === null || typeof parsed !== 'object')) {
-        throw unavailable(VENDOR, `${method} ${path}: HTTP ${response.status} with an unreadable body`);
-      }
-      return { status: response.status, headers: response.headers, body: parsed };
+      return api.send(method, path, headers, body);
     },
 
     failure(answer, doing) {
@@ -283,7 +258,7 @@ function isClosed(incident: StatusCastIncident): boolean {
   return incident.status === 'Closed' || Boolean(incident.posts?.some((post) => post.postType === 'Closed'));
 }
 
-function readIncident(answer: StatusCastAnswer, doing: string): StatusCastIncident {
+function readIncident(answer: VendorAnswer, doing: string): StatusCastIncident {
   const incident = answer.body as Partial<StatusCastIncident> | undefined;
   if (typeof incident?.id !== 'number') throw unavailable(VENDOR, `${doing}: the answer holds no incident id (HTTP ${answer.status})`);
   return incident as StatusCastIncident;
@@ -318,7 +293,7 @@ function clip(text: string, limit: number): string {
  * StatusCast's words, one line. v4 documents no error body; ASP.NET's problem details
  * (`title`, `detail`, `errors{field:[...]}`) and a plain `message` are both read.
  */
-function errorText(answer: StatusCastAnswer): string {
+function errorText(answer: VendorAnswer): string {
   const body = answer.body as { title?: unknown; detail?: unknown; message?: unknown; errors?: unknown } | string | undefined;
   const parts: string[] = [];
   if (typeof body === 'string' && body.trim()) parts.push(body.trim().slice(0, 200));

@@ -1,9 +1,9 @@
 import { OWN_MONITORING_TOOL } from '../sources/victorops.js';
 import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
-import { changeAuthor, networkProblem, requestSignal } from './pagerduty.js';
+import { changeAuthor } from './pagerduty.js';
 import { notConfigured, type StepInput, type StepOutcome } from './step.js';
+import { sendJson, type VendorTransport } from './vendor-http.js';
 
-const DEFAULT_TIMEOUT_MS = 10_000;
 /** VictorOps documents no Retry-After; when a 429 carries none, wait this long. */
 const VICTOROPS_RATE_LIMIT_FALLBACK_MS = 30_000;
 /** Documented VictorOps REST field limits (API-NOTES §1c). */
@@ -71,46 +71,38 @@ export interface VictorOpsEndpoint {
  * The REST endpoint behind `VICTOROPS_REST_URL`. Its path holds the API key, so neither the URL
  * nor the key ever goes into a message: every text is built here and passed through `redact`.
  */
-export function createVictorOpsEndpoint(restUrl: string, options: { fetch?: typeof fetch; timeoutMs?: number } = {}): VictorOpsEndpoint {
-  const fetchImpl = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+export function createVictorOpsEndpoint(restUrl: string, options: VendorTransport = {}): VictorOpsEndpoint {
   const secrets = secretParts(restUrl);
   const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('<redacted>'), text);
 
   return {
     async post(alert) {
-      let response: Response;
-      try {
-        response = await fetchImpl(restUrl, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-          body: JSON.stringify(alert),
-          signal: requestSignal(timeoutMs),
-        });
-      } catch (err) {
-        throw unavailable('VictorOps', redact(`REST endpoint: ${networkProblem(err, timeoutMs)}`));
+      const answer = await sendJson(options, {
+        vendor: 'VictorOps',
+        doing: 'REST endpoint',
+        method: 'POST',
+        url: restUrl,
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: alert,
+        redact,
+      });
+      const { status } = answer;
+      // A body that is not JSON arrives as its text, whose fields read as undefined.
+      const body = answer.body as { result?: unknown; message?: unknown } | undefined;
+      const said = typeof body?.message === 'string' ? body.message : answer.text.slice(0, 200) || 'no message';
+      if (status === 200 && body?.result === 'success') return;
+      if (status === 429) {
+        throw rateLimited('VictorOps', retryAfterMs(answer.headers.get('retry-after')) ?? VICTOROPS_RATE_LIMIT_FALLBACK_MS);
       }
-      const text = await response.text().catch(() => '');
-      let body: { result?: unknown; message?: unknown } | undefined;
-      try {
-        body = JSON.parse(text) as typeof body;
-      } catch {
-        body = undefined;
+      if (status >= 500 || status === 408) {
+        throw unavailable('VictorOps', redact(`REST endpoint answered HTTP ${status}: ${said}`));
       }
-      const said = typeof body?.message === 'string' ? body.message : text.slice(0, 200) || 'no message';
-      if (response.status === 200 && body?.result === 'success') return;
-      if (response.status === 429) {
-        throw rateLimited('VictorOps', retryAfterMs(response.headers.get('retry-after')) ?? VICTOROPS_RATE_LIMIT_FALLBACK_MS);
-      }
-      if (response.status >= 500 || response.status === 408) {
-        throw unavailable('VictorOps', redact(`REST endpoint answered HTTP ${response.status}: ${said}`));
-      }
-      if (response.status === 404) {
+      if (status === 404) {
         // Wrong key or routing path; VictorOps does not document the status (404 is what integrators report).
         throw nonRetryable('VictorOps', redact(`REST endpoint refused the post (HTTP 404: ${said}); check the API key in VICTOROPS_REST_URL`), { status: 404 });
       }
       // 400, 401, 403, or a 200 saying "failure": the body was refused and resending it cannot help.
-      throw nonRetryable('VictorOps', redact(`REST endpoint refused the post (HTTP ${response.status}: ${said})`), { status: response.status });
+      throw nonRetryable('VictorOps', redact(`REST endpoint refused the post (HTTP ${status}: ${said})`), { status });
     },
   };
 }
