@@ -1,15 +1,21 @@
 /**
- * `npm run demo`: warroom against local fakes of Slack, Jira, PagerDuty and VictorOps, on an
- * in-memory Temporal dev server with its Web UI. Sends two sample incidents, prints what people
- * would see, resolves one, prints the close-out, and stops (`--keep` / DEMO_KEEP=1 keeps it up).
+ * `npm run demo`: warroom against local fakes of Slack, Jira, PagerDuty (REST and Events API),
+ * VictorOps and StatusCast, on an in-memory Temporal dev server with its Web UI. Sends two sample
+ * incidents, prints what people would see (status page included), resolves one with a signed
+ * click on the Slack summary's Resolve button, prints the closed loop (PagerDuty resolved, status
+ * page closed, change events) and the close-out, and stops (`--keep` / DEMO_KEEP=1 keeps it up).
  */
 import { fakeVendorEnv } from '../test/fakes/env.js';
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { RESOLVE_ACTION } from '../src/activities/slack-blocks.js';
+import { SLACK_EVENT_TYPES } from '../src/activities/slack.js';
 import { createApp } from '../src/api.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -20,18 +26,60 @@ import { connectClient, connectWorker } from '../src/temporal/connection.js';
 import { freePort, startDevServer } from '../src/temporal/dev-server.js';
 import { bundleWorkflows, createWorker } from '../src/worker.js';
 import { startJiraFake, type JiraFake } from '../test/fakes/jira.js';
+import { startPagerDutyEventsFake, type PagerDutyEventsFake } from '../test/fakes/pagerduty-events.js';
 import { startPagerDutyFake, type PagerDutyFake } from '../test/fakes/pagerduty.js';
 import { startSlackFake, type FakeMessage, type SlackFake } from '../test/fakes/slack.js';
+import { startStatusCastFake, type StatusCastFake, type StatusCastIncident } from '../test/fakes/statuscast.js';
 import { startVictorOpsFake, type VictorOpsFake } from '../test/fakes/victorops.js';
 
 const KEEP = process.argv.includes('--keep') || process.env.DEMO_KEEP === '1';
 const ANNOUNCE_CHANNEL = 'incidents';
 const ARCHIVE_DELAY = '10s';
-/** Demo-only secrets: both webhooks are signed, so the demo goes through the real verification. */
+/** Demo-only secrets: both webhooks and the Slack click are signed, so the demo goes through the real verification. */
 const PAGERDUTY_SECRET = 'demo-pagerduty-signing-secret';
 const VICTOROPS_KEY = 'demo-victorops-auth-key';
-const WAR_ROOM_STEPS: StepName[] = ['jiraTicket', 'slackChannel', 'slackTopic', 'slackPin', 'timelinePost'];
-const CLOSE_OUT_STEPS: StepName[] = ['jiraComment', 'jiraTransition', 'slackSummaryUpdate', 'slackStatusMessage'];
+const SLACK_SIGNING_SECRET = 'demo-slack-signing-secret';
+/** Who clicks Resolve in Slack: a responder the war room invited (a user of the Slack fake). */
+const RESPONDER_EMAIL = 'sam.sre@example.com';
+/** The VictorOps sample's `monitor_name` (test/fixtures/victorops-escalation.json): the service its status page is found by. */
+const VICTOROPS_MONITOR = 'prometheus-prod';
+/** StatusCast components: the fake's two, plus one for the orders database the VictorOps sample is about. */
+const STATUS_COMPONENTS = [
+  { id: 20609, name: 'Checkout' },
+  { id: 20610, name: 'Public API' },
+  { id: 20611, name: 'Order processing' },
+];
+/** STATUSCAST_MONITORS_FILE: the PagerDuty sample's service publishes at once; the VictorOps sample's monitor saves a draft. */
+const MONITORS_YAML = `monitors:
+  - name: checkout-api                  # the PagerDuty sample's service
+    incidentType: ServiceUnavailable
+    affectedComponents: [20609]
+    componentStatus: DegradedPerformance
+    subject: Checkout errors for some customers
+    message: We are investigating elevated error rates during checkout.
+    waitTime: 0                         # post at once (the demo does not wait)
+    autoPublish: true
+    autoClose: true
+    closingComment: The issue has been resolved and checkout is operating normally.
+  - name: ${VICTOROPS_MONITOR}               # the VictorOps sample's monitor_name
+    affectedComponents: [20611]
+    componentStatus: Unavailable
+    subject: Delays confirming orders
+    message: Some orders are taking longer than usual to confirm. We are investigating.
+    waitTime: 0
+    autoPublish: false                  # a draft for a human to publish
+    autoClose: false
+`;
+const WAR_ROOM_STEPS: StepName[] = ['jiraTicket', 'slackChannel', 'slackTopic', 'slackPin', 'timelinePost', 'statusPage', 'changeTicket', 'changeRoom'];
+const CLOSE_OUT_STEPS: StepName[] = [
+  'jiraComment',
+  'jiraTransition',
+  'slackSummaryUpdate',
+  'slackStatusMessage',
+  'pagerdutySync',
+  'statusPageClose',
+  'changeResolved',
+];
 const DEADLINE_MS = 30_000;
 
 // ---------------------------------------------------------------------------------------------
@@ -192,6 +240,8 @@ interface Stack {
   jira: JiraFake;
   pd: PagerDutyFake;
   vo: VictorOpsFake;
+  events: PagerDutyEventsFake;
+  statuscast: StatusCastFake;
 }
 
 async function startStack(): Promise<Stack> {
@@ -199,17 +249,23 @@ async function startStack(): Promise<Stack> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const started = Date.now();
   const [grpcPort, uiPort, apiPort] = await Promise.all([freePort(), portFromEnv('TEMPORAL_DEV_UI_PORT'), portFromEnv('PORT')]);
-  const [devServer, bundle, jira, slack, pd, vo] = await Promise.all([
+  const [devServer, bundle, jira, slack, pd, vo, events, statuscast] = await Promise.all([
     startDevServer({ cliPath: process.env.TEMPORAL_CLI_PATH, port: grpcPort, uiPort, namespace: 'default' }),
     bundleWorkflows(),
     startJiraFake(),
     startSlackFake({ seed: 7 }),
     startPagerDutyFake(),
     startVictorOpsFake(),
+    startPagerDutyEventsFake(),
+    startStatusCastFake({ components: STATUS_COMPONENTS }),
   ]);
   cleanups.push(async () => {
-    await Promise.all([jira.stop(), slack.stop(), pd.stop(), vo.stop()]);
+    await Promise.all([jira.stop(), slack.stop(), pd.stop(), vo.stop(), events.stop(), statuscast.stop()]);
   });
+  const monitorsDir = mkdtempSync(join(tmpdir(), 'warroom-demo-'));
+  const monitorsFile = join(monitorsDir, 'monitors.yaml');
+  writeFileSync(monitorsFile, MONITORS_YAML);
+  cleanups.push(async () => rmSync(monitorsDir, { recursive: true, force: true }));
   cleanups.push(() => devServer.stop());
   // Last resort: never leave the dev server behind if this process dies abruptly.
   process.once('exit', () => devServer.process.kill('SIGTERM'));
@@ -230,7 +286,9 @@ async function startStack(): Promise<Stack> {
     PAGERDUTY_WEBHOOK_SECRET: PAGERDUTY_SECRET,
     VICTOROPS_WEBHOOK_KEY: VICTOROPS_KEY,
     VICTOROPS_WEBHOOK_URL: `${apiUrl}/webhooks/victorops`,
-    ...fakeVendorEnv({ jira, slack, pagerduty: pd, victorops: vo }),
+    ...fakeVendorEnv({ jira, slack, pagerduty: pd, victorops: vo, pagerdutyEvents: events, statuscast }),
+    STATUSCAST_MONITORS_FILE: monitorsFile,
+    SLACK_SIGNING_SECRET,
     SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com,nobody@example.com',
     SLACK_USERNAME: 'warroom',
     SLACK_ICON_EMOJI: ':rotating_light:',
@@ -272,9 +330,12 @@ async function startStack(): Promise<Stack> {
   say(`  Temporal UI  ${uiUrl}`);
   say(`  API          http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   say(`  fakes        Slack ${slack.url}  Jira ${jira.url}  PagerDuty ${pd.url}  VictorOps ${new URL(vo.url).origin}`);
+  say(`               StatusCast ${statuscast.url}  PagerDuty Events ${events.url}`);
   say(`  settings     responders sam.sre@example.com, nobody@example.com (not in Slack); announcements #${ANNOUNCE_CHANNEL}; archive ${ARCHIVE_DELAY} after resolve`);
+  say(`               status page: ${config.statuscast?.monitors.map((monitor) => `${monitor.name} ${monitor.autoPublish ? 'published' : 'draft'}${monitor.autoClose ? ', auto-close' : ''}`).join('; ')} (${monitorsFile})`);
+  say('               Slack buttons on (signing secret set); PagerDuty change events and failure alerts on');
   say(`  ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return { apiUrl, client, uiUrl, slack, jira, pd, vo };
+  return { apiUrl, client, uiUrl, slack, jira, pd, vo, events, statuscast };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -329,6 +390,45 @@ async function postVictorOps(stack: Stack): Promise<string> {
   return answer.body.key as string;
 }
 
+type Button = { type: string; action_id?: string; value?: string; style?: string; text?: { type: string; text: string } };
+
+/**
+ * A responder clicks the Resolve button of the incident's pinned summary: the request Slack would
+ * send (form body `payload=<block_actions JSON>`), signed with the app's signing secret.
+ */
+async function clickResolve(stack: Stack, state: IncidentState): Promise<string> {
+  const { slack } = stack;
+  const channel = slack.state.channels.find((candidate) => candidate.id === state.steps.slackChannel?.ref);
+  if (!channel) throw new Error(`${state.key}: no Slack channel to click in`);
+  const summary = slack.messages(channel.id).find((message) => message.metadata?.event_type === SLACK_EVENT_TYPES.summary);
+  const actions = (summary?.blocks as Array<{ type: string; block_id?: string; elements?: Button[] }> | undefined)?.find((block) => block.type === 'actions');
+  const button = actions?.elements?.find((element) => element.action_id === RESOLVE_ACTION);
+  if (!summary || !actions || !button) throw new Error(`${state.key}: the summary in #${channel.name} has no Resolve button`);
+  const user = slack.state.users.find((candidate) => candidate.email === RESPONDER_EMAIL);
+  if (!user) throw new Error(`no Slack user ${RESPONDER_EMAIL}`);
+
+  // Slack's block_actions payload (the sample's shape), for this message, this button and this user.
+  const payload = fixtureJson('slack-interactive-block-actions.json');
+  payload.user = { id: user.id, username: user.name, name: user.name, team_id: payload.user.team_id };
+  payload.container = { type: 'message', message_ts: summary.ts, channel_id: channel.id, is_ephemeral: false };
+  payload.channel = { id: channel.id, name: channel.name };
+  payload.message = { type: 'message', subtype: 'bot_message', text: summary.text, ts: summary.ts, blocks: summary.blocks };
+  payload.actions = [{ ...button, block_id: actions.block_id, action_ts: (Date.now() / 1000).toFixed(6) }];
+  const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const signature = `v0=${createHmac('sha256', SLACK_SIGNING_SECRET).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+
+  say(`  ${user.realName} clicks [ ${button.text?.text ?? 'Resolve'} ] on the pinned summary in #${channel.name}`);
+  const answer = await call(stack, 'POST', '/slack/interactions', Buffer.from(body), {
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-slack-request-timestamp': timestamp,
+    'x-slack-signature': signature,
+  });
+  say(`  POST /slack/interactions  block_actions ${button.action_id} ${button.value}, user ${user.name} (signed)  → ${answer.status}${answer.body?.error ? ` ${answer.body.error}` : ''}`);
+  if (answer.status !== 200 || answer.body?.text) throw new Error(`the Slack click answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return user.name;
+}
+
 async function incident(stack: Stack, key: string): Promise<IncidentState | undefined> {
   const answer = await call(stack, 'GET', `/incidents/${key}`);
   return answer.status === 200 ? (answer.body as IncidentState) : undefined;
@@ -353,6 +453,13 @@ async function untilSteps(
     const progress = last ? steps.map((step) => `${step}=${last!.steps[step]?.status ?? 'not started'}`).join(', ') : 'no state yet';
     throw new Error(`${(err as Error).message}; ${progress}`);
   }
+}
+
+/** A status page posted on its own (not combined) is followed by its change event: wait for that too. */
+function statusPageReported(state: IncidentState): boolean {
+  if (state.steps.statusPage?.status !== 'done' || state.statusPage?.combined) return true;
+  const change = state.steps.changeStatusPage;
+  return change !== undefined && change.status !== 'pending';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -438,6 +545,35 @@ function showTimelinePost(stack: Stack, state: IncidentState): void {
   }
 }
 
+/** How StatusCast labels an incident's status on its dashboard. */
+const PAGE_STATUS: Record<StatusCastIncident['status'], string> = { InProgress: 'Published', Draft: 'Draft', Future: 'Scheduled', Closed: 'Closed' };
+
+function statusPageOf(stack: Stack, state: IncidentState): StatusCastIncident | undefined {
+  const ref = Number(state.steps.statusPage?.ref);
+  return stack.statuscast.incidents.get(ref) ?? [...stack.statuscast.incidents.values()].find((candidate) => candidate.externalId === state.key);
+}
+
+/** The StatusCast incident as a customer reads it: title, status, posts, affected components. */
+function showStatusPage(stack: Stack, state: IncidentState): void {
+  const page = statusPageOf(stack, state);
+  if (!page) {
+    say(`Status page: nothing posted (${state.steps.statusPage?.status ?? 'not started'}: ${state.steps.statusPage?.detail ?? ''})`);
+    return;
+  }
+  const where =
+    page.status === 'Draft'
+      ? 'not public: a draft for someone to publish in StatusCast'
+      : `${state.steps.statusPage?.url ?? ''}  (public${page.notifications.length > 0 ? `; subscribers notified ${page.notifications.length}×` : ''})`;
+  say(bold(`Status page  StatusCast incident ${page.id}`) + `  [${PAGE_STATUS[page.status]}]  ${where}`);
+  say(`  title     ${page.title}`);
+  const componentStatus = page.posts.findLast((post) => post.newComponentStatus)?.newComponentStatus;
+  const names = page.affectedComponents.map((id) => stack.statuscast.components.get(id)?.name ?? `component ${id}`);
+  say(`  affects   ${names.join(', ') || '(no components)'}${componentStatus ? `: ${componentStatus}` : ''}`);
+  say('  posts');
+  // Dated as StatusCast shows them: the first post carries the alert's start (the sample's date), later ones their own.
+  for (const post of page.posts) say(`    ${post.date.slice(0, 16).replace('T', ' ')} UTC  ${post.postType.padEnd(13)}  ${post.text}`);
+}
+
 function showTimeline(state: IncidentState): void {
   say(bold(`Incident timeline`) + `  (GET /incidents/${state.key}: ${state.status})`);
   const actorWidth = Math.min(28, Math.max(...state.timeline.map((entry) => entry.actor.length)));
@@ -457,11 +593,40 @@ function showIncident(stack: Stack, state: IncidentState, label: string): void {
   say();
   showTimelinePost(stack, state);
   say();
+  showStatusPage(stack, state);
+  say();
   showTimeline(state);
+}
+
+/** The PagerDuty incident as PagerDuty shows it now, and every status change made through its REST API. */
+function showPagerDutyIncident(stack: Stack, state: IncidentState): void {
+  const incident = stack.pd.state.incidents.get(state.externalId);
+  if (!incident) {
+    say(`PagerDuty: no incident ${state.externalId} (${state.steps.pagerdutySync?.status ?? 'not synced'}: ${state.steps.pagerdutySync?.detail ?? ''})`);
+    return;
+  }
+  say(bold(`PagerDuty incident ${incident.id}`) + `  [${incident.status}]`);
+  if (incident.changes.length === 0) say(`  no status change through the REST API (${state.steps.pagerdutySync?.detail ?? 'not synced'})`);
+  for (const change of incident.changes) {
+    const user = [...stack.pd.state.users.values()].find((candidate) => candidate.email === change.by);
+    const who = user ? `${user.name} <${change.by}>` : change.by;
+    say(`  ${clock(new Date(change.at))}  ${change.status} by ${who}, warroom's From user, for ${state.resolvedBy ?? 'the resolver'}'s click in Slack`);
+  }
+}
+
+/** Change events on the PagerDuty service's change timeline: they page nobody. */
+function showChangeEvents(stack: Stack): void {
+  const changes = stack.events.changeEvents.filter((event) => event.keyName === 'changeRoutingKey');
+  say(bold('PagerDuty change events') + `  (${changes.length} sent with PAGERDUTY_CHANGE_ROUTING_KEY; they page nobody)`);
+  for (const event of changes) say(`  ${clock(new Date(event.receivedAt))}  ${String(event.payload.summary)}`);
 }
 
 function showAfterResolve(stack: Stack, state: IncidentState, resolvedAt: number): void {
   section(`After resolve: ${state.key}`);
+  showPagerDutyIncident(stack, state);
+  say();
+  showStatusPage(stack, state);
+  say();
   const issue = stack.jira.state.issues.find((candidate) => candidate.key === state.steps.jiraTicket?.ref);
   if (issue) {
     say(bold(`Jira ${issue.key}`) + `  [${issue.fields.status.name}]  (${state.steps.jiraTransition?.detail ?? ''})`);
@@ -489,23 +654,40 @@ function showAfterResolve(stack: Stack, state: IncidentState, resolvedAt: number
     }
   }
   say();
-  say(`  close-out done ${((Date.now() - resolvedAt) / 1000).toFixed(1)} s after the resolve webhook; last timeline entries:`);
-  for (const entry of state.timeline.slice(-6)) {
-    say(`    ${clock(new Date(entry.at), true)}  ${entry.actor}  ${entry.what}: ${entry.outcome}${entry.detail ? `  ${entry.detail}` : ''}`);
+  showChangeEvents(stack);
+  say();
+  // The close-out: the timeline from the resolve on.
+  const resolvedEntry = state.timeline.findIndex((entry) => entry.what.startsWith('resolve from'));
+  const closeOut = resolvedEntry >= 0 ? state.timeline.slice(resolvedEntry) : state.timeline.slice(-6);
+  say(`  close-out done ${((Date.now() - resolvedAt) / 1000).toFixed(1)} s after the click; timeline from the resolve on:`);
+  const actorWidth = Math.max(...closeOut.map((entry) => entry.actor.length));
+  for (const entry of closeOut) {
+    say(`    ${clock(new Date(entry.at), true)}  ${entry.actor.padEnd(actorWidth)}  ${entry.what}: ${entry.outcome}${entry.detail ? `  ${entry.detail}` : ''}`);
   }
 }
 
 function showVendorChecks(stack: Stack): void {
-  const { slack, jira, pd, vo } = stack;
+  const { slack, jira, pd, vo, events, statuscast } = stack;
   const refused = [
     ...slack.problems().map((problem) => `Slack: ${problem}`),
     ...jira.refusals().map((request) => `Jira: ${request.method} ${request.path}: ${request.refused ?? 'refused'}`),
     ...pd.requests.filter((request) => request.spec && request.spec !== 'ok').map((request) => `PagerDuty: ${request.method} ${request.path}: ${request.spec}`),
     ...vo.requests.filter((request) => request.refused).map((request) => `VictorOps: ${request.path}: ${request.refused}`),
+    ...events.requests.filter((request) => request.refused).map((request) => `PagerDuty Events: ${request.path}: ${request.refused}`),
+    ...statuscast.requests.filter((request) => request.refused).map((request) => `StatusCast: ${request.method} ${request.path}: ${request.refused}`),
   ];
   section('Vendor calls');
-  say(`  Slack ${slack.requests.length}, Jira ${jira.requests.length}, PagerDuty ${pd.requests.length}, VictorOps ${vo.requests.length}; each checked against the vendor's spec (VictorOps: its documented format)`);
+  say(
+    `  Slack ${slack.requests.length}, Jira ${jira.requests.length}, PagerDuty ${pd.requests.length}, PagerDuty Events ${events.requests.length}, ` +
+      `VictorOps ${vo.requests.length}, StatusCast ${statuscast.requests.length}; each checked against the vendor's spec (VictorOps: its documented format; StatusCast: its v4 OpenAPI)`,
+  );
   say(refused.length === 0 ? '  refused by the spec checks: none' : `  refused by the spec checks:\n${refused.map((line) => `    ${line}`).join('\n')}`);
+  const failureAlerts = [...events.alerts.values()].filter((alert) => alert.keyName === 'routingKey');
+  say(
+    failureAlerts.length === 0
+      ? '  failure alerts (PAGERDUTY_ROUTING_KEY): none raised, no step failed'
+      : `  failure alerts (PAGERDUTY_ROUTING_KEY):\n${failureAlerts.map((alert) => `    [${alert.status}] ${String(alert.lastPayload.summary)}`).join('\n')}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -518,8 +700,8 @@ async function main(): Promise<void> {
   const pagerDutyKey = await postPagerDuty(stack, 'pagerduty-v3-incident-triggered.json');
   const victorOpsKey = await postVictorOps(stack);
   const [pagerDuty, victorOps] = await Promise.all([
-    untilSteps(stack, pagerDutyKey, WAR_ROOM_STEPS),
-    untilSteps(stack, victorOpsKey, WAR_ROOM_STEPS),
+    untilSteps(stack, pagerDutyKey, WAR_ROOM_STEPS, statusPageReported),
+    untilSteps(stack, victorOpsKey, WAR_ROOM_STEPS, statusPageReported),
   ]);
   const unfinished = [pagerDuty, victorOps].flatMap((state) =>
     WAR_ROOM_STEPS.filter((step) => state.steps[step]?.status !== 'done').map((step) => `${state.key} ${step}: ${state.steps[step]?.status} ${state.steps[step]?.detail ?? ''}`),
@@ -531,9 +713,9 @@ async function main(): Promise<void> {
   showIncident(stack, pagerDuty, 'PagerDuty');
   showIncident(stack, victorOps, 'VictorOps');
 
-  section('Resolving the PagerDuty incident');
+  section('Resolving the PagerDuty incident from Slack');
   const resolvedAt = Date.now();
-  await postPagerDuty(stack, 'pagerduty-v3-incident-resolved.json');
+  await clickResolve(stack, pagerDuty);
   const closed = await untilSteps(stack, pagerDutyKey, CLOSE_OUT_STEPS, (state) => state.status === 'resolved');
   showAfterResolve(stack, closed, resolvedAt);
   showVendorChecks(stack);

@@ -377,6 +377,8 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       const mine = events.changeEvents.filter((event) => JSON.stringify(event.payload).includes(key));
       const actions = mine.map((event) => (event.payload.custom_details as Record<string, unknown>).action).sort();
       expect(actions).toEqual(['resolved', 'room', 'statusPage', 'ticket']);
+      const resolved = mine.find((event) => (event.payload.custom_details as Record<string, unknown>).action === 'resolved')!;
+      expect(String(resolved.payload.summary)).toContain('resolved by ana@example.com via');
       expect(mine.every((event) => event.keyName === 'changeRoutingKey')).toBe(true);
       expect(events.responseProblems).toEqual([]);
       // Every event request was checked against the Events API v2 spec (where ../shared/specs is present).

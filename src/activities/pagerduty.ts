@@ -317,7 +317,7 @@ function changeSummary(input: StepInput, change: ChangeAction): string | undefin
     case 'room':
       return input.channel ? `warroom opened Slack channel ${input.channel.name ? `#${input.channel.name}` : input.channel.id} for ${incident}` : undefined;
     case 'statusPage':
-      return `warroom posted a status page incident${input.statusPage?.id ? ` (StatusCast ${input.statusPage.id})` : ''} for ${incident}`;
+      return `warroom ${input.statusPage?.draft ? 'saved a status page draft' : 'posted a status page incident'}${input.statusPage?.id ? ` (StatusCast ${input.statusPage.id})` : ''} for ${incident}`;
     case 'resolved':
       return `${incident} resolved by ${changeAuthor(input)}; warroom closed it out`;
   }

@@ -54,6 +54,8 @@ export interface StatusPageRef {
   id?: string;
   /** How many of our incidents it stands for (combined alerts). */
   incidents?: number;
+  /** Saved as a draft (auto-publish off): not public yet. */
+  draft?: boolean;
 }
 
 /** What warroom did, for a PagerDuty change event. */

@@ -219,9 +219,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   };
 
   /** A PagerDuty change event for something warroom did; once per action (the step is recorded). */
-  const changeEvent = async (name: StepName, change: NonNullable<StepInput['change']>, what: string): Promise<void> => {
+  const changeEvent = async (name: StepName, change: NonNullable<StepInput['change']>, what: string, extra: Partial<StepInput> = {}): Promise<void> => {
     if (!(await loopSettings).changeEvents || state.steps[name]?.status === 'done') return;
-    await runStep(name, what, () => steps.sendChangeEvent(stepInput({ change })));
+    await runStep(name, what, () => steps.sendChangeEvent(stepInput({ ...extra, change })));
   };
 
   const exists = (name: StepName) => state.steps[name]?.status === 'done' && Boolean(state.steps[name]?.ref);
@@ -318,7 +318,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     const posted = plan.combineAlerts
       ? await runStep('statusPage', `join the status page of monitor "${plan.monitor}"`, () => steps.attachToStatusPage(stepInput({ statusPage: ref })))
       : await runStep('statusPage', 'post status page', () => steps.postStatusPage(stepInput({ statusPage: ref })));
-    if (posted.status === 'done' && !plan.combineAlerts) await changeEvent('changeStatusPage', 'statusPage', 'PagerDuty change event: status page posted');
+    if (posted.status === 'done' && !plan.combineAlerts) {
+      await changeEvent('changeStatusPage', 'statusPage', 'PagerDuty change event: status page posted', {
+        statusPage: { ...ref, id: refs.statusPage, draft: !plan.autoPublish },
+      });
+    }
   };
 
   /** Closes this incident's part of the status page: its own StatusCast incident, or its place in the shared one. */
@@ -386,7 +390,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       closeStatusPage(by),
       ...announceState(by, note, origin),
     ]);
-    if (closeLoop) await changeEvent('changeResolved', 'resolved', 'PagerDuty change event: resolved');
+    if (closeLoop) await changeEvent('changeResolved', 'resolved', 'PagerDuty change event: resolved', { actor: by, origin });
   };
 
   const adopt = (event: IncidentEvent) => {
