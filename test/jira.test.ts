@@ -141,6 +141,29 @@ describe('openTicket', () => {
     expect(fake.refusals()).toEqual([]);
   });
 
+  it('keeps polling through failed searches on a retry and still creates exactly one ticket', async () => {
+    // Before, the first failed poll ended the attempt: at 30 % errors an attempt that must poll
+    // out the search lag almost never got through, and the ticket starved (reliability suite).
+    fake.searchLagMs = 1_000;
+    fake.faults.set('createIssue', { applyThenFail: 1 });
+    const jira = jiraActivities();
+    const input = incident();
+    await failureOf(asAttempt(1, () => jira.openTicket(input)));
+    fake.faults.set('searchAndReconsileIssuesUsingJql', { errors: 2 });
+    const retried = await asAttempt(2, () => jira.openTicket(input));
+    expect(retried).toMatchObject({ status: 'done', ref: 'RLY-1', detail: expect.stringMatching(/^found RLY-1/) });
+    const searches = fake.requests.filter((request) => request.operation === 'searchAndReconsileIssuesUsingJql');
+    expect(searches.filter((request) => request.status === 500)).toHaveLength(2);
+    expect(fake.issuesWithLabel(ticketLabel(input.key))).toHaveLength(1);
+  });
+
+  it('still ends a retried attempt at once on a 429, so Retry-After is honoured', async () => {
+    fake.faults.set('searchAndReconsileIssuesUsingJql', { rateLimit: { count: 1, retryAfterSeconds: 5 } });
+    const failure = await failureOf(asAttempt(2, () => jiraActivities().openTicket(incident())));
+    expect(failure).toMatchObject({ type: RATE_LIMITED, nextRetryDelay: 5_000 });
+    expect(fake.state.issues).toHaveLength(0);
+  });
+
   it('turns a 429 into a rate-limited failure whose next retry waits exactly Retry-After', async () => {
     fake.faults.set('searchAndReconsileIssuesUsingJql', { rateLimit: { count: 1, retryAfterSeconds: 7 } });
     const failure = await failureOf(jiraActivities().openTicket(incident()));

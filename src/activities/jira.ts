@@ -13,7 +13,7 @@ import {
 } from 'jira.js';
 import { createClient, type Client, type SendRequestOptions } from 'jira.js/core';
 import type { Config } from '../config.js';
-import { nonRetryable, rateLimited, unavailable } from './errors.js';
+import { nonRetryable, rateLimited, UNAVAILABLE, unavailable } from './errors.js';
 import { notConfigured, type StepInput, type StepOutcome } from './step.js';
 
 export type JiraSettings = NonNullable<Config['jira']>;
@@ -119,20 +119,27 @@ export function createJiraActivities(deps: JiraDeps = {}) {
     async openTicket(input: StepInput): Promise<StepOutcome> {
       const label = ticketLabel(input.key);
       const retried = currentAttempt() > 1;
-      try {
-        const deadline = Date.now() + (retried ? lookupWaitMs : 0);
-        for (;;) {
-          const found = await findByLabel(label);
-          const oldest = found[0];
-          if (oldest?.key) {
-            const more = found.length > 1 ? `; ${found.length} tickets carry ${label}, this is the oldest` : '';
-            return { status: 'done', ref: oldest.key, url: browseUrl(oldest.key), detail: `found ${oldest.key}, opened earlier${more}` };
-          }
-          if (Date.now() >= deadline) break;
+      const deadline = Date.now() + (retried ? lookupWaitMs : 0);
+      for (;;) {
+        let found: Awaited<ReturnType<typeof findByLabel>>;
+        try {
+          found = await findByLabel(label);
+        } catch (err) {
+          const failure = fail('looking up the ticket', err);
+          // A failed poll is one more poll, not the end of the attempt: each retry makes many searches,
+          // and a Jira failing some of them must not starve the ticket. A 429 still ends it (Retry-After).
+          if (!retried || failure.type !== UNAVAILABLE || Date.now() >= deadline + lookupWaitMs) throw failure;
           await new Promise((resolve) => setTimeout(resolve, LOOKUP_POLL_MS));
+          continue;
         }
-      } catch (err) {
-        throw fail('looking up the ticket', err);
+        const oldest = found[0];
+        if (oldest?.key) {
+          const more = found.length > 1 ? `; ${found.length} tickets carry ${label}, this is the oldest` : '';
+          return { status: 'done', ref: oldest.key, url: browseUrl(oldest.key), detail: `found ${oldest.key}, opened earlier${more}` };
+        }
+        // Create only on a clean "none" once the search lag is waited out.
+        if (Date.now() >= deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, LOOKUP_POLL_MS));
       }
       try {
         const created = await jira.issues.createIssue({

@@ -311,35 +311,6 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       return answer(404, { ok: false, error: 'unknown_method', req_method: name });
     }
 
-    for (const entry of faultsFor(name)) {
-      if (entry.hang) {
-        record.fault = 'hang';
-        hung.add(res);
-        res.on('close', () => hung.delete(res));
-        return;
-      }
-    }
-    const latency = Math.max(0, ...faultsFor(name).map((entry) => entry.latencyMs));
-    if (latency > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          resolve();
-        }, latency);
-        timers.add(timer);
-      });
-    }
-    const limited = faultsFor(name).find((entry) => entry.rateLimited > 0);
-    if (limited) {
-      limited.rateLimited -= 1;
-      record.fault = '429';
-      return answer(429, JSON.parse(RATE_LIMITED_BODY), { 'retry-after': String(limited.retryAfterSec) });
-    }
-    if (faultsFor(name).some((entry) => entry.errorRate > 0 && random() < entry.errorRate)) {
-      record.fault = '500';
-      return answer(500, 'Internal Server Error');
-    }
-
     if (!shape.httpMethods.has(record.httpMethod)) {
       record.specProblems.push(`${record.httpMethod} is not accepted by ${name}`);
       return answer(405, 'Method Not Allowed');
@@ -380,6 +351,36 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     const presented = bearer ?? (jsonBody ? undefined : args.token);
     delete args.token;
     record.args = { ...args };
+    // Faults come after the arguments are read, so a faulted call is recorded with what it was for.
+    for (const entry of faultsFor(name)) {
+      if (entry.hang) {
+        record.fault = 'hang';
+        hung.add(res);
+        res.on('close', () => hung.delete(res));
+        return;
+      }
+    }
+    const latency = Math.max(0, ...faultsFor(name).map((entry) => entry.latencyMs));
+    if (latency > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          resolve();
+        }, latency);
+        timers.add(timer);
+      });
+    }
+    const limited = faultsFor(name).find((entry) => entry.rateLimited > 0);
+    if (limited) {
+      limited.rateLimited -= 1;
+      record.fault = '429';
+      return answer(429, JSON.parse(RATE_LIMITED_BODY), { 'retry-after': String(limited.retryAfterSec) });
+    }
+    if (faultsFor(name).some((entry) => entry.errorRate > 0 && random() < entry.errorRate)) {
+      record.fault = '500';
+      return answer(500, 'Internal Server Error');
+    }
+
     if (!presented) return answer(200, { ok: false, error: 'not_authed' });
     const caller = tokens.get(presented);
     if (!caller) return answer(200, { ok: false, error: 'invalid_auth' });

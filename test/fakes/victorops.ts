@@ -180,6 +180,15 @@ export async function startVictorOpsFake(options: VictorOpsFakeOptions = {}): Pr
     if (decodeURIComponent(route[2]!) !== apiKey) return failure(404, 'Invalid REST endpoint API key');
     if (record.method !== 'POST') return failure(405, `Method ${record.method} not allowed`);
 
+    // Read before any fault, so a faulted call is recorded with what it was for.
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return failure(400, 'Malformed JSON');
+    }
+    record.body = body;
+
     const decision = await fake.faults.decide(['alert', '*']);
     if (decision.kind === 'hang') {
       record.fault = 'hang';
@@ -196,13 +205,6 @@ export async function startVictorOpsFake(options: VictorOpsFakeOptions = {}): Pr
       return failure(500, 'Internal server error');
     }
 
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      return failure(400, 'Malformed JSON');
-    }
-    record.body = body;
     const problem = validate(body);
     if (problem) return failure(400, problem);
     const alert = apply(decodeURIComponent(route[3]!), body as Record<string, unknown>);
