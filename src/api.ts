@@ -278,9 +278,9 @@ function errorStatus(err: unknown): number {
   if (err instanceof HttpError) return err.status;
   const bodyError = err as { type?: string; status?: number };
   if (bodyError.type === 'entity.too.large') return 413;
-  if (typeof bodyError.type === 'string' && bodyError.status && bodyError.status >= 400 && bodyError.status < 500) {
-    return bodyError.status;
-  }
+  // The client's mistakes carry a 4xx status, with or without a `type` (body-parser's corrupt gzip/deflate/br body
+  // has none, nor has the router's malformed %-escape in a path parameter); no Temporal error has a 4xx status.
+  if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) return bodyError.status;
   return isTemporalUnavailable(err) ? 503 : 500;
 }
 

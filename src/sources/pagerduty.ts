@@ -3,17 +3,20 @@ import { incidentKey } from '../shared/ids.js';
 import type { EventKind, IncidentEvent, Severity } from '../shared/incident.js';
 import { firstIssue, header, hmac, parseJson, safeEqual, type Normalised, type Source, type Verdict } from './source.js';
 
-/** PagerDuty webhook v3 event types we act on, and what each means for the incident. */
-const KIND_BY_EVENT_TYPE: Record<string, EventKind> = {
-  'incident.triggered': 'trigger',
-  'incident.acknowledged': 'acknowledge',
-  'incident.resolved': 'resolve',
-  'incident.reopened': 'reopen',
-  'incident.annotated': 'annotate',
-  'incident.priority_updated': 'update',
-  'incident.escalated': 'update',
-  'incident.reassigned': 'update',
-};
+/**
+ * PagerDuty webhook v3 event types we act on, and what each means for the incident. A Map, not an
+ * object literal: an event_type such as `constructor` must not find a kind on Object.prototype.
+ */
+const KIND_BY_EVENT_TYPE = new Map<string, EventKind>([
+  ['incident.triggered', 'trigger'],
+  ['incident.acknowledged', 'acknowledge'],
+  ['incident.resolved', 'resolve'],
+  ['incident.reopened', 'reopen'],
+  ['incident.annotated', 'annotate'],
+  ['incident.priority_updated', 'update'],
+  ['incident.escalated', 'update'],
+  ['incident.reassigned', 'update'],
+]);
 
 const reference = z.object({
   id: z.string().min(1).max(256),
@@ -94,7 +97,7 @@ export function normalisePagerDuty(body: unknown): Normalised {
   const parsed = envelope.safeParse(body);
   if (!parsed.success) return { invalid: firstIssue(parsed.error.issues) };
   const { event } = parsed.data;
-  const kind = KIND_BY_EVENT_TYPE[event.event_type];
+  const kind = KIND_BY_EVENT_TYPE.get(event.event_type);
   if (!kind) return { ignored: `event type ${event.event_type} is not acted on` };
   const base = {
     source: 'pagerduty' as const,
