@@ -67,7 +67,8 @@ describe('a long incident', () => {
     const handle = client.workflow.getHandle(workflowIdFor(key));
     const state = await eventually(async () => {
       const current = await handle.query(incidentQuery);
-      return current.repeatCount === 30 && current;
+      // The war room (every step "not configured" here) settles alongside the repeats.
+      return current.repeatCount === 30 && current.steps.timelinePost !== undefined && current;
     });
     // Visibility is eventually consistent: the continued run is listed a moment after it starts.
     const runs = await eventually(async () => {
