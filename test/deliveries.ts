@@ -286,17 +286,6 @@ export async function deliverWithRetries(baseUrl: string, delivery: Delivery, de
   }
 }
 
-/** A seeded generator (mulberry32): the same seed gives the same order of deliveries and the same dice. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A shuffled copy (Fisher–Yates) driven by `random`. */
 export function shuffled<T>(items: readonly T[], random: () => number): T[] {

@@ -23,13 +23,13 @@ import {
   DELIVERY_KINDS,
   deliverWithRetries,
   incidentDelivery,
-  seededRandom,
   shuffled,
   type IncidentDelivery,
   type SenderSecrets,
   type Sent,
 } from './deliveries.js';
 import { fakeVendorEnv, type AllFakes } from './fakes/env.js';
+import { seededRandom } from './fakes/http.js';
 import { startJiraFake } from './fakes/jira.js';
 import { startPagerDutyEventsFake } from './fakes/pagerduty-events.js';
 import { startPagerDutyFake } from './fakes/pagerduty.js';

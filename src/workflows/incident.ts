@@ -367,8 +367,12 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
         state.source === 'pagerduty'
           ? (['pagerdutySync', 'sync PagerDuty', () => steps.syncPagerDuty(input)] as const)
           : (['victoropsSync', 'sync VictorOps', () => steps.syncVictorOps(input)] as const);
-      pushedToSource.add(input.status);
-      calls.push(runStep(name, `${what}: ${input.status}`, call));
+      // Only a status warroom did push makes the tool's next webhook an echo (a skipped sync does not).
+      calls.push(
+        runStep(name, `${what}: ${input.status}`, call).then((step) => {
+          if (step.status === 'done') pushedToSource.add(input.status);
+        }),
+      );
     }
     if (exists('slackSummary')) calls.push(runStep('slackSummaryUpdate', 'update the summary', () => steps.updateSummary(input)));
     if (exists('slackChannel')) {

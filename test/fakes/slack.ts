@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadSlackSpec, type SlackSpec } from './slack-spec.js';
+import { seededRandom } from './http.js';
 
 /** The bot token the fake accepts unless told otherwise (shaped like a real one, worth nothing). */
 export const FAKE_SLACK_TOKEN = 'xoxb-000000000000-0000000000000-warroomFakeBotToken0';
@@ -204,7 +205,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
   const faults = new Map<string, MethodFaults>();
   const hung = new Set<ServerResponse>();
   const timers = new Set<NodeJS.Timeout>();
-  let random = mulberry32(options.seed ?? 1);
+  let random = seededRandom(options.seed ?? 1);
   let idCounter = 0;
   let lastMicros = 0;
 
@@ -451,7 +452,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       seed();
       requests.length = 0;
       faults.clear();
-      random = mulberry32(options.seed ?? 1);
+      random = seededRandom(options.seed ?? 1);
     },
     stop: () =>
       new Promise<void>((resolve) => {
@@ -981,15 +982,4 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
