@@ -56,6 +56,8 @@ export interface Harness {
   state(key: string): Promise<IncidentState>;
   /** Number of runs ever made for the incident's workflow ID. */
   runCount(key: string): Promise<number>;
+  /** Like runCount, once visibility (eventually consistent) lists at least one run. */
+  listedRuns(key: string): Promise<number>;
   exists(key: string): Promise<boolean>;
   stop(): Promise<void>;
 }
@@ -124,7 +126,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     return { status: response.status, body: parsed as any };
   };
 
-  return {
+  const harness: Harness = {
     baseUrl,
     client,
     config,
@@ -141,6 +143,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       let count = 0;
       for await (const _run of client.workflow.list({ query: `WorkflowId = '${workflowIdFor(key)}'` })) count += 1;
       return count;
+    },
+    async listedRuns(key) {
+      return eventually(async () => {
+        const count = await harness.runCount(key);
+        return count > 0 && count;
+      });
     },
     async exists(key) {
       try {
@@ -166,4 +174,5 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await connection.close();
     },
   };
+  return harness;
 }

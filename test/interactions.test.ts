@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { ACKNOWLEDGE_ACTION, RESOLVE_ACTION } from '../src/activities/slack-blocks.js';
 import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
-import { parseInteraction, verifySlackRequest } from '../src/sources/slack-interactions.js';
+import { parseInteraction, SLACK_ACCEPT_DEADLINE_MS, verifySlackRequest } from '../src/sources/slack-interactions.js';
 import { freePort } from '../src/temporal/dev-server.js';
 import { bundleWorkflows } from '../src/worker.js';
 import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
@@ -321,7 +321,10 @@ describe('POST /slack/interactions', () => {
       const started = Date.now();
       const answer = await down.post('/slack/interactions', body, signed(body));
       expect(answer).toEqual({ status: 503, body: { error: 'Temporal is unavailable; retry later' } });
-      expect(Date.now() - started).toBeLessThan(3000);
+      // The click's deadline leaves Slack's 3 s room for the round trip; the wall-clock bound has
+      // slack for a loaded machine yet stays under the 4 s deadline of the other endpoints.
+      expect(SLACK_ACCEPT_DEADLINE_MS).toBeLessThanOrEqual(2500);
+      expect(Date.now() - started).toBeLessThan(3500);
       // A call abandoned at the deadline keeps retrying for a moment; it must settle before its connection closes.
       await eventually(async () => abandonedCallsSettled(down.logs));
     } finally {
