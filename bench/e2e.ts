@@ -14,7 +14,6 @@
  *   BENCH_INCIDENTS=30 BENCH_CONCURRENCY=5 BENCH_WARMUP=5 BENCH_LATENCY_MS=200 BENCH_TIMEOUT_S=600
  */
 import { fakeVendorEnv } from '../test/fakes/env.js';
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { arch, cpus, platform } from 'node:os';
@@ -37,7 +36,7 @@ import { startJiraFake, type JiraFake } from '../test/fakes/jira.js';
 import { startPagerDutyFake, type PagerDutyFake } from '../test/fakes/pagerduty.js';
 import { startSlackFake, type SlackFake } from '../test/fakes/slack.js';
 import { startVictorOpsFake, type VictorOpsFake } from '../test/fakes/victorops.js';
-import { CLOCK_TICKS_PER_SECOND, listen, percentile, positiveInt, processCpuUs } from './measure.js';
+import { CLOCK_TICKS_PER_SECOND, listen, percentile, positiveInt, processCpuUs, signedPagerDutyTrigger } from './measure.js';
 import { closedLoop, tally } from './http-sender.js';
 import { longestChain, watchWarRoom, type VendorCall, type WarRoomTrace, type WarRoomWatch } from './war-room-watch.js';
 
@@ -58,28 +57,6 @@ const settings = {
   latencyMs: positiveInt('BENCH_LATENCY_MS', 200),
   timeoutMs: positiveInt('BENCH_TIMEOUT_S', 600) * 1000,
 };
-
-// ---------------------------------------------------------------------------------------------
-// Deliveries.
-
-interface PagerDutyFixture {
-  event: { id: string; data: { id: string; self?: string; html_url?: string } };
-}
-
-const fixture = JSON.parse(
-  readFileSync(new URL('../test/fixtures/pagerduty-v3-incident-triggered.json', import.meta.url), 'utf8'),
-) as PagerDutyFixture;
-
-/** The sample trigger for `incidentId`, with its own event id, signed as PagerDuty signs it. */
-function delivery(incidentId: string, eventId: string): { body: string; signature: string } {
-  const body = structuredClone(fixture);
-  body.event.id = eventId;
-  body.event.data.id = incidentId;
-  body.event.data.self = `https://api.pagerduty.com/incidents/${incidentId}`;
-  body.event.data.html_url = `https://example-co.pagerduty.com/incidents/${incidentId}`;
-  const text = JSON.stringify(body);
-  return { body: text, signature: `v1=${createHmac('sha256', WEBHOOK_SECRET).update(text).digest('hex')}` };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The stack.
@@ -153,7 +130,7 @@ async function runSetting(
 ): Promise<SettingResult> {
   setLatency(stack.fakes, latencyMs);
   const incidents = Array.from({ length: count }, () => stack.fakes.pagerduty.addIncident({ title: 'checkout-api: 5xx rate above 5% for 10 minutes' }));
-  const deliveries = incidents.map((incident, index) => delivery(incident.id, `01E2E${name.replace(/\W/g, '')}${index}${incident.id}`));
+  const deliveries = incidents.map((incident, index) => signedPagerDutyTrigger(incident.id, `01E2E${name.replace(/\W/g, '')}${index}${incident.id}`, WEBHOOK_SECRET));
   const traces: WarRoomTrace[] = [];
   const sharedFrom = stack.watch.shared.length;
   const loopBefore = performance.eventLoopUtilization();
@@ -163,7 +140,7 @@ async function runSetting(
 
   const { labels, elapsedMs } = await closedLoop(count, settings.concurrency, async (index) => {
     const incident = incidents[index] as (typeof incidents)[number];
-    const { body, signature } = deliveries[index] as ReturnType<typeof delivery>;
+    const { body, signature } = deliveries[index] as ReturnType<typeof signedPagerDutyTrigger>;
     const trace = stack.watch.follow(incident.id, stack.channelTemplate);
     traces[index] = trace;
     const response = await fetch(`${stack.apiUrl}/webhooks/pagerduty`, {

@@ -7,8 +7,6 @@
  *   BENCH_REQUESTS=3000 BENCH_CONCURRENCY=50 BENCH_ROUNDS=3 BENCH_WARMUP=200 BENCH_DUPLICATES=5
  *   BENCH_SENDER=thread|inline   (HTTP senders in a worker thread, or on the API's own event loop)
  */
-import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, Agent, type Server } from 'node:http';
 import { cpus, arch, platform } from 'node:os';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
@@ -27,7 +25,7 @@ import { cliVersion, findTemporalCli } from '../src/temporal/cli.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
 import type { IncidentWorkflowInput } from '../src/workflows/incident.js';
-import { listen, percentile, positiveInt, processCpuUs } from './measure.js';
+import { listen, percentile, positiveInt, processCpuUs, signedPagerDutyTrigger } from './measure.js';
 import { closedLoop, postAll, tally, type PostPlan, type RunResult } from './http-sender.js';
 
 const TARGET_RATIO = 0.9;
@@ -50,14 +48,6 @@ const settings = {
 // ---------------------------------------------------------------------------------------------
 // Deliveries: the fixture with a distinct event.id each, and a distinct data.id per incident.
 
-interface PagerDutyFixture {
-  event: { id: string; data: { id: string; self?: string; html_url?: string } };
-}
-
-const fixture = JSON.parse(
-  readFileSync(new URL('../test/fixtures/pagerduty-v3-incident-triggered.json', import.meta.url), 'utf8'),
-) as PagerDutyFixture;
-
 interface Deliveries {
   bodies: string[];
   headers: Record<string, string>[];
@@ -70,16 +60,11 @@ function deliveries(tag: string, count: number, perIncident = 1): Deliveries {
   const result: Deliveries = { bodies: [], headers: [], events: [] };
   for (let index = 0; index < count; index++) {
     const incidentId = `PB${tag}${Math.floor(index / perIncident)}`;
-    const body = structuredClone(fixture);
-    body.event.id = `01BENCH${tag}E${index}`;
-    body.event.data.id = incidentId;
-    body.event.data.self = `https://api.pagerduty.com/incidents/${incidentId}`;
-    body.event.data.html_url = `https://example-co.pagerduty.com/incidents/${incidentId}`;
-    const text = JSON.stringify(body);
-    const normalised = normalisePagerDuty(JSON.parse(text));
+    const { body, signature } = signedPagerDutyTrigger(incidentId, `01BENCH${tag}E${index}`, WEBHOOK_SECRET);
+    const normalised = normalisePagerDuty(JSON.parse(body));
     if (!('event' in normalised)) throw new Error(`fixture does not normalise: ${JSON.stringify(normalised)}`);
-    result.bodies.push(text);
-    result.headers.push({ 'x-pagerduty-signature': `v1=${createHmac('sha256', WEBHOOK_SECRET).update(text).digest('hex')}` });
+    result.bodies.push(body);
+    result.headers.push({ 'x-pagerduty-signature': signature });
     result.events.push(normalised.event);
   }
   return result;

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 
@@ -40,4 +41,23 @@ export async function listen(server: Server): Promise<number> {
       else reject(new Error('API server has no port'));
     });
   });
+}
+
+interface PagerDutyFixture {
+  event: { id: string; data: { id: string; self?: string; html_url?: string } };
+}
+
+const pagerDutyTrigger = JSON.parse(
+  readFileSync(new URL('../test/fixtures/pagerduty-v3-incident-triggered.json', import.meta.url), 'utf8'),
+) as PagerDutyFixture;
+
+/** The sample PagerDuty v3 trigger for `incidentId` with its own event id, signed with `secret` as PagerDuty signs it. */
+export function signedPagerDutyTrigger(incidentId: string, eventId: string, secret: string): { body: string; signature: string } {
+  const body = structuredClone(pagerDutyTrigger);
+  body.event.id = eventId;
+  body.event.data.id = incidentId;
+  body.event.data.self = `https://api.pagerduty.com/incidents/${incidentId}`;
+  body.event.data.html_url = `https://example-co.pagerduty.com/incidents/${incidentId}`;
+  const text = JSON.stringify(body);
+  return { body: text, signature: `v1=${createHmac('sha256', secret).update(text).digest('hex')}` };
 }
