@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { AcceptTimeoutError, Dispatcher, type DispatchResult } from './dispatch.js';
+import { AcceptTimeoutError, Dispatcher, isTemporalUnavailable, type ActionResult, type DispatchResult } from './dispatch.js';
 import type { Metrics } from './metrics.js';
 import { KEY_PATTERN, workflowIdFor } from './shared/ids.js';
 import type { IncidentState } from './shared/incident.js';
@@ -63,9 +63,25 @@ function inbound(req: Request): InboundRequest {
   };
 }
 
-function isTemporalUnavailable(err: unknown): boolean {
-  return !(err instanceof HttpError) && !(err instanceof WorkflowNotFoundError);
+/** What one request came to, for the log line and the metrics (set by the route, read by `observe`). */
+interface Outcome {
+  /** The source or way in: `pagerduty`, `victorops`, `api`, `slack`. */
+  source?: string;
+  /** started, signaled, acknowledged, refused, invalid, unauthorized, unavailable, not-found... */
+  outcome?: string;
+  key?: string;
+  /** Who asked (a Slack user, the API's `by`); a name, never a credential. */
+  actor?: string;
+  /** Slack: the button or command. */
+  action?: string;
+  /** Why, for refusals (never request data). */
+  reason?: string;
 }
+
+const outcomeOf = (res: Response): Outcome => (res.locals.outcome ??= {}) as Outcome;
+
+/** Routes whose requests are logged at debug: probes and scrapes arrive every few seconds. */
+const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** The HTTP ingress: verify → normalise → signal-with-start. No listen() here. */
 export function createApp({ client, config, logger, metrics, sources = SOURCE_REGISTRY }: AppDeps) {
@@ -74,6 +90,25 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+
+  // One place measures and logs every request, whatever route and outcome: one line per request.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? '(none)' : req.path);
+      const done = outcomeOf(res);
+      const outcome = done.outcome ?? (res.statusCode < 400 ? 'ok' : String(res.statusCode));
+      metrics.requests.observe({ route, method: req.method, status: String(res.statusCode) }, seconds);
+      if (done.source === 'slack') metrics.slackInteractions.inc({ action: done.action ?? 'none', outcome });
+      else if (done.source) metrics.webhooks.inc({ source: done.source, outcome });
+      if (done.source) metrics.latency.observe({ source: done.source }, seconds);
+      const line = { method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000), ...done, outcome };
+      if (QUIET_ROUTES.has(route)) logger.debug(line, 'request');
+      else logger.info(line, 'request');
+    });
+    next();
+  });
 
   const requireApiToken = (req: Request, _res: Response, next: NextFunction) => {
     const token = config.auth.apiToken;
@@ -90,12 +125,10 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
     void err.late.then((outcome) => logger.warn({ ...fields, outcome }, 'temporal answered after the deadline'));
   };
 
-  /** Answers for one normalised event, counting it by source and outcome. */
-  const answer = async (res: Response, source: string, started: bigint, normalised: Normalised, onNotOpen: 'ignore' | '404') => {
+  /** Answers for one normalised event; `onNotOpen` says whether a missing run is a 404 or an ignored 200. */
+  const answer = async (res: Response, source: string, normalised: Normalised, onNotOpen: 'ignore' | '404') => {
     const done = (status: number, body: object, outcome: string, key?: string) => {
-      metrics.webhooks.inc({ source, outcome });
-      metrics.latency.observe({ source }, Number(process.hrtime.bigint() - started) / 1e9);
-      logger.info({ source, key, outcome, status }, 'webhook');
+      Object.assign(outcomeOf(res), { source, outcome, key });
       res.status(status).json(body);
     };
     if ('invalid' in normalised) {
@@ -106,9 +139,9 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
     try {
       result = await dispatcher.dispatch(normalised.event);
     } catch (err) {
-      logger.error({ source, key: normalised.event.key, err: describe(err) }, 'temporal did not accept the event');
+      Object.assign(outcomeOf(res), { source, key: normalised.event.key });
       logLateAnswer(err, { source, key: normalised.event.key });
-      return done(503, { error: 'Temporal is unavailable; retry later' }, 'unavailable', normalised.event.key);
+      throw err;
     }
     if (result.outcome === 'not-open') {
       if (onNotOpen === '404') return done(404, { error: `no open incident ${result.key}` }, 'not-found', result.key);
@@ -119,16 +152,14 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
 
   for (const source of sources) {
     app.post(source.path, requireContentType(source.contentTypes), rawBody, async (req, res) => {
-      const started = process.hrtime.bigint();
       const request = inbound(req);
       const verdict = source.verify(request, config.auth);
       if (!verdict.ok) {
-        metrics.webhooks.inc({ source: source.name, outcome: 'unauthorized' });
-        logger.warn({ source: source.name, reason: verdict.error }, 'webhook refused');
+        Object.assign(outcomeOf(res), { source: source.name, outcome: 'unauthorized', reason: verdict.error });
         res.status(verdict.status).json({ error: verdict.error });
         return;
       }
-      await answer(res, source.name, started, source.normalise(request), 'ignore');
+      await answer(res, source.name, source.normalise(request), 'ignore');
     });
   }
 
@@ -141,55 +172,50 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
     },
     requireContentType(['application/x-www-form-urlencoded']),
     rawBody,
-    async (req, res) => {
-      const started = process.hrtime.bigint();
-      const done = (status: number, body: object | undefined, action: string, outcome: string, who: { key?: string; actor?: string } = {}) => {
-        metrics.slackInteractions.inc({ action, outcome });
-        metrics.latency.observe({ source: 'slack' }, Number(process.hrtime.bigint() - started) / 1e9);
-        logger.info({ source: 'slack', action, ...who, outcome, status }, 'slack interaction');
+    async (req, res, next) => {
+      const done = (status: number, body: object | undefined, action: string, outcome: string, who: Outcome = {}) => {
+        Object.assign(outcomeOf(res), { source: 'slack', action, outcome, ...who });
         if (body) res.status(status).json(body);
         else res.status(status).end();
       };
       const body = inbound(req).body;
       const verdict = verifySlackRequest(body, req.headers, config.slackSigningSecret ?? '', Math.floor(Date.now() / 1000));
-      if (!verdict.ok) {
-        metrics.slackInteractions.inc({ action: 'none', outcome: 'unauthorized' });
-        logger.warn({ source: 'slack', reason: verdict.error }, 'slack interaction refused');
-        res.status(401).json({ error: verdict.error });
-        return;
-      }
+      if (!verdict.ok) return done(401, { error: verdict.error }, 'none', 'unauthorized', { reason: verdict.error });
       const parsed = parseInteraction(body);
       if ('invalid' in parsed) return done(400, { error: parsed.invalid.message, field: parsed.invalid.field }, 'none', 'invalid');
       // Another app's button, or one of ours that means nothing here: Slack only needs the 200.
       if ('ignored' in parsed) return done(200, undefined, 'other', 'ignored');
       const { kind, key, actor } = parsed.interaction;
-      let result: DispatchResult;
+      let result: ActionResult;
       try {
         result = await dispatcher.act(key, kind, { by: actor, via: 'slack' }, SLACK_ACCEPT_DEADLINE_MS);
       } catch (err) {
-        logger.error({ source: 'slack', key, err: describe(err) }, 'temporal did not accept the click');
+        Object.assign(outcomeOf(res), { source: 'slack', action: kind, key, actor });
         logLateAnswer(err, { source: 'slack', key });
         // Slack never retries an interaction: a non-200 makes it show the clicker that the click
         // failed, so they press again, where a late or hopeful 200 would silently lose it.
-        return done(503, { error: 'Temporal is unavailable; retry later' }, kind, 'unavailable', { key, actor });
+        return next(err);
       }
+      // The clicker sees why nothing changed; Slack wants a 200 for that, not an error.
+      const tell = (text: string) => ({ response_type: 'ephemeral', replace_original: false, text });
       if (result.outcome === 'not-open') {
-        const text = `Incident ${key} is not open (resolved, or never opened here); nothing changed.`;
-        return done(200, { response_type: 'ephemeral', replace_original: false, text }, kind, 'not-open', { key, actor });
+        return done(200, tell(`Incident ${key} is not open (resolved, or never opened here); nothing changed.`), kind, 'not-open', { key, actor });
+      }
+      if (result.outcome === 'refused') {
+        return done(200, tell(`Incident ${key}: ${result.reason}; nothing changed.`), kind, 'refused', { key, actor, reason: result.reason });
       }
       return done(200, undefined, kind, result.outcome, { key, actor });
     },
   );
 
   app.post('/incidents', requireApiToken, requireContentType(['application/json']), rawBody, async (req, res) => {
-    const started = process.hrtime.bigint();
     const json = parseJson(inbound(req).body);
     const idempotencyKey = req.headers['idempotency-key'];
     const deliveryId = typeof idempotencyKey === 'string' && idempotencyKey ? idempotencyKey.slice(0, 128) : bodyDigest(inbound(req).body);
-    await answer(res, 'api', started, 'invalid' in json ? json : normaliseGeneric(json.value, deliveryId), 'ignore');
+    await answer(res, 'api', 'invalid' in json ? json : normaliseGeneric(json.value, deliveryId), 'ignore');
   });
 
-  // Signal-only: an action on a key with no open run is a 404 and starts nothing.
+  // Updates on an open run, answered with what happened; a key with no open run is a 404 and starts nothing.
   for (const action of ['acknowledge', 'resolve', 'retry'] as const) {
     app.post(
       `/incidents/:key/${action}`,
@@ -198,6 +224,7 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
       rawBody,
       async (req, res, next) => {
         const key = String(req.params.key);
+        Object.assign(outcomeOf(res), { source: 'api', action, key });
         if (!KEY_PATTERN.test(key)) return next(new HttpError(404, `no incident ${key}`));
         const body = inbound(req).body;
         const json = body.length === 0 ? { value: {} } : parseJson(body);
@@ -207,17 +234,27 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
           const issue = firstIssue(parsed.error.issues);
           return next(new HttpError(400, issue.message, issue.field));
         }
-        const started = process.hrtime.bigint();
         const note = { by: parsed.data.by ?? 'API', note: parsed.data.note, via: 'api' };
+        outcomeOf(res).actor = note.by;
+        let result: ActionResult;
         try {
-          const result = await dispatcher.act(key, action, note);
-          if (result.outcome === 'not-open') return next(new HttpError(404, `no open incident ${key}`));
-          metrics.webhooks.inc({ source: 'api', outcome: result.outcome });
-          metrics.latency.observe({ source: 'api' }, Number(process.hrtime.bigint() - started) / 1e9);
-          res.status(202).json(result);
+          result = await dispatcher.act(key, action, note);
         } catch (err) {
           logLateAnswer(err, { source: 'api', key });
-          next(err);
+          return next(err);
+        }
+        outcomeOf(res).outcome = result.outcome;
+        switch (result.outcome) {
+          case 'not-open':
+            return next(new HttpError(404, `no open incident ${key}`));
+          case 'refused':
+            outcomeOf(res).reason = result.reason;
+            return next(new HttpError(409, result.reason));
+          case 'signaled':
+            // A run of warroom 0.1: it took the signal and will act on it, but cannot say what it did.
+            return res.status(202).json(result);
+          default:
+            return res.status(200).json(result);
         }
       },
     );
@@ -261,10 +298,17 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
 
   app.use((_req: Request, _res: Response, next: NextFunction) => next(new HttpError(404, 'not found')));
 
-  // Express error handler: body-parser errors carry `status`/`type`; Temporal errors become 503.
+  // Express error handler: body-parser errors carry `status`/`type`; Temporal's unavailability is a
+  // 503 (retry later); anything else is a bug, a 500 (retrying would fail the same way).
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status = errorStatus(err);
-    if (status >= 500) logger.error({ err: describe(err), path: req.path }, 'request failed');
+    if (status >= 500) {
+      const done = outcomeOf(res);
+      done.outcome = status === 503 ? 'unavailable' : 'error';
+      logger.error({ err: describe(err), route: req.route?.path ?? req.path, key: done.key, source: done.source }, status === 503 ? 'temporal is unavailable' : 'request failed');
+    } else if (err instanceof HttpError) {
+      outcomeOf(res).outcome ??= status === 401 ? 'unauthorized' : status === 404 ? 'not-found' : status === 415 ? 'unsupported' : 'invalid';
+    }
     const body: { error: string; field?: string } = { error: errorMessage(err, status) };
     if (err instanceof HttpError && err.field) body.field = err.field;
     if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');

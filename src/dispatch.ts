@@ -1,9 +1,20 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { mapToPayloads, toPayloads } from '@temporalio/common';
 import { workflowIdFor } from './shared/ids.js';
-import type { ActorNote, IncidentEvent } from './shared/incident.js';
-import { acknowledgeSignal, incidentEventSignal, INCIDENT_WORKFLOW, resolveSignal, retrySignal } from './shared/messages.js';
+import type { ActorNote, IncidentEvent, IncidentState } from './shared/incident.js';
+import {
+  acknowledgeSignal,
+  acknowledgeUpdate,
+  incidentEventSignal,
+  incidentQuery,
+  INCIDENT_WORKFLOW,
+  resolveSignal,
+  resolveUpdate,
+  retrySignal,
+  retryUpdate,
+  type IncidentActionResult,
+} from './shared/messages.js';
 import { keyKey, severityKey, sourceKey, statusKey } from './shared/search-attributes.js';
 import type { IncidentWorkflowInput } from './workflows/incident.js';
 
@@ -14,12 +25,24 @@ export type DispatchResult =
 /** What a person can ask of an open incident by key. */
 export type IncidentAction = 'acknowledge' | 'resolve' | 'retry';
 
-const SIGNAL_BY_ACTION = { acknowledge: acknowledgeSignal, resolve: resolveSignal, retry: retrySignal } as const;
+/** What happened to an acknowledge, resolve or retry: the truth, as the incident's run answered it. */
+export type ActionResult = { key: string; workflowId: string } & (
+  | { outcome: 'acknowledged' | 'resolved'; incident: IncidentActionResult }
+  | { outcome: 'retrying'; retrying: string[] }
+  /** The run refused it (already resolved, nothing failed...): nothing changed. */
+  | { outcome: 'refused'; reason: string }
+  /** A run of warroom 0.1 (no updates) took it as a signal; it acts on it, but cannot answer. */
+  | { outcome: 'signaled' }
+  | { outcome: 'not-open' }
+);
 
 /** How long Temporal gets to accept a start or signal before the sender is told to retry (PagerDuty waits 5 s). */
 const ACCEPT_DEADLINE_MS = 4000;
 
-/** Temporal did not accept a start or signal in time; the sender is answered 503 and may retry. */
+/** The update's answer when the run's code predates updates (warroom 0.1): the SDK's own words. */
+const NO_UPDATE_HANDLER = /^No registered handler for update/;
+
+/** Temporal did not accept a start, signal or update in time; the sender is answered 503 and may retry. */
 export class AcceptTimeoutError extends Error {
   override name = 'AcceptTimeoutError';
   constructor(
@@ -31,24 +54,26 @@ export class AcceptTimeoutError extends Error {
   }
 }
 
-const startedFlag = new AsyncLocalStorage<{ started?: boolean }>();
-const instrumented = new WeakSet<object>();
+/** gRPC status codes that mean "Temporal cannot take this now": the sender should retry. */
+const UNAVAILABLE_CODES = new Set([
+  1, // CANCELLED: the call was cut (connection lost, shutdown)
+  4, // DEADLINE_EXCEEDED
+  8, // RESOURCE_EXHAUSTED: rate limits, busy workflow
+  10, // ABORTED
+  14, // UNAVAILABLE: unreachable, restarting
+]);
 
 /**
- * The SDK's signalWithStart hides the server's `started` flag; this wraps the one RPC on this
- * client's connection to read it, so the ingress can say "started" or "signaled" truthfully.
+ * Whether `err` means Temporal is unavailable (answer 503, the sender retries) rather than a bug
+ * (answer 500, retrying the same request would fail the same way).
  */
-function instrument(client: Client): void {
-  const service = client.connection.workflowService;
-  if (instrumented.has(service)) return;
-  instrumented.add(service);
-  const original = service.signalWithStartWorkflowExecution.bind(service);
-  service.signalWithStartWorkflowExecution = (async (request: Parameters<typeof original>[0]) => {
-    const response = await original(request);
-    const store = startedFlag.getStore();
-    if (store) store.started = Boolean(response.started);
-    return response;
-  }) as typeof service.signalWithStartWorkflowExecution;
+export function isTemporalUnavailable(err: unknown): boolean {
+  if (err instanceof AcceptTimeoutError) return true;
+  for (let cause: unknown = err, depth = 0; cause && depth < 5; cause = (cause as { cause?: unknown }).cause, depth += 1) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'number' && UNAVAILABLE_CODES.has(code)) return true;
+  }
+  return false;
 }
 
 /** Events that carry enough to open an incident start its run; the rest only reach an open one. */
@@ -56,30 +81,35 @@ function mayStart(event: IncidentEvent): boolean {
   return Boolean(event.title) && event.kind !== 'resolve' && event.kind !== 'annotate';
 }
 
-/** Turns normalised events into starts and signals on the incident's one workflow. */
+const UPDATES = { acknowledge: acknowledgeUpdate, resolve: resolveUpdate } as const;
+const SIGNALS = { acknowledge: acknowledgeSignal, resolve: resolveSignal, retry: retrySignal } as const;
+
+/** Turns normalised events into starts and signals, and people's actions into updates, on the incident's one workflow. */
 export class Dispatcher {
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
-  ) {
-    instrument(client);
-  }
+  ) {}
 
   /**
-   * Runs one Temporal call under a gRPC deadline and a timer of the same length: the SDK's retry
-   * backoff can overrun its deadline by a second, and the sender's own timeout does not wait.
+   * Runs one Temporal call under a gRPC deadline and a timer ending at the same moment: the SDK's
+   * retry backoff can overrun its deadline by a second, and the sender's own timeout does not wait.
    */
-  private async withDeadline<T>(fn: () => Promise<T>, deadlineMs = ACCEPT_DEADLINE_MS): Promise<T> {
-    const call = this.client.connection.withDeadline(Date.now() + deadlineMs, fn);
+  private async withDeadline<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
+    const allowedMs = Math.max(0, deadline - Date.now());
+    const call = this.client.connection.withDeadline(deadline, fn);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        const late = call.then(
-          () => 'accepted' as const,
-          () => 'failed' as const,
-        );
-        reject(new AcceptTimeoutError(deadlineMs, late));
-      }, deadlineMs);
+      timer = setTimeout(
+        () => {
+          const late = call.then(
+            () => 'accepted' as const,
+            () => 'failed' as const,
+          );
+          reject(new AcceptTimeoutError(allowedMs, late));
+        },
+        allowedMs,
+      );
     });
     try {
       return await Promise.race([call, expired]);
@@ -91,48 +121,95 @@ export class Dispatcher {
   /** Resolves once Temporal has durably accepted the event (or says the incident is not open). */
   async dispatch(event: IncidentEvent): Promise<DispatchResult> {
     const workflowId = workflowIdFor(event.key);
-    if (!mayStart(event)) return this.signalOpen(event.key, (handle) => handle.signal(incidentEventSignal, event));
+    const deadline = Date.now() + ACCEPT_DEADLINE_MS;
+    if (!mayStart(event)) {
+      try {
+        await this.withDeadline(deadline, () => this.client.workflow.getHandle(workflowId).signal(incidentEventSignal, event));
+        return { key: event.key, workflowId, outcome: 'signaled' };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { key: event.key, workflowId, outcome: 'not-open' };
+        throw err;
+      }
+    }
+    const started = await this.withDeadline(deadline, () => this.signalWithStart(workflowId, event));
+    return { key: event.key, workflowId, outcome: started ? 'started' : 'signaled' };
+  }
+
+  /**
+   * Signal-with-start as the one RPC it is, on the public raw service: its answer says whether this
+   * call started the run, which the SDK's `signalWithStart` does not return.
+   */
+  private async signalWithStart(workflowId: string, event: IncidentEvent): Promise<boolean> {
+    const { namespace, identity, loadedDataConverter } = this.client.options;
+    const converter = loadedDataConverter.payloadConverter;
     const input: IncidentWorkflowInput = { key: event.key, source: event.source, externalId: event.externalId };
-    const store: { started?: boolean } = {};
-    await startedFlag.run(store, () =>
-      this.withDeadline(() =>
-        this.client.workflow.signalWithStart(INCIDENT_WORKFLOW, {
-          workflowId,
-          taskQueue: this.taskQueue,
-          args: [input],
-          signal: incidentEventSignal,
-          signalArgs: [event],
-          memo: { title: event.title },
-          typedSearchAttributes: new TypedSearchAttributes([
-            { key: keyKey, value: event.key },
-            { key: sourceKey, value: event.source },
-            { key: statusKey, value: event.kind === 'acknowledge' ? 'acknowledged' : 'triggered' },
-            ...(event.severity ? [{ key: severityKey, value: event.severity }] : []),
-          ]),
-        }),
-      ),
-    );
-    return { key: event.key, workflowId, outcome: store.started ? 'started' : 'signaled' };
+    const attributes: Record<string, string> = {
+      [keyKey.name]: event.key,
+      [sourceKey.name]: event.source,
+      [statusKey.name]: event.kind === 'acknowledge' ? 'acknowledged' : 'triggered',
+      ...(event.severity ? { [severityKey.name]: event.severity } : {}),
+    };
+    const response = await this.client.connection.workflowService.signalWithStartWorkflowExecution({
+      namespace,
+      identity,
+      requestId: randomUUID(),
+      workflowId,
+      workflowType: { name: INCIDENT_WORKFLOW },
+      taskQueue: { name: this.taskQueue },
+      input: { payloads: toPayloads(converter, input) },
+      signalName: incidentEventSignal.name,
+      signalInput: { payloads: toPayloads(converter, event) },
+      memo: { fields: mapToPayloads(converter, { title: event.title }) },
+      searchAttributes: { indexedFields: mapToPayloads(converter, attributes) },
+    });
+    return Boolean(response.started);
   }
 
-  /** Acknowledge, resolve or retry by key (API, Slack buttons); only an open run is signalled, none is started. */
-  async act(key: string, action: IncidentAction, note: ActorNote, deadlineMs = ACCEPT_DEADLINE_MS): Promise<DispatchResult> {
-    const signal = SIGNAL_BY_ACTION[action];
-    return this.signalOpen(key, (handle) => handle.signal(signal, note), deadlineMs);
-  }
-
-  private async signalOpen(
-    key: string,
-    send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<void>,
-    deadlineMs = ACCEPT_DEADLINE_MS,
-  ): Promise<DispatchResult> {
+  /**
+   * Acknowledge, resolve or retry by key (API, Slack buttons): an update, so the answer is what the
+   * run did. Only an open run is asked; none is started. A run of warroom 0.1 gets the signal it knows.
+   */
+  async act(key: string, action: IncidentAction, note: ActorNote, deadlineMs = ACCEPT_DEADLINE_MS): Promise<ActionResult> {
     const workflowId = workflowIdFor(key);
+    const deadline = Date.now() + deadlineMs;
+    const handle = this.client.workflow.getHandle(workflowId);
     try {
-      await this.withDeadline(() => send(this.client.workflow.getHandle(workflowId)), deadlineMs);
-      return { key, workflowId, outcome: 'signaled' };
+      if (action === 'retry') {
+        const { retrying } = await this.withDeadline(deadline, () => handle.executeUpdate(retryUpdate, { args: [note] }));
+        return { key, workflowId, outcome: 'retrying', retrying };
+      }
+      const incident = await this.withDeadline(deadline, () => handle.executeUpdate(UPDATES[action], { args: [note] }));
+      return { key, workflowId, outcome: action === 'acknowledge' ? 'acknowledged' : 'resolved', incident };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return { key, workflowId, outcome: 'not-open' };
-      throw err;
+      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+      const reason = err.cause?.message ?? err.message;
+      if (!NO_UPDATE_HANDLER.test(reason)) return { key, workflowId, outcome: 'refused', reason };
     }
+    return this.actOnLegacyRun(key, action, note, deadline);
   }
+
+  /** warroom 0.1's runs take signals and cannot answer: their state says whether the signal would act. */
+  private async actOnLegacyRun(key: string, action: IncidentAction, note: ActorNote, deadline: number): Promise<ActionResult> {
+    const workflowId = workflowIdFor(key);
+    const handle = this.client.workflow.getHandle(workflowId);
+    const state = await this.withDeadline(deadline, () => handle.query(incidentQuery));
+    const reason = legacyRefusal(state, action);
+    if (reason) return { key, workflowId, outcome: 'refused', reason };
+    await this.withDeadline(deadline, () => handle.signal(SIGNALS[action], note));
+    return { key, workflowId, outcome: 'signaled' };
+  }
+}
+
+/** Why a 0.1 run would ignore the action (it records it as ignored and changes nothing). */
+function legacyRefusal(state: IncidentState, action: IncidentAction): string | undefined {
+  if (action === 'retry') {
+    if (Object.keys(state.failures ?? {}).length > 0) return undefined;
+    // Runs started before 0.1's close-the-loop patch record no failures and never re-run a step.
+    const failed = Object.values(state.steps).some((step) => step?.status === 'failed');
+    return failed ? 'this run started before warroom could retry steps; its failed steps cannot be re-run' : 'no step has failed';
+  }
+  if (state.status === 'resolved') return 'already resolved';
+  if (action === 'acknowledge' && state.status === 'acknowledged') return 'already acknowledged';
+  return undefined;
 }

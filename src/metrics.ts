@@ -6,13 +6,13 @@ export function createMetrics({ processMetrics = false } = {}) {
   if (processMetrics) collectDefaultMetrics({ register: registry });
   const webhooks = new Counter({
     name: 'warroom_webhooks_total',
-    help: 'Webhooks and API calls received, by source and outcome (started, signaled, ignored, invalid, unauthorized, unavailable, not-found).',
+    help: 'Webhooks and API calls received, by source and outcome (started, signaled, acknowledged, resolved, retrying, refused, ignored, invalid, unauthorized, unavailable, not-found, error).',
     labelNames: ['source', 'outcome'] as const,
     registers: [registry],
   });
   const slackInteractions = new Counter({
     name: 'warroom_slack_interactions_total',
-    help: 'Slack button clicks received, by action (acknowledge, resolve, other) and outcome (signaled, not-open, ignored, invalid, unauthorized, unavailable).',
+    help: 'Slack button clicks received, by action (acknowledge, resolve, other) and outcome (acknowledged, resolved, refused, signaled, not-open, ignored, invalid, unauthorized, unavailable, error).',
     labelNames: ['action', 'outcome'] as const,
     registers: [registry],
   });
@@ -23,7 +23,14 @@ export function createMetrics({ processMetrics = false } = {}) {
     buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  return { registry, webhooks, slackInteractions, latency };
+  const requests = new Histogram({
+    name: 'warroom_http_request_duration_seconds',
+    help: 'Every HTTP request, by route, method and status: time from request to answer.',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  return { registry, webhooks, slackInteractions, latency, requests };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

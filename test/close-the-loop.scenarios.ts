@@ -112,7 +112,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
   }
 
   async function resolveApiIncident(key: string, by = 'ana@example.com'): Promise<void> {
-    expect((await h.post(`/incidents/${key}/resolve`, JSON.stringify({ by }), api)).status).toBe(202);
+    expect((await h.post(`/incidents/${key}/resolve`, JSON.stringify({ by }), api)).status).toBe(200);
   }
 
   async function stepDone(key: string, step: keyof IncidentState['steps'], timeoutMs = 30_000): Promise<IncidentState> {
@@ -355,7 +355,10 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
 
       // The Jira admin removes the required field; an operator asks for a retry.
       jira.requiredFields = {};
-      expect((await h.post(`/incidents/${key}/retry`, JSON.stringify({ by: 'ops@example.com' }), api)).status).toBe(202);
+      expect(await h.post(`/incidents/${key}/retry`, JSON.stringify({ by: 'ops@example.com' }), api)).toMatchObject({
+        status: 200,
+        body: { outcome: 'retrying', retrying: ['open Jira ticket'] },
+      });
       const state = await stepDone(key, 'jiraTicket');
       await eventually(async () => events.alerts.get(dedupKey)?.status === 'resolved');
       expect(jira.issuesWithLabel(`warroom-${key}`)).toHaveLength(1);

@@ -212,9 +212,12 @@ describe('generic API', () => {
     });
     expect(listed).toMatchObject({ key, title: 'Search latency', source: 'api', severity: 'warning' });
 
-    expect(await h.post(`/incidents/${key}/acknowledge`, JSON.stringify({ by: 'ana@example.com' }), api)).toMatchObject({ status: 202 });
-    await eventually(async () => (await h.state(key)).acknowledgedBy === 'ana@example.com');
-    expect(await h.post(`/incidents/${key}/resolve`, JSON.stringify({ by: 'ana@example.com', note: 'rolled back' }), api)).toMatchObject({ status: 202 });
+    expect(await h.post(`/incidents/${key}/acknowledge`, JSON.stringify({ by: 'ana@example.com' }), api)).toMatchObject({
+      status: 200,
+      body: { outcome: 'acknowledged', incident: { status: 'acknowledged', acknowledgedBy: 'ana@example.com' } },
+    });
+    expect((await h.state(key)).acknowledgedBy).toBe('ana@example.com');
+    expect(await h.post(`/incidents/${key}/resolve`, JSON.stringify({ by: 'ana@example.com', note: 'rolled back' }), api)).toMatchObject({ status: 200 });
     await h.client.workflow.getHandle(workflowIdFor(key)).result();
 
     const shown = await h.get(`/incidents/${key}`, api);
@@ -230,8 +233,8 @@ describe('generic API', () => {
     const key = incidentKey('api', id);
     await h.post('/incidents', JSON.stringify({ id, title: 'Queue backlog' }), api);
     const auth = { authorization: `Bearer ${API_TOKEN}` };
-    expect(await h.post(`/incidents/${key}/acknowledge`, '', auth)).toMatchObject({ status: 202 });
-    expect(await h.post(`/incidents/${key}/resolve`, '', auth)).toMatchObject({ status: 202 });
+    expect(await h.post(`/incidents/${key}/acknowledge`, '', auth)).toMatchObject({ status: 200 });
+    expect(await h.post(`/incidents/${key}/resolve`, '', auth)).toMatchObject({ status: 200 });
     expect(await h.client.workflow.getHandle(workflowIdFor(key)).result()).toMatchObject({ status: 'resolved', resolvedBy: 'API' });
   });
 

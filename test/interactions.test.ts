@@ -6,6 +6,7 @@ import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import { parseInteraction, SLACK_ACCEPT_DEADLINE_MS, verifySlackRequest } from '../src/sources/slack-interactions.js';
 import { freePort } from '../src/temporal/dev-server.js';
 import { bundleWorkflows } from '../src/worker.js';
+import { startSlackFake, type SlackFake } from './fakes/slack.js';
 import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
 
 const SLACK_SECRET = 'slack-secret-for-interaction-tests';
@@ -72,14 +73,20 @@ async function openIncident(): Promise<string> {
   return key;
 }
 
-/** Every signal the incident's run received, decoded: what the API delivered, whatever the workflow did with it. */
+/**
+ * Every signal and accepted update the incident's run received, decoded, in order: what the API
+ * delivered. A refused update leaves nothing in the history, so it is not listed.
+ */
 async function signals(key: string): Promise<{ name: string; args: unknown[] }[]> {
   const history = await h.client.workflow.getHandle(workflowIdFor(key)).fetchHistory();
+  const decode = (payloads: Array<{ data?: Uint8Array | null }> | null | undefined) =>
+    (payloads ?? []).map((payload) => JSON.parse(Buffer.from(payload.data ?? []).toString('utf8')));
   return (history.events ?? []).flatMap((event) => {
-    const attributes = event.workflowExecutionSignaledEventAttributes;
-    if (!attributes) return [];
-    const args = (attributes.input?.payloads ?? []).map((payload) => JSON.parse(Buffer.from(payload.data ?? []).toString('utf8')));
-    return [{ name: attributes.signalName ?? '', args }];
+    const signal = event.workflowExecutionSignaledEventAttributes;
+    if (signal) return [{ name: signal.signalName ?? '', args: decode(signal.input?.payloads) }];
+    const update = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+    if (update) return [{ name: update.name ?? '', args: decode(update.args?.payloads) }];
+    return [];
   });
 }
 
@@ -118,7 +125,7 @@ async function signalsUpToBarrier(key: string) {
   });
 }
 
-const barrierSignal = { name: 'acknowledge', args: [{ by: BARRIER.name, via: 'slack' }] };
+const barrierSignal = { name: 'acknowledgeIncident', args: [{ by: BARRIER.name, via: 'slack' }] };
 
 describe('verifySlackRequest', () => {
   it('accepts the vendor vector at its own timestamp and up to five minutes either side of it', () => {
@@ -203,7 +210,7 @@ describe('POST /slack/interactions', () => {
       return current.status === 'acknowledged' && current;
     });
     expect(state.acknowledgedBy).toBe('dana.oncall');
-    await expectActionSignals(key, [{ name: 'acknowledge', args: [{ by: 'dana.oncall', via: 'slack' }] }]);
+    await expectActionSignals(key, [{ name: 'acknowledgeIncident', args: [{ by: 'dana.oncall', via: 'slack' }] }]);
   });
 
   it('resolves an open incident as the Slack user who clicked', async () => {
@@ -215,7 +222,7 @@ describe('POST /slack/interactions', () => {
       return current.status === 'resolved' && current;
     });
     expect(state.resolvedBy).toBe('ana.sre');
-    await expectActionSignals(key, [{ name: 'resolve', args: [{ by: 'ana.sre', via: 'slack' }] }]);
+    await expectActionSignals(key, [{ name: 'resolveIncident', args: [{ by: 'ana.sre', via: 'slack' }] }]);
   });
 
   it.each([
@@ -290,7 +297,7 @@ describe('POST /slack/interactions', () => {
     expect(await h.post('/slack/interactions', body, headers)).toMatchObject({ status: 200 });
     expect(await h.post('/slack/interactions', body, signed(body, { secret: 'wrong' }))).toMatchObject({ status: 401 });
     const metrics = await h.get('/metrics');
-    expect(metrics.body).toMatch(/warroom_slack_interactions_total\{action="acknowledge",outcome="signaled"\} [1-9]/);
+    expect(metrics.body).toMatch(/warroom_slack_interactions_total\{action="acknowledge",outcome="acknowledged"\} [1-9]/);
     expect(metrics.body).toMatch(/warroom_slack_interactions_total\{action="none",outcome="unauthorized"\} [1-9]/);
     const logs = h.logs.join('');
     expect(logs).toMatch(new RegExp(`"key":"${key}"[^\\n]*"actor":"logged.user"`));
@@ -334,25 +341,49 @@ describe('POST /slack/interactions', () => {
 });
 
 describe('API actions', () => {
-  it('marks acknowledge and resolve from the API as coming from the API', async () => {
+  it('marks acknowledge and resolve from the API as coming from the API, and answers with the resulting state', async () => {
     const key = await openIncident();
-    expect(await h.post(`/incidents/${key}/acknowledge`, JSON.stringify({ by: 'ana@example.com' }), api)).toMatchObject({ status: 202 });
-    expect(await h.post(`/incidents/${key}/resolve`, '', { authorization: api.authorization })).toMatchObject({ status: 202 });
+    const acknowledged = await h.post(`/incidents/${key}/acknowledge`, JSON.stringify({ by: 'ana@example.com' }), api);
+    expect(acknowledged).toMatchObject({
+      status: 200,
+      body: { key, workflowId: workflowIdFor(key), outcome: 'acknowledged', incident: { status: 'acknowledged', acknowledgedBy: 'ana@example.com' } },
+    });
+    const resolved = await h.post(`/incidents/${key}/resolve`, '', { authorization: api.authorization });
+    expect(resolved).toMatchObject({ status: 200, body: { outcome: 'resolved', incident: { status: 'resolved', resolvedBy: 'API' } } });
     await expectActionSignals(key, [
-      { name: 'acknowledge', args: [{ by: 'ana@example.com', via: 'api' }] },
-      { name: 'resolve', args: [{ by: 'API', via: 'api' }] },
+      { name: 'acknowledgeIncident', args: [{ by: 'ana@example.com', via: 'api' }] },
+      { name: 'resolveIncident', args: [{ by: 'API', via: 'api' }] },
     ]);
   });
 
-  it('retries an open incident on POST /incidents/:key/retry and answers 202', async () => {
+  it('answers 409 and changes nothing when the incident is already acknowledged, and 404 once the run has closed', async () => {
     const key = await openIncident();
-    const answer = await h.post(`/incidents/${key}/retry`, JSON.stringify({ by: 'ana@example.com', note: 'Jira is back' }), api);
-    expect(answer).toEqual({ status: 202, body: { key, workflowId: workflowIdFor(key), outcome: 'signaled' } });
-    expect(await h.post(`/incidents/${key}/retry`, '', { authorization: api.authorization })).toMatchObject({ status: 202 });
-    await expectActionSignals(key, [
-      { name: 'retry', args: [{ by: 'ana@example.com', note: 'Jira is back', via: 'api' }] },
-      { name: 'retry', args: [{ by: 'API', via: 'api' }] },
+    expect(await h.post(`/incidents/${key}/acknowledge`, JSON.stringify({ by: 'ana@example.com' }), api)).toMatchObject({ status: 200 });
+    expect(await h.post(`/incidents/${key}/acknowledge`, JSON.stringify({ by: 'bo@example.com' }), api)).toEqual({
+      status: 409,
+      body: { error: 'already acknowledged' },
+    });
+    expect(await h.post(`/incidents/${key}/resolve`, JSON.stringify({ by: 'ana@example.com' }), api)).toMatchObject({ status: 200 });
+    // No Slack here, so no room waits to be archived: the run completes at once.
+    await h.client.workflow.getHandle(workflowIdFor(key)).result();
+    expect(await h.post(`/incidents/${key}/resolve`, JSON.stringify({ by: 'bo@example.com' }), api)).toEqual({
+      status: 404,
+      body: { error: `no open incident ${key}` },
+    });
+    expect(await h.state(key)).toMatchObject({ acknowledgedBy: 'ana@example.com', resolvedBy: 'ana@example.com' });
+    expect(await actionSignals(key)).toEqual([
+      { name: 'acknowledgeIncident', args: [{ by: 'ana@example.com', via: 'api' }] },
+      { name: 'resolveIncident', args: [{ by: 'ana@example.com', via: 'api' }] },
     ]);
+  });
+
+  it('answers a retry with 409 when no step has failed, and records nothing', async () => {
+    const key = await openIncident();
+    await eventually(async () => (await h.state(key)).steps.timelinePost?.status === 'skipped');
+    const answer = await h.post(`/incidents/${key}/retry`, JSON.stringify({ by: 'ana@example.com', note: 'Jira is back' }), api);
+    expect(answer).toEqual({ status: 409, body: { error: 'no step has failed' } });
+    expect(await actionSignals(key)).toEqual([]);
+    expect((await h.state(key)).timeline.map((entry) => entry.what)).not.toContain('retry failed steps');
   });
 
   it('answers a retry for a key with no open run with 404 and starts nothing', async () => {
@@ -366,5 +397,55 @@ describe('API actions', () => {
     expect(await h.post(`/incidents/${key}/retry`, '{}', { 'content-type': 'application/json' })).toMatchObject({ status: 401 });
     expect(await h.post(`/incidents/${key}/retry`, '{"by": 5}', api)).toMatchObject({ status: 400, body: { field: 'by' } });
     expect(await signalsUpToBarrier(key)).toEqual([barrierSignal]);
+  });
+});
+
+describe('while a resolved incident waits for its room to be archived', () => {
+  let slack: SlackFake;
+  let room: Harness;
+
+  beforeAll(async () => {
+    slack = await startSlackFake();
+    room = await startHarness({
+      workflowBundle: bundle,
+      env: {
+        SLACK_SIGNING_SECRET: SLACK_SECRET,
+        WARROOM_API_TOKEN: API_TOKEN,
+        SLACK_BOT_TOKEN: slack.token,
+        SLACK_API_URL: slack.url,
+        // Long enough that every request below reaches the run while it still waits.
+        SLACK_ARCHIVE_DELAY: '1h',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await room?.stop();
+    await slack?.stop();
+  });
+
+  it('answers 409 already resolved to the API and tells the Slack clicker, changing nothing', async () => {
+    const id = uniqueId('closing-');
+    const key = incidentKey('api', id);
+    expect(await room.post('/incidents', JSON.stringify({ id, title: 'Checkout errors' }), api)).toMatchObject({ status: 202 });
+    await eventually(async () => (await room.state(key)).steps.slackPin?.status === 'done');
+    expect(await room.post(`/incidents/${key}/resolve`, JSON.stringify({ by: 'ana@example.com' }), api)).toMatchObject({ status: 200 });
+    for (const action of ['acknowledge', 'resolve'] as const) {
+      expect(await room.post(`/incidents/${key}/${action}`, JSON.stringify({ by: 'bo@example.com' }), api)).toEqual({
+        status: 409,
+        body: { error: 'already resolved' },
+      });
+    }
+    const body = click(ACKNOWLEDGE_ACTION, key, { id: 'U0LATE001', name: 'late.clicker' });
+    expect(await room.post('/slack/interactions', body, signed(body))).toEqual({
+      status: 200,
+      body: { response_type: 'ephemeral', replace_original: false, text: `Incident ${key}: already resolved; nothing changed.` },
+    });
+    const state = await room.state(key);
+    expect(state).toMatchObject({ status: 'resolved', resolvedBy: 'ana@example.com' });
+    expect(state.acknowledgedBy).toBeUndefined();
+    const handle = room.client.workflow.getHandle(workflowIdFor(key));
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    await handle.terminate('test done: the archive delay is an hour');
   });
 });

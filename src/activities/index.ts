@@ -41,29 +41,36 @@ export function createActivities(config: ActivityConfig, deps: ActivityDeps = {}
   const linked = Object.fromEntries(
     Object.entries(steps).map(([name, step]) => [name, (input: StepInput) => (step as (input: StepInput) => unknown)(withRunUrl(input))]),
   ) as typeof steps;
+  /** What the close-the-loop steps will do for this incident: decided once, recorded in history. */
+  const closeLoopSettings = async (input: StepInput): Promise<CloseLoopSettings> => {
+    const statusPage = await steps.statusPagePlan(input);
+    const noStatusPage = !config.statuscast
+      ? 'not configured (StatusCast)'
+      : input.service
+        ? `no status-page monitor for service "${input.service}"`
+        : 'the incident names no service';
+    return {
+      statusPage,
+      noStatusPage: statusPage ? undefined : noStatusPage,
+      changeEvents: Boolean(changeRoutingKey),
+      failureAlerts: Boolean(routingKey),
+    };
+  };
+  /** Non-secret settings the workflow needs for its timers. */
+  const warRoomSettings = async (): Promise<{ archiveDelayMs: number }> => ({ archiveDelayMs: config.slack?.archiveDelayMs ?? 0 });
   return {
     ...linked,
-    /** What the close-the-loop steps will do for this incident: decided once, recorded in history. */
-    async closeLoopSettings(input: StepInput): Promise<CloseLoopSettings> {
-      const statusPage = await steps.statusPagePlan(input);
-      const noStatusPage = !config.statuscast
-        ? 'not configured (StatusCast)'
-        : input.service
-          ? `no status-page monitor for service "${input.service}"`
-          : 'the incident names no service';
-      return {
-        statusPage,
-        noStatusPage: statusPage ? undefined : noStatusPage,
-        changeEvents: Boolean(changeRoutingKey),
-        failureAlerts: Boolean(routingKey),
-      };
-    },
-    /** Non-secret settings the workflow needs for its timers. */
-    async warRoomSettings(): Promise<{ archiveDelayMs: number }> {
-      return { archiveDelayMs: config.slack?.archiveDelayMs ?? 0 };
+    closeLoopSettings,
+    warRoomSettings,
+    /** Everything an incident run decides once, when its war room opens: recorded in its history, carried through continue-as-new. */
+    async incidentSettings(input: StepInput): Promise<IncidentSettings> {
+      return { ...(await closeLoopSettings(input)), ...(await warRoomSettings()) };
     },
   };
 }
+
+/** The settings an incident run reads once (`incidentSettings`). */
+export type IncidentSettings = CloseLoopSettings & { archiveDelayMs: number };
 
 /** Non-secret switches for one incident's status page, change events and failure alerts. */
 export interface CloseLoopSettings {

@@ -4,7 +4,8 @@
  */
 
 export const SOURCES = ['pagerduty', 'victorops', 'api'] as const;
-export type SourceName = (typeof SOURCES)[number];
+/** A source's registry name (src/sources/index.ts); the workflow treats it as opaque. */
+export type SourceName = string;
 
 /** PagerDuty Events v2 vocabulary: the most widely understood severity scale in this field. */
 export const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
@@ -124,7 +125,10 @@ export interface IncidentState {
   /** Source details worth keeping (VictorOps entity_id, routing key...); never secrets. */
   details?: Record<string, string>;
   steps: Partial<Record<StepName, StepRecord>>;
+  /** The latest entries of the record; the whole record stays in the run's Temporal history. */
   timeline: TimelineEntry[];
+  /** How many older entries were dropped from `timeline` to keep the state small. */
+  olderEntries?: number;
   /** Repeated alerts folded into this incident (same incident triggered again while open). */
   repeatCount: number;
   /** The incident's status page: its monitor, and whether it shares the monitor's incident. */

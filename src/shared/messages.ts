@@ -1,6 +1,6 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { shortHash } from './ids.js';
-import type { ActorNote, IncidentEvent, IncidentState, Severity, TimelineEntry } from './incident.js';
+import type { ActorNote, IncidentEvent, IncidentState, IncidentStatus, Severity, TimelineEntry } from './incident.js';
 
 /** Task queue the worker polls and the ingress starts workflows on (overridable by config). */
 export const DEFAULT_TASK_QUEUE = 'warroom';
@@ -11,10 +11,13 @@ export const INCIDENT_WORKFLOW = 'incidentWorkflow';
 /** Every normalised webhook lands on the incident's run through this signal. */
 export const incidentEventSignal = defineSignal<[IncidentEvent]>('incidentEvent');
 
-/** For other services: acknowledge the incident. */
+/**
+ * For other services: acknowledge the incident. A signal cannot answer, so a refused or malformed
+ * one is recorded as `ignored` on the timeline; callers that need the answer use the update.
+ */
 export const acknowledgeSignal = defineSignal<[ActorNote]>('acknowledge');
 
-/** For other services: resolve the incident and close everything out. */
+/** For other services: resolve the incident and close everything out (fire-and-forget, like `acknowledge`). */
 export const resolveSignal = defineSignal<[ActorNote]>('resolve');
 
 /** The incident's state and timeline. */
@@ -22,6 +25,34 @@ export const incidentQuery = defineQuery<IncidentState>('incident');
 
 /** Re-runs the incident's failed steps; their failure alerts are resolved when they succeed. */
 export const retrySignal = defineSignal<[ActorNote]>('retry');
+
+/** What an acknowledge or resolve update answers: the incident's status once it was applied. */
+export interface IncidentActionResult {
+  key: string;
+  workflowId: string;
+  status: IncidentStatus;
+  acknowledgedAt?: string;
+  acknowledgedBy?: string;
+  resolvedAt?: string;
+  resolvedBy?: string;
+}
+
+/** What a retry update answers: the failed steps it re-runs, in words. */
+export interface RetryResult {
+  retrying: string[];
+}
+
+/**
+ * Acknowledge, with a truthful answer (the API and Slack use it): refused with the reason when the
+ * incident is already acknowledged, resolved or closed, or when the payload is not `{ by, note?, via? }`.
+ */
+export const acknowledgeUpdate = defineUpdate<IncidentActionResult, [ActorNote]>('acknowledgeIncident');
+
+/** Resolve, with a truthful answer: refused when the incident is already resolved or closed. */
+export const resolveUpdate = defineUpdate<IncidentActionResult, [ActorNote]>('resolveIncident');
+
+/** Retry failed steps, with a truthful answer: refused when no step has failed or a retry is running. */
+export const retryUpdate = defineUpdate<RetryResult, [ActorNote]>('retryFailedSteps');
 
 /** Workflow type of the per-monitor status page run (combined alerts); keep stable. */
 export const STATUS_PAGE_WORKFLOW = 'statusPageWorkflow';

@@ -1,0 +1,306 @@
+/**
+ * Every step an incident run can take, declared once: the activity it calls, what it needs first,
+ * what it waits for, whether `retry` re-runs it, and what follows when it succeeds. The open path,
+ * the announcements, close-out, archive and retry all read this table (src/workflows/step-runner.ts
+ * runs it). Adding a vendor's step is one entry here; the workflow itself does not change.
+ *
+ * Pure data and small functions: no Temporal calls, so the table is checked by unit tests.
+ */
+import type { Activities, IncidentSettings, StepInput, StepOutcome } from '../activities/index.js';
+import type { IncidentState, StepName } from '../shared/incident.js';
+import type { Change } from './incident-state.js';
+
+/** What a step can see when it decides whether and how to run. */
+export interface StepContext {
+  state: IncidentState;
+  /** The acknowledge, resolve or reopen being announced or closed out (or the retry). */
+  change?: Change;
+  /** Read once when the war room opens (status page plan, change events, failure alerts, archive delay). */
+  settings: Promise<IncidentSettings>;
+  /** E-mails of the source's assignees (PagerDuty), for invitations. */
+  assigneeEmails: Promise<string[]>;
+}
+
+/** Whether a step runs: `true`; `false` leaves it out silently; `{ skip }` records it as skipped, with why. */
+export type Guard = boolean | { skip: string };
+
+/** A step that waits before it first runs; a resolve within the wait skips it. */
+export interface Delay {
+  ms: number;
+  /** The step's detail while it waits. */
+  waiting: string;
+  /** The timeline's words for the wait. */
+  announced: string;
+  /** The step's detail when the resolve came first. */
+  cancelled: string;
+}
+
+/** A step that runs after another, at most `grace` later even if that one is still running. */
+export type After = StepName | { step: StepName; grace: string };
+
+/** A step that follows another's success, `onlyIf` a step it refreshes has already run. */
+export type FollowUp = StepName | { step: StepName; onlyIfRan: StepName };
+
+export interface StepSpec {
+  /** The timeline's words for it. */
+  what: string | ((ctx: StepContext) => string);
+  /** The one activity it calls. */
+  call: (activities: Activities, input: StepInput, ctx: StepContext) => Promise<StepOutcome>;
+  /** Extra input for the activity (the status page it works on, the change it reports...). */
+  input?: (ctx: StepContext) => Partial<StepInput> | Promise<Partial<StepInput>>;
+  /** Steps whose result it needs: it waits for them to settle and runs only when all are done. */
+  needs?: StepName[];
+  /** Steps it runs after, whatever their outcome. */
+  after?: After[];
+  /** Whether it applies to this incident (settings, source, status page plan). */
+  when?: (ctx: StepContext) => Guard | Promise<Guard>;
+  /** A wait before its first run (the status page's wait time). */
+  delay?: (ctx: StepContext) => Promise<Delay | undefined>;
+  /** Done once per incident: a later run of its path leaves it out (change events). */
+  once?: boolean;
+  /** `retry` re-runs it when it failed. Every step does today; a step that must not opts out here. */
+  retry: boolean;
+  /** What runs when it succeeds: on its first run and when a retry recovers it. */
+  then?: FollowUp[];
+  /** It pushes the incident's status to the source tool: the webhook that comes back is an echo. */
+  echoes?: boolean;
+}
+
+/** How long the room waits for the ticket before it says "ticket pending". */
+export const TICKET_GRACE = '10 seconds';
+
+const done = (state: IncidentState, name: StepName) => state.steps[name]?.status === 'done' && Boolean(state.steps[name]?.ref);
+const statusOf = (ctx: StepContext) => ctx.change?.status ?? ctx.state.status;
+const changeEventsOn = async (ctx: StepContext) => (await ctx.settings).changeEvents;
+/** The change events report what exists, once; when change events are off they are left out. */
+const changeEvent = (what: string, change: NonNullable<StepInput['change']>, needs: StepName[]): StepSpec => ({
+  what: `PagerDuty change event: ${what}`,
+  call: (a, input) => a.sendChangeEvent(input),
+  input: () => ({ change }),
+  needs,
+  when: changeEventsOn,
+  once: true,
+  retry: true,
+});
+/** The incident's status-page incident, as the status-page steps address it. */
+const statusPageRef = (ctx: StepContext) => {
+  const page = ctx.state.statusPage;
+  return page ? { monitor: page.monitor, externalId: ctx.state.key, id: ctx.state.steps.statusPage?.ref } : undefined;
+};
+/** The incident's own source tool hears of a change made elsewhere, never of its own. */
+const syncsSource = (source: string) => (ctx: StepContext): Guard => ctx.state.source === source && (ctx.change?.origin ?? source) !== source;
+/** Announcements wait until the room has its topic, summary and pin: what they update must exist. */
+const ROOM: After[] = ['slackChannel', 'slackInvite', 'slackTopic', 'slackSummary', 'slackPin', 'slackAnnounce'];
+const FURNISHING: After[] = ['slackInvite', { step: 'jiraTicket', grace: TICKET_GRACE }];
+
+/** The step table. Keys are the names in `state.steps`; keep them stable (recorded states use them). */
+export const STEPS = {
+  jiraTicket: {
+    what: 'open Jira ticket',
+    call: (a, input) => a.openTicket(input),
+    retry: true,
+    // A ticket that arrives after the room was furnished: the topic and summary show it.
+    then: ['changeTicket', { step: 'slackTopic', onlyIfRan: 'slackTopic' }, { step: 'slackSummaryUpdate', onlyIfRan: 'slackSummary' }],
+  },
+  slackChannel: {
+    what: 'open Slack channel',
+    call: (a, input) => a.openChannel(input),
+    retry: true,
+    then: ['changeRoom', 'slackInvite', 'slackTopic', 'slackSummary', 'slackAnnounce'],
+  },
+  slackInvite: {
+    what: 'invite responders',
+    call: (a, input) => a.inviteResponders(input),
+    input: async (ctx) => ({ inviteEmails: await ctx.assigneeEmails }),
+    needs: ['slackChannel'],
+    retry: true,
+  },
+  slackTopic: {
+    what: 'set Slack channel topic',
+    call: (a, input) => a.setChannelTopic(input),
+    needs: ['slackChannel'],
+    after: FURNISHING,
+    retry: true,
+  },
+  slackSummary: {
+    what: 'post summary in Slack',
+    call: (a, input) => a.postSummary(input),
+    needs: ['slackChannel'],
+    after: FURNISHING,
+    retry: true,
+    then: ['slackPin'],
+  },
+  slackPin: {
+    what: 'pin the summary',
+    call: (a, input) => a.pinSummary(input),
+    needs: ['slackSummary'],
+    retry: true,
+  },
+  slackAnnounce: {
+    what: 'announce the channel',
+    call: (a, input) => a.announceChannel(input),
+    needs: ['slackChannel'],
+    after: FURNISHING,
+    retry: true,
+  },
+  timelinePost: {
+    what: 'post links to the alerting tool',
+    call: (a, input) => a.postTimelineNote(input),
+    after: ['jiraTicket', 'slackChannel', 'slackInvite'],
+    retry: true,
+  },
+  statusPage: {
+    what: (ctx) => (ctx.state.statusPage?.combined ? `join the status page of monitor "${ctx.state.statusPage.monitor}"` : 'post status page'),
+    // With combined alerts the incident joins its monitor's shared StatusCast incident.
+    call: (a, input, ctx) => (ctx.state.statusPage?.combined ? a.attachToStatusPage(input) : a.postStatusPage(input)),
+    input: (ctx) => ({ statusPage: statusPageRef(ctx) }),
+    when: async (ctx) => {
+      const settings = await ctx.settings;
+      return settings.statusPage ? true : { skip: settings.noStatusPage ?? 'not configured (StatusCast)' };
+    },
+    delay: async (ctx) => {
+      const plan = (await ctx.settings).statusPage;
+      if (!plan || plan.waitMs <= 0) return undefined;
+      const seconds = plan.waitMs / 1000;
+      return {
+        ms: plan.waitMs,
+        waiting: `waiting ${seconds} s (monitor "${plan.monitor}")`,
+        announced: `wait time ${seconds} s before posting`,
+        cancelled: `resolved within the ${seconds} s wait time: nothing posted`,
+      };
+    },
+    retry: true,
+    then: ['changeStatusPage'],
+  },
+  changeTicket: changeEvent('ticket opened', 'ticket', ['jiraTicket']),
+  changeRoom: changeEvent('room opened', 'room', ['slackChannel']),
+  changeStatusPage: {
+    ...changeEvent('status page posted', 'statusPage', ['statusPage']),
+    input: async (ctx) => ({
+      change: 'statusPage',
+      statusPage: { ...statusPageRef(ctx)!, draft: !(await ctx.settings).statusPage?.autoPublish },
+    }),
+    // A combined page is announced by the monitor's own run, not per incident.
+    when: async (ctx) => (await changeEventsOn(ctx)) && !ctx.state.statusPage?.combined,
+  },
+  pagerdutySync: {
+    what: (ctx) => `sync PagerDuty: ${statusOf(ctx)}`,
+    call: (a, input) => a.syncPagerDuty(input),
+    after: ROOM,
+    when: syncsSource('pagerduty'),
+    retry: true,
+    echoes: true,
+  },
+  victoropsSync: {
+    what: (ctx) => `sync VictorOps: ${statusOf(ctx)}`,
+    call: (a, input) => a.syncVictorOps(input),
+    after: ROOM,
+    when: syncsSource('victorops'),
+    retry: true,
+    echoes: true,
+  },
+  slackSummaryUpdate: {
+    what: 'update the summary',
+    call: (a, input) => a.updateSummary(input),
+    needs: ['slackSummary'],
+    after: ROOM,
+    retry: true,
+  },
+  slackStatusMessage: {
+    what: (ctx) => `tell the channel: ${statusOf(ctx)}`,
+    call: (a, input) => a.postStatusMessage(input),
+    needs: ['slackChannel'],
+    after: ROOM,
+    retry: true,
+  },
+  jiraComment: {
+    what: 'comment on the Jira ticket',
+    call: (a, input) => a.commentTicket(input),
+    needs: ['jiraTicket'],
+    retry: true,
+  },
+  jiraTransition: {
+    what: 'close the Jira ticket',
+    call: (a, input) => a.transitionTicket(input),
+    needs: ['jiraTicket'],
+    after: ['jiraComment'],
+    retry: true,
+  },
+  statusPageClose: {
+    what: (ctx) => (ctx.state.statusPage?.combined ? `leave the status page of monitor "${ctx.state.statusPage.monitor}"` : 'close status page'),
+    call: (a, input, ctx) => (ctx.state.statusPage?.combined ? a.detachFromStatusPage(input) : a.closeStatusPage(input)),
+    input: (ctx) => ({ statusPage: statusPageRef(ctx) }),
+    needs: ['statusPage'],
+    retry: true,
+  },
+  changeResolved: {
+    ...changeEvent('resolved', 'resolved', []),
+    after: ['jiraComment', 'jiraTransition', 'statusPageClose', 'pagerdutySync', 'victoropsSync', 'slackSummaryUpdate', 'slackStatusMessage'],
+  },
+  slackArchive: {
+    what: 'archive the Slack channel',
+    call: (a, input) => a.archiveChannel(input),
+    needs: ['slackChannel'],
+    retry: true,
+  },
+} satisfies Partial<Record<StepName, StepSpec>>;
+
+/** The steps this version runs (the table's keys). */
+export type ActiveStep = keyof typeof STEPS;
+
+/** Which steps each path starts; the rest follow from `then`, in the order `after` and `needs` give. */
+export const PATHS = {
+  /** The war room: ticket, room and status page at once; the room's furnishing follows the channel. */
+  open: ['jiraTicket', 'slackChannel', 'statusPage', 'timelinePost'],
+  /** An acknowledge or reopen: the source tool (when the change came from elsewhere) and the room hear of it. */
+  announce: ['pagerdutySync', 'victoropsSync', 'slackSummaryUpdate', 'slackStatusMessage'],
+  /** A resolve: the ticket, the status page, the source tool and the room; then a change event. */
+  closeOut: ['jiraComment', 'jiraTransition', 'statusPageClose', 'pagerdutySync', 'victoropsSync', 'slackSummaryUpdate', 'slackStatusMessage', 'changeResolved'],
+  /** After the archive delay. */
+  archive: ['slackArchive'],
+} as const satisfies Record<string, readonly ActiveStep[]>;
+
+/** The step's words for the timeline. */
+export function stepWords(spec: StepSpec, ctx: StepContext): string {
+  return typeof spec.what === 'function' ? spec.what(ctx) : spec.what;
+}
+
+/** Whether a step's output exists (done, with what it made). */
+export function exists(state: IncidentState, name: StepName): boolean {
+  return done(state, name);
+}
+
+/** What a step's activity is told of the incident: never a secret, only what the timeline may show. */
+export function stepInput(state: IncidentState, assignees: string[], change?: Change, extra: Partial<StepInput> = {}): StepInput {
+  const status = change?.status ?? state.status;
+  const refs = Object.fromEntries(
+    Object.entries(state.steps).flatMap(([name, step]) => (step?.ref ? [[name, step.ref] as [string, string]] : [])),
+  );
+  const ticket = state.steps.jiraTicket;
+  const channel = state.steps.slackChannel;
+  const summary = state.steps.slackSummary;
+  return {
+    key: state.key,
+    workflowId: state.workflowId,
+    source: state.source,
+    externalId: state.externalId,
+    title: state.title,
+    severity: state.severity,
+    service: state.service,
+    status,
+    links: state.links,
+    responders: state.responders,
+    assignees,
+    refs,
+    details: state.details,
+    triggeredAt: state.triggeredAt,
+    // Who the status is by, so every message about it can say so.
+    actor: change ? change.actor : status === 'resolved' ? state.resolvedBy : status === 'acknowledged' ? state.acknowledgedBy : undefined,
+    note: change?.note,
+    origin: change?.origin,
+    ticket: done(state, 'jiraTicket') ? { key: ticket!.ref!, url: ticket!.url } : undefined,
+    channel: done(state, 'slackChannel') ? { id: channel!.ref!, name: channel!.name, url: channel!.url } : undefined,
+    summary: done(state, 'slackSummary') && channel?.ref ? { channel: channel.ref, ts: summary!.ref! } : undefined,
+    ...extra,
+  };
+}
