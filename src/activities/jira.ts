@@ -13,6 +13,7 @@ import {
 } from 'jira.js';
 import { createClient, type Client, type SendRequestOptions } from 'jira.js/core';
 import type { Config } from '../config.js';
+import { defaultTitle, prefix, truncate } from '../shared/text.js';
 import { nonRetryable, rateLimited, UNAVAILABLE, unavailable } from './errors.js';
 import { notConfigured, type StepInput, type StepOutcome } from './step.js';
 
@@ -215,16 +216,9 @@ function currentAttempt(): number {
   return asyncLocalStorage.getStore()?.info.attempt ?? 1;
 }
 
+/** The title on one line, within Jira's limit (UTF-16 units, as Java counts them). */
 function ticketSummary(input: StepInput): string {
-  const oneLine = (input.title || `${input.source} incident ${input.externalId}`).replace(/\s+/g, ' ').trim();
-  if (oneLine.length <= SUMMARY_LIMIT) return oneLine;
-  // Jira counts UTF-16 units (Java strings); cut on a code point so no emoji is split in half.
-  let cut = '';
-  for (const character of oneLine) {
-    if (cut.length + character.length > SUMMARY_LIMIT - 1) break;
-    cut += character;
-  }
-  return `${cut}…`;
+  return truncate((input.title || defaultTitle(input)).replace(/\s+/g, ' ').trim(), SUMMARY_LIMIT);
 }
 
 type AdfNode = Record<string, unknown>;
@@ -243,14 +237,14 @@ const doc = (content: AdfNode[]) => ({ type: 'doc' as const, version: 1, content
 
 /** The ticket's description, always ADF: a string would make jira.js 6 fall back to the v2 API. */
 export function ticketDescription(input: StepInput) {
-  const facts: AdfNode[][] = [[text(`Source: ${input.source} incident ${input.externalId}`)]];
+  const facts: AdfNode[][] = [[text(`Source: ${defaultTitle(input)}`)]];
   if (input.severity) facts.push([text(`Severity: ${input.severity}`)]);
   if (input.service) facts.push([text(`Service: ${input.service}`)]);
   if (input.triggeredAt) facts.push([text(`Triggered: ${input.triggeredAt}`)]);
   const links: AdfNode[][] = input.links.filter((link) => link.url).map((link) => [text(link.label || link.url, link.url)]);
   if (input.channel?.url) links.push([text('Slack channel: '), text(input.channel.name ? `#${input.channel.name}` : input.channel.url, input.channel.url)]);
   if (input.runUrl) links.push([text('Temporal run: '), text(input.workflowId, input.runUrl)]);
-  const content: AdfNode[] = [paragraph(text(`Opened by warroom for ${input.source} incident ${input.externalId}.`)), bulletList(facts)];
+  const content: AdfNode[] = [paragraph(text(`Opened by warroom for ${defaultTitle(input)}.`)), bulletList(facts)];
   if (links.length > 0) content.push(paragraph(text('Links')), bulletList(links));
   return doc(content);
 }
@@ -287,7 +281,7 @@ function adfText(node: unknown): string {
 
 /** Jira's own words from an error body: `errorMessages` and field `errors`. */
 function jiraText(body: unknown): string {
-  if (typeof body === 'string') return body.slice(0, 300);
+  if (typeof body === 'string') return prefix(body, 300);
   if (!body || typeof body !== 'object') return '';
   const { errorMessages, errors, message } = body as { errorMessages?: unknown; errors?: unknown; message?: unknown };
   const parts: string[] = [];

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ApplicationFailure } from '@temporalio/activity';
+import { defaultTitle, prefix, truncate } from '../shared/text.js';
 import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
 import { notConfigured, type ChangeAction, type StepInput, type StepOutcome } from './step.js';
 import { createJsonApi, sendJson, type VendorAnswer } from './vendor-http.js';
@@ -136,7 +137,7 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       if (current === input.status || current === 'resolved') return { status: 'done', detail: `already ${current} in PagerDuty` };
 
       const incident: Record<string, string> = { type: 'incident_reference', status: input.status };
-      if (input.status === 'resolved') incident.resolution = clip(`Resolved by ${changeAuthor(input)}${input.note ? `: ${input.note}` : ''} (synced by warroom)`, RESOLUTION_LIMIT);
+      if (input.status === 'resolved') incident.resolution = truncate(`Resolved by ${changeAuthor(input)}${input.note ? `: ${input.note}` : ''} (synced by warroom)`, RESOLUTION_LIMIT);
       const written = await rest.send('PUT', path, { incident });
       if (written.status === 400 && errorCode(written.body) === INCIDENT_ALREADY_RESOLVED) {
         return { status: 'done', detail: 'already resolved in PagerDuty' };
@@ -166,10 +167,10 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       if (input.change === 'resolved' && input.actor) custom.resolved_by = changeAuthor(input);
       await events.enqueue('/v2/change/enqueue', {
         routing_key: changeKey,
-        payload: { summary: clip(summary, SUMMARY_LIMIT), source: 'warroom', timestamp: new Date().toISOString(), custom_details: custom },
+        payload: { summary: truncate(summary, SUMMARY_LIMIT), source: 'warroom', timestamp: new Date().toISOString(), custom_details: custom },
         links: incidentLinks(input),
       });
-      return { status: 'done', detail: `change event sent to PagerDuty: ${clip(summary, 200)}` };
+      return { status: 'done', detail: `change event sent to PagerDuty: ${truncate(summary, 200)}` };
     },
 
     /** Events API v2 trigger naming `input.failure`; the dedup key per incident and step makes retries one alert. */
@@ -178,13 +179,13 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       if (!input.failure) return { status: 'skipped', detail: 'no failed step named' };
       const { step, what, error } = input.failure;
       const dedupKey = failureDedupKey(input.key, step);
-      const title = input.title || `${input.source} incident ${input.externalId}`;
+      const title = input.title || defaultTitle(input);
       const body: Record<string, unknown> = {
         routing_key: alertKey,
         event_action: 'trigger',
         dedup_key: dedupKey,
         payload: {
-          summary: clip(`warroom could not ${what} for ${title} (${input.key}): ${error}`, SUMMARY_LIMIT),
+          summary: truncate(`warroom could not ${what} for ${title} (${input.key}): ${error}`, SUMMARY_LIMIT),
           source: 'warroom',
           severity: 'error',
           timestamp: new Date().toISOString(),
@@ -280,7 +281,7 @@ function createPagerDutyEvents(settings: PagerDutyEventsSettings, options: Omit<
 
 /** `{"status","message","errors":[...]}` as one line: "Event object is invalid: Invalid routing key (HTTP 400)". */
 function eventsErrorText(status: number, body: { message?: unknown; errors?: unknown } | undefined, text: string): string {
-  const message = typeof body?.message === 'string' ? body.message : text.slice(0, 200) || 'no error message';
+  const message = typeof body?.message === 'string' ? body.message : prefix(text, 200) || 'no error message';
   const errors = Array.isArray(body?.errors) ? body.errors.filter((item): item is string => typeof item === 'string') : [];
   return `${message}${errors.length > 0 ? `: ${errors.join('; ')}` : ''} (HTTP ${status})`;
 }
@@ -310,7 +311,7 @@ export function changeAuthor(input: Pick<StepInput, 'actor' | 'origin'>): string
 
 /** What warroom did, as a change event's summary; undefined when the thing reported does not exist yet. */
 function changeSummary(input: StepInput, change: ChangeAction): string | undefined {
-  const incident = `${clip(input.title || `${input.source} incident ${input.externalId}`, 300)} (${input.key})`;
+  const incident = `${truncate(input.title || defaultTitle(input), 300)} (${input.key})`;
   switch (change) {
     case 'ticket':
       return input.ticket ? `warroom opened Jira ticket ${input.ticket.key} for ${incident}` : undefined;
@@ -333,7 +334,7 @@ function incidentLinks(input: StepInput): Array<{ href: string; text: string }> 
   ];
   const links: Array<{ href: string; text: string }> = [];
   for (const link of candidates) {
-    if (link && isWebUrl(link.href) && !links.some((known) => known.href === link.href)) links.push({ href: link.href, text: clip(link.text, 200) });
+    if (link && isWebUrl(link.href) && !links.some((known) => known.href === link.href)) links.push({ href: link.href, text: truncate(link.text, 200) });
   }
   return links;
 }
@@ -347,22 +348,10 @@ function isWebUrl(value: string): boolean {
   }
 }
 
-/** At most `limit` UTF-16 units, never splitting a surrogate pair. */
-function prefix(text: string, limit: number): string {
-  if (text.length <= limit) return text;
-  const code = text.charCodeAt(limit - 1);
-  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? limit - 1 : limit);
-}
-
-/** `text` within `limit` characters, cut with an ellipsis where it was cut. */
-function clip(text: string, limit: number): string {
-  return text.length <= limit ? text : `${prefix(text, limit - 1)}…`;
-}
-
 /** `{"error":{"message","code","errors":[...]}}` as one line: "Invalid Input Provided: From header... (HTTP 400, code 2001)". */
 function errorText(answer: VendorAnswer): string {
   const error = (answer.body as { error?: { message?: unknown; errors?: unknown } } | undefined)?.error;
-  const message = typeof error?.message === 'string' ? error.message : typeof answer.body === 'string' && answer.body ? answer.body.slice(0, 200) : 'no error message';
+  const message = typeof error?.message === 'string' ? error.message : typeof answer.body === 'string' && answer.body ? prefix(answer.body, 200) : 'no error message';
   const details = Array.isArray(error?.errors) ? error.errors.filter((item): item is string => typeof item === 'string') : [];
   const code = errorCode(answer.body);
   return `${message}${details.length > 0 ? `: ${details.join('; ')}` : ''} (HTTP ${answer.status}${code === undefined ? '' : `, code ${code}`})`;

@@ -1,4 +1,5 @@
 import type { Link, SourceName } from '../shared/incident.js';
+import { truncate } from '../shared/text.js';
 import type { StepInput } from './step.js';
 
 /** Action ids of the summary's buttons; the interactivity endpoint (close-loop issue) matches on them. */
@@ -49,17 +50,6 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** At most `max` UTF-16 units (so also at most `max` characters), never splitting a surrogate pair. */
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let out = '';
-  for (const char of text) {
-    if (out.length + char.length > max - 1) break;
-    out += char;
-  }
-  return `${out}…`;
-}
-
 const isWebUrl = (url: string | undefined): url is string => Boolean(url && /^https?:\/\/\S+$/i.test(url));
 
 /** A mrkdwn link; only http(s) URLs become links, and `|`, `<`, `>` in them are percent-encoded. */
@@ -88,6 +78,7 @@ export function statusLine(input: StepInput): string {
   }
 }
 
+// Not defaultTitle on purpose: Slack shows the tool's display name ("PagerDuty Q1ABC"), and links it to the tool.
 const sourceLabel = (input: StepInput) => `${SOURCE_NAMES[input.source]} ${input.externalId}`;
 
 /**

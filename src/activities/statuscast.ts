@@ -1,5 +1,6 @@
 import type { ApplicationFailure } from '@temporalio/activity';
 import { findMonitor, type StatusPageMonitor } from '../config.js';
+import { prefix, truncate } from '../shared/text.js';
 import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
 import { notConfigured, type StatusPageRef, type StepInput, type StepOutcome } from './step.js';
 import { createJsonApi, type VendorAnswer } from './vendor-http.js';
@@ -161,7 +162,7 @@ export function createStatusCastActivities(deps: StatusCastDeps = {}) {
       // v4 has no author field (the token's user is the author) and no employee list (notificationChannels reach subscribers).
       const body = {
         incidentType: monitor.incidentType,
-        title: clip(fill(monitor.subject, values), TITLE_LIMIT),
+        title: truncate(fill(monitor.subject, values), TITLE_LIMIT),
         isPublished: monitor.autoPublish,
         externalId: ref.externalId,
         posts: [
@@ -285,10 +286,6 @@ function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{(title|service|severity|key|count)\}/g, (_, name: string) => values[name] ?? '');
 }
 
-function clip(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
-}
-
 /**
  * StatusCast's words, one line. v4 documents no error body; ASP.NET's problem details
  * (`title`, `detail`, `errors{field:[...]}`) and a plain `message` are both read.
@@ -296,7 +293,7 @@ function clip(text: string, limit: number): string {
 function errorText(answer: VendorAnswer): string {
   const body = answer.body as { title?: unknown; detail?: unknown; message?: unknown; errors?: unknown } | string | undefined;
   const parts: string[] = [];
-  if (typeof body === 'string' && body.trim()) parts.push(body.trim().slice(0, 200));
+  if (typeof body === 'string' && body.trim()) parts.push(prefix(body.trim(), 200));
   else if (body && typeof body === 'object') {
     for (const value of [body.message, body.title, body.detail]) {
       if (typeof value === 'string' && value.trim() && !parts.includes(value.trim())) parts.push(value.trim());

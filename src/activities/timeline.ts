@@ -1,7 +1,8 @@
+import { truncate } from '../shared/text.js';
 import { nonRetryable } from './errors.js';
 import { createPagerDutyRest, type PagerDutyRestSettings } from './pagerduty.js';
 import { notConfigured, type StepInput, type StepOutcome } from './step.js';
-import { createVictorOpsEndpoint, VICTOROPS_LIMITS as VO_LIMIT } from './victorops.js';
+import { createVictorOpsEndpoint, entityDisplayName, VICTOROPS_LIMITS as VO_LIMIT } from './victorops.js';
 
 export interface TimelineDeps {
   /** `VICTOROPS_REST_URL`: the full REST endpoint URL, API key and routing key included. A secret. */
@@ -74,11 +75,11 @@ export function createTimelineActivities(deps: TimelineDeps = {}) {
       message_type: 'INFO',
       entity_id: entityId,
       // The incident's own name: if VictorOps rolls the INFO into the incident, the card keeps its title.
-      entity_display_name: clip(input.title || `Incident ${input.externalId}`, VO_LIMIT.field),
-      state_message: clip(post.lines.join('\n'), VO_LIMIT.stateMessage),
+      entity_display_name: entityDisplayName(input),
+      state_message: truncate(post.lines.join('\n'), VO_LIMIT.stateMessage),
       monitoring_tool: 'warroom',
       // Ours, when VictorOps echoes it back through an outgoing webhook.
-      warroom_ref: clip(input.workflowId, VO_LIMIT.field),
+      warroom_ref: truncate(input.workflowId, VO_LIMIT.field),
     };
     if (post.jiraUrl && post.jiraUrl.length <= VO_LIMIT.annotation) alert['vo_annotate.u.Jira'] = post.jiraUrl;
     if (post.slackUrl && post.slackUrl.length <= VO_LIMIT.annotation) alert['vo_annotate.u.Slack'] = post.slackUrl;
@@ -107,8 +108,4 @@ function postBack(input: StepInput): PostBack {
     lines.push(`Slack: ${name}${input.channel.url ? ` ${input.channel.url}` : ''}`);
   }
   return { lines, jiraUrl: input.ticket?.url, slackUrl: input.channel?.url };
-}
-
-function clip(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
 }

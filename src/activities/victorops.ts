@@ -1,4 +1,5 @@
 import { OWN_MONITORING_TOOL } from '../sources/victorops.js';
+import { prefix, truncate } from '../shared/text.js';
 import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
 import { changeAuthor } from './pagerduty.js';
 import { notConfigured, type StepInput, type StepOutcome } from './step.js';
@@ -48,17 +49,26 @@ export function createVictorOpsActivities(deps: VictorOpsDeps) {
       await endpoint.post({
         message_type: resolved ? 'RECOVERY' : 'ACKNOWLEDGEMENT',
         entity_id: entityId,
-        entity_display_name: clip(input.title || `Incident ${input.externalId}`, VICTOROPS_LIMITS.field),
-        state_message: clip(words, VICTOROPS_LIMITS.stateMessage),
-        ack_author: clip(input.actor?.trim() || 'warroom', VICTOROPS_LIMITS.field),
-        ack_msg: clip(words, VICTOROPS_LIMITS.field),
+        entity_display_name: entityDisplayName(input),
+        state_message: truncate(words, VICTOROPS_LIMITS.stateMessage),
+        ack_author: truncate(input.actor?.trim() || 'warroom', VICTOROPS_LIMITS.field),
+        ack_msg: truncate(words, VICTOROPS_LIMITS.field),
         // What the VictorOps source reads as an echo of warroom's own post.
         monitoring_tool: OWN_MONITORING_TOOL,
-        warroom_ref: clip(input.workflowId, VICTOROPS_LIMITS.field),
+        warroom_ref: truncate(input.workflowId, VICTOROPS_LIMITS.field),
       });
       return { status: 'done', detail: `${resolved ? 'RECOVERY' : 'ACKNOWLEDGEMENT'} sent to VictorOps for ${entityId}, for ${changeAuthor(input)}` };
     },
   };
+}
+
+/**
+ * The incident's name on a VictorOps alert, within the field limit. Not defaultTitle on purpose:
+ * inside VictorOps the tool's own name says nothing, and the untitled fallback stays as VictorOps
+ * has always shown it (an INFO repeated by a retry must match the first byte for byte).
+ */
+export function entityDisplayName(input: Pick<StepInput, 'title' | 'externalId'>): string {
+  return truncate(input.title || `Incident ${input.externalId}`, VICTOROPS_LIMITS.field);
 }
 
 /** The REST endpoint integration: one JSON alert per call. */
@@ -89,7 +99,7 @@ export function createVictorOpsEndpoint(restUrl: string, options: VendorTranspor
       const { status } = answer;
       // A body that is not JSON arrives as its text, whose fields read as undefined.
       const body = answer.body as { result?: unknown; message?: unknown } | undefined;
-      const said = typeof body?.message === 'string' ? body.message : answer.text.slice(0, 200) || 'no message';
+      const said = typeof body?.message === 'string' ? body.message : prefix(answer.text, 200) || 'no message';
       if (status === 200 && body?.result === 'success') return;
       if (status === 429) {
         throw rateLimited('VictorOps', retryAfterMs(answer.headers.get('retry-after')) ?? VICTOROPS_RATE_LIMIT_FALLBACK_MS);
@@ -126,11 +136,4 @@ function secretParts(restUrl: string): string[] {
   }
   // Longest first, so the whole URL is replaced before its parts.
   return [...new Set(parts.filter((part) => part.length >= 4))].sort((a, b) => b.length - a.length);
-}
-
-/** `text` within `limit` characters, never splitting a surrogate pair. */
-function clip(text: string, limit: number): string {
-  if (text.length <= limit) return text;
-  const code = text.charCodeAt(limit - 2);
-  return `${text.slice(0, code >= 0xd800 && code <= 0xdbff ? limit - 2 : limit - 1)}…`;
 }
