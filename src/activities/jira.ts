@@ -1,4 +1,4 @@
-import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import {
   createCloudClient,
   isApiError,
@@ -14,6 +14,7 @@ import {
 import { createClient, type Client, type SendRequestOptions } from 'jira.js/core';
 import type { Config } from '../config.js';
 import { defaultTitle, prefix, truncate } from '../shared/text.js';
+import { currentActivity } from './activity-context.js';
 import { nonRetryable, rateLimited, UNAVAILABLE, unavailable } from './errors.js';
 import { notConfigured, type StepInput, type StepOutcome } from './step.js';
 
@@ -119,7 +120,7 @@ export function createJiraActivities(deps: JiraDeps = {}) {
      */
     async openTicket(input: StepInput): Promise<StepOutcome> {
       const label = ticketLabel(input.key);
-      const retried = currentAttempt() > 1;
+      const retried = (currentActivity()?.info.attempt ?? 1) > 1;
       const deadline = Date.now() + (retried ? lookupWaitMs : 0);
       for (;;) {
         let found: Awaited<ReturnType<typeof findByLabel>>;
@@ -209,11 +210,6 @@ export function ticketLabel(key: string): string {
 
 function ticketKey(input: StepInput): string | undefined {
   return input.ticket?.key ?? input.refs.jiraTicket;
-}
-
-/** The attempt number inside a Temporal activity; 1 when called directly. */
-function currentAttempt(): number {
-  return asyncLocalStorage.getStore()?.info.attempt ?? 1;
 }
 
 /** The title on one line, within Jira's limit (UTF-16 units, as Java counts them). */

@@ -6,10 +6,11 @@ import {
   type WebAPIRateLimitedError,
   type WebAPIRequestError,
 } from '@slack/web-api';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { LogLevel, type Logger } from '@slack/web-api';
 import type { Config } from '../config.js';
 import { shortHash } from '../shared/ids.js';
+import { currentActivity } from './activity-context.js';
 import { nonRetryable, rateLimited, unavailable } from './errors.js';
 import { announcementMessage, channelTopic, statusLine, statusMessage, summaryMessage } from './slack-blocks.js';
 import { notConfigured, type StepInput, type StepOutcome } from './step.js';
@@ -69,13 +70,9 @@ export function createSlackClient(settings: SlackSettings): WebClient {
 /** The client's own warnings go to the activity's logger (JSON via the worker), never to the console. */
 const clientLogger: Logger = (() => {
   let level = LogLevel.WARN;
-  const forward = (method: 'warn' | 'error') => (...msg: unknown[]) => {
-    try {
-      Context.current().log[method](`slack client: ${msg.map(String).join(' ')}`);
-    } catch {
-      // Outside an activity there is no logger to use; the call's own error still surfaces.
-    }
-  };
+  // Outside an activity there is no logger to use; the call's own error still surfaces.
+  const forward = (method: 'warn' | 'error') => (...msg: unknown[]) =>
+    currentActivity()?.log[method](`slack client: ${msg.map(String).join(' ')}`);
   return {
     debug: () => undefined,
     info: () => undefined,
@@ -502,12 +499,9 @@ function opened(id: string, name: string, detail: string): StepOutcome {
  * the same across its retries), or outside Temporal the status, actor and note.
  */
 function stepKey(input: StepInput): string {
-  try {
-    const { activityId, workflowExecution } = Context.current().info;
-    if (workflowExecution) return `${workflowExecution.runId}/${activityId}`;
-  } catch {
-    // Not inside an activity (a direct call): fall through to the content of the change.
-  }
+  const info = currentActivity()?.info;
+  // Not inside an activity (a direct call): the content of the change tells it apart.
+  if (info?.workflowExecution) return `${info.workflowExecution.runId}/${info.activityId}`;
   return `${input.status}/${shortHash(`${input.actor ?? ''}\n${input.note ?? ''}`)}`;
 }
 
