@@ -36,7 +36,9 @@ export interface PagerDutyEventsSettings {
 }
 
 export interface PagerDutyDeps {
-  /** Absent: every call answers "not configured" (or nothing to look up). */
+  /** The worker's one REST client (createActivities shares it with postTimelineNote); built from `pagerduty` when absent. */
+  rest?: PagerDutyRest;
+  /** Absent (and no `rest`): every call answers "not configured" (or nothing to look up). */
   pagerduty?: PagerDutyRestSettings;
   events?: PagerDutyEventsSettings;
   /** `PAGERDUTY_SYNC`: acknowledge/resolve PagerDuty incidents changed elsewhere (default on). */
@@ -104,7 +106,7 @@ export function createPagerDutyRest(settings: PagerDutyRestSettings, options: Om
 
 /** PagerDuty: state sync (REST), change events and warroom's own failure alerts (Events API v2), assignee look-ups. */
 export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
-  const rest = deps.pagerduty ? createPagerDutyRest(deps.pagerduty, deps) : undefined;
+  const rest = deps.rest ?? (deps.pagerduty ? createPagerDutyRest(deps.pagerduty, deps) : undefined);
   const events = deps.events ? createPagerDutyEvents(deps.events, deps) : undefined;
   const alertKey = deps.events?.routingKey;
   const changeKey = deps.events?.changeRoutingKey;
@@ -239,6 +241,31 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       return { emails, unknown: found.filter((user) => !user.email).map((user) => user.id) };
     },
   };
+}
+
+/**
+ * `postTimelineNote` for a PagerDuty incident: `lines` as one note per incident and set of links.
+ * Notes can be read back, so an earlier attempt whose answer was lost (applied, then 500 or a
+ * timeout) is found and not repeated. Attempts of one activity never overlap, so read-then-write
+ * cannot race with itself.
+ */
+export async function addTimelineNote(rest: PagerDutyRest, input: StepInput, lines: string[]): Promise<StepOutcome> {
+  const incident = encodeURIComponent(input.externalId);
+  const marker = `warroom ref: ${input.workflowId}`;
+  const content = [...lines, marker].join('\n');
+
+  const listed = await rest.send('GET', `/incidents/${incident}/notes`);
+  if (listed.status !== 200) throw rest.failure(listed, `read the notes of incident ${input.externalId}`);
+  const notes = (listed.body as { notes?: Array<{ id?: string; content?: string }> }).notes ?? [];
+  const earlier = notes.find((note) => typeof note.content === 'string' && note.content.includes(marker) && lines.every((line) => note.content!.includes(line)));
+  if (earlier) {
+    return { status: 'done', detail: `note already on PagerDuty incident ${input.externalId} (an earlier attempt)`, ref: earlier.id };
+  }
+
+  const created = await rest.send('POST', `/incidents/${incident}/notes`, { note: { content } });
+  if (created.status < 200 || created.status > 299) throw rest.failure(created, `add a note to incident ${input.externalId}`);
+  const id = (created.body as { note?: { id?: string } }).note?.id;
+  return { status: 'done', detail: `note added to PagerDuty incident ${input.externalId}`, ref: id };
 }
 
 /** Events API v2 on plain fetch: no auth header (the routing key in the body is the credential), no retries of its own. */
