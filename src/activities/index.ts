@@ -5,7 +5,7 @@ import { createJiraActivities } from './jira.js';
 import { createPagerDutyActivities, createPagerDutyRest } from './pagerduty.js';
 import { createSlackActivities } from './slack.js';
 import { createStatusCastActivities, type StatusPagePlan } from './statuscast.js';
-import type { StepInput } from './step.js';
+import { notConfigured, type StepInput } from './step.js';
 import { createTimelineActivities } from './timeline.js';
 import { createVictorOpsActivities, createVictorOpsEndpoint } from './victorops.js';
 
@@ -49,7 +49,7 @@ export function createActivities(config: ActivityConfig, deps: ActivityDeps = {}
     async closeLoopSettings(input: StepInput): Promise<CloseLoopSettings> {
       const statusPage = await steps.statusPagePlan(input);
       const noStatusPage = !config.statuscast
-        ? 'not configured (StatusCast)'
+        ? notConfigured('StatusCast').detail
         : input.service
           ? `no status-page monitor for service "${input.service}"`
           : 'the incident names no service';

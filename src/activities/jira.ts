@@ -16,7 +16,7 @@ import type { Config } from '../config.js';
 import { defaultTitle, prefix, truncate } from '../shared/text.js';
 import { currentActivity } from './activity-context.js';
 import { nonRetryable, rateLimited, UNAVAILABLE, unavailable } from './errors.js';
-import { notConfigured, type StepInput, type StepOutcome } from './step.js';
+import { unconfigured, type StepActivity, type StepInput, type StepOutcome } from './step.js';
 
 export type JiraSettings = NonNullable<Config['jira']>;
 export type JiraClient = CloudClient;
@@ -37,6 +37,8 @@ export interface JiraClientOptions {
 }
 
 const VENDOR = 'Jira';
+/** Jira's steps, by the names the workflow calls them. */
+const JIRA_STEPS = ['openTicket', 'commentTicket', 'transitionTicket'] as const;
 const SUMMARY_LIMIT = 255;
 /** Jira Cloud usually indexes a new issue within a second or two; past this a retry creates again. */
 const DEFAULT_LOOKUP_WAIT_MS = 5_000;
@@ -86,16 +88,10 @@ function withDeadline(client: Client, timeoutMs: number): Client {
 }
 
 /** Jira: the incident's ticket. Without settings every call answers "not configured". */
-export function createJiraActivities(deps: JiraDeps = {}) {
+export function createJiraActivities(deps: JiraDeps = {}): Record<(typeof JIRA_STEPS)[number], StepActivity> {
   const { settings } = deps;
   const jira = deps.jira ?? (settings ? createJiraClient(settings) : undefined);
-  if (!settings || !jira) {
-    return {
-      openTicket: async (_input: StepInput): Promise<StepOutcome> => notConfigured(VENDOR),
-      commentTicket: async (_input: StepInput): Promise<StepOutcome> => notConfigured(VENDOR),
-      transitionTicket: async (_input: StepInput): Promise<StepOutcome> => notConfigured(VENDOR),
-    };
-  }
+  if (!settings || !jira) return unconfigured(VENDOR, JIRA_STEPS);
   const lookupWaitMs = deps.lookupWaitMs ?? DEFAULT_LOOKUP_WAIT_MS;
   const browseUrl = (key: string) => `${settings.host.replace(/\/+$/, '')}/browse/${key}`;
   const fail = (what: string, err: unknown) => toFailure(what, err, settings);

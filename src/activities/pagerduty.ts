@@ -227,7 +227,7 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       if (input.source !== 'pagerduty') return { emails: [], unknown: [], skipped: `${input.source} incidents have no PagerDuty assignees` };
       const ids = [...new Set(input.assignees)];
       if (ids.length === 0) return { emails: [], unknown: [], skipped: 'the incident has no assignees' };
-      if (!rest) return { emails: [], unknown: [], skipped: 'not configured (PagerDuty REST API)' };
+      if (!rest) return { emails: [], unknown: [], skipped: notConfigured('PagerDuty REST API').detail };
       const found = await Promise.all(
         ids.map(async (id) => {
           const answer = await rest.send('GET', `/users/${encodeURIComponent(id)}`);
