@@ -15,8 +15,8 @@ import { createClient, type Client, type SendRequestOptions } from 'jira.js/core
 import type { Config } from '../config.js';
 import { defaultTitle, prefix, truncate } from '../shared/text.js';
 import { currentActivity } from './activity-context.js';
-import { nonRetryable, rateLimited, UNAVAILABLE, unavailable } from './errors.js';
-import { unconfigured, type StepActivity, type StepInput, type StepOutcome } from './step.js';
+import { nonRetryable, rateLimited, redactor, UNAVAILABLE, unavailable } from './errors.js';
+import { isWebUrl, unconfigured, type StepActivity, type StepInput, type StepOutcome } from './step.js';
 
 export type JiraSettings = NonNullable<Config['jira']>;
 export type JiraClient = CloudClient;
@@ -217,7 +217,7 @@ type AdfNode = Record<string, unknown>;
 
 /** A text node, linked when `href` is an http(s) URL: Jira refuses the whole document over one bad link mark. */
 const text = (value: string, href?: string): AdfNode =>
-  href && /^https?:$/.test(URL.parse(href)?.protocol ?? '')
+  href && isWebUrl(href)
     ? { type: 'text', text: value, marks: [{ type: 'link', attrs: { href } }] }
     : { type: 'text', text: href && href !== value ? `${value} (${href})` : value };
 const paragraph = (...content: AdfNode[]): AdfNode => ({ type: 'paragraph', content });
@@ -286,12 +286,7 @@ function jiraText(body: unknown): string {
 /** Maps a jira.js failure to the failure types the workflow's retry policy knows; never carries the token. */
 function toFailure(what: string, err: unknown, settings: JiraSettings): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
-  const redact = (message: string) =>
-    message
-      .split(settings.apiToken)
-      .join('***')
-      .split(Buffer.from(`${settings.email}:${settings.apiToken}`).toString('base64'))
-      .join('***');
+  const redact = redactor([settings.apiToken, Buffer.from(`${settings.email}:${settings.apiToken}`).toString('base64')], '***');
   if (err instanceof JiraTimeoutError) return unavailable(VENDOR, `${what}: ${err.message}`);
   if (isNetworkError(err)) return unavailable(VENDOR, `${what}: network error${err.code ? ` (${err.code})` : ''}`);
   if (isRateLimitError(err)) return rateLimited(VENDOR, err.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS);

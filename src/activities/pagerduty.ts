@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ApplicationFailure } from '@temporalio/activity';
 import { defaultTitle, prefix, truncate } from '../shared/text.js';
-import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
-import { notConfigured, type ChangeAction, type StepInput, type StepOutcome } from './step.js';
+import { nonRetryable, rateLimited, redactor, retryAfterMs, unavailable } from './errors.js';
+import { channelLabel, isWebUrl, notConfigured, type ChangeAction, type StepInput, type StepOutcome } from './step.js';
 import { createJsonApi, sendJson, type VendorAnswer } from './vendor-http.js';
 
 const VENDOR = 'PagerDuty';
@@ -72,7 +72,7 @@ export function createPagerDutyRest(settings: PagerDutyRestSettings, options: Om
     // Every 2xx of the REST API carries a JSON body; none, or one that is not JSON, is a broken answer.
     readable: (body) => body !== undefined && typeof body !== 'string',
   });
-  const redact = (text: string) => text.split(settings.apiToken).join('<redacted>');
+  const redact = redactor([settings.apiToken]);
 
   return {
     async send(method, path, body) {
@@ -87,7 +87,8 @@ export function createPagerDutyRest(settings: PagerDutyRestSettings, options: Om
     },
 
     failure(answer, doing) {
-      const words = redact(errorText(answer));
+      const error = (answer.body as { error?: { message?: unknown; errors?: unknown } } | undefined)?.error;
+      const words = redact(pagerDutyWords(answer.status, error, typeof answer.body === 'string' ? answer.body : '', errorCode(answer.body)));
       if (answer.status === 429) {
         const wait =
           retryAfterMs(answer.headers.get('retry-after')) ??
@@ -165,7 +166,7 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
         action: input.change,
       };
       if (input.ticket) custom.ticket = input.ticket.key;
-      if (input.channel) custom.slack_channel = input.channel.name ? `#${input.channel.name}` : input.channel.id;
+      if (input.channel) custom.slack_channel = channelLabel(input.channel);
       if (input.change === 'resolved' && input.actor) custom.resolved_by = changeAuthor(input);
       await events.enqueue('/v2/change/enqueue', {
         routing_key: changeKey,
@@ -278,7 +279,7 @@ function createPagerDutyEvents(settings: PagerDutyEventsSettings, options: Omit<
   const base = settings.eventsUrl.replace(/\/+$/, '');
   const secrets = [settings.routingKey, settings.changeRoutingKey].filter((key): key is string => Boolean(key && key.length >= 4));
   // Routing keys are credentials: no message ever carries one, whatever PagerDuty echoes back.
-  const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('<redacted>'), text);
+  const redact = redactor(secrets);
 
   return {
     async enqueue(path, body) {
@@ -298,7 +299,7 @@ function createPagerDutyEvents(settings: PagerDutyEventsSettings, options: Omit<
       if (answer.status === 429) {
         throw rateLimited(VENDOR, retryAfterMs(answer.headers.get('retry-after')) ?? EVENTS_RATE_LIMIT_FALLBACK_MS);
       }
-      const words = redact(eventsErrorText(answer.status, parsed, answer.text));
+      const words = redact(pagerDutyWords(answer.status, parsed, answer.text));
       if (answer.status >= 500 || answer.status === 408) throw unavailable(VENDOR, `Events API ${doing}: ${words}`);
       // 400: "check that the JSON is valid", never retried (Events API v2 docs); other 4xx are no better.
       throw nonRetryable(VENDOR, `Events API refused the ${doing}: ${words}`, { status: answer.status });
@@ -306,11 +307,16 @@ function createPagerDutyEvents(settings: PagerDutyEventsSettings, options: Omit<
   };
 }
 
-/** `{"status","message","errors":[...]}` as one line: "Event object is invalid: Invalid routing key (HTTP 400)". */
-function eventsErrorText(status: number, body: { message?: unknown; errors?: unknown } | undefined, text: string): string {
-  const message = typeof body?.message === 'string' ? body.message : prefix(text, 200) || 'no error message';
-  const errors = Array.isArray(body?.errors) ? body.errors.filter((item): item is string => typeof item === 'string') : [];
-  return `${message}${errors.length > 0 ? `: ${errors.join('; ')}` : ''} (HTTP ${status})`;
+/**
+ * PagerDuty's words as one line, from the REST API's `{"error":{"message","code","errors":[...]}}`
+ * ("Invalid Input Provided: From header... (HTTP 400, code 2001)") or the Events API's
+ * `{"status","message","errors":[...]}` ("Event object is invalid: Invalid routing key (HTTP 400)");
+ * the start of `text` when it sent no message.
+ */
+function pagerDutyWords(status: number, said: { message?: unknown; errors?: unknown } | undefined, text: string, code?: number): string {
+  const message = typeof said?.message === 'string' ? said.message : prefix(text, 200) || 'no error message';
+  const details = Array.isArray(said?.errors) ? said.errors.filter((item): item is string => typeof item === 'string') : [];
+  return `${message}${details.length > 0 ? `: ${details.join('; ')}` : ''} (HTTP ${status}${code === undefined ? '' : `, code ${code}`})`;
 }
 
 /** warroom's alert for one incident and step: the same on every retry, so PagerDuty keeps one alert. */
@@ -343,7 +349,7 @@ function changeSummary(input: StepInput, change: ChangeAction): string | undefin
     case 'ticket':
       return input.ticket ? `warroom opened Jira ticket ${input.ticket.key} for ${incident}` : undefined;
     case 'room':
-      return input.channel ? `warroom opened Slack channel ${input.channel.name ? `#${input.channel.name}` : input.channel.id} for ${incident}` : undefined;
+      return input.channel ? `warroom opened Slack channel ${channelLabel(input.channel)} for ${incident}` : undefined;
     case 'statusPage':
       return `warroom ${input.statusPage?.draft ? 'saved a status page draft' : 'posted a status page incident'}${input.statusPage?.id ? ` (StatusCast ${input.statusPage.id})` : ''} for ${incident}`;
     case 'resolved':
@@ -355,7 +361,7 @@ function changeSummary(input: StepInput, change: ChangeAction): string | undefin
 function incidentLinks(input: StepInput): Array<{ href: string; text: string }> {
   const candidates = [
     input.ticket?.url ? { href: input.ticket.url, text: `Jira ${input.ticket.key}` } : undefined,
-    input.channel?.url ? { href: input.channel.url, text: `Slack ${input.channel.name ? `#${input.channel.name}` : input.channel.id}` } : undefined,
+    input.channel?.url ? { href: input.channel.url, text: `Slack ${channelLabel(input.channel)}` } : undefined,
     ...input.links.map((link) => ({ href: link.url, text: link.label })),
     input.runUrl ? { href: input.runUrl, text: 'warroom run (Temporal)' } : undefined,
   ];
@@ -366,24 +372,7 @@ function incidentLinks(input: StepInput): Array<{ href: string; text: string }> 
   return links;
 }
 
-function isWebUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:';
-  } catch {
-    return false;
-  }
-}
-
-/** `{"error":{"message","code","errors":[...]}}` as one line: "Invalid Input Provided: From header... (HTTP 400, code 2001)". */
-function errorText(answer: VendorAnswer): string {
-  const error = (answer.body as { error?: { message?: unknown; errors?: unknown } } | undefined)?.error;
-  const message = typeof error?.message === 'string' ? error.message : typeof answer.body === 'string' && answer.body ? prefix(answer.body, 200) : 'no error message';
-  const details = Array.isArray(error?.errors) ? error.errors.filter((item): item is string => typeof item === 'string') : [];
-  const code = errorCode(answer.body);
-  return `${message}${details.length > 0 ? `: ${details.join('; ')}` : ''} (HTTP ${answer.status}${code === undefined ? '' : `, code ${code}`})`;
-}
-
+/** PagerDuty's numeric error code (REST error docs), when the body has one. */
 function errorCode(body: unknown): number | undefined {
   const code = (body as { error?: { code?: unknown } } | undefined)?.error?.code;
   return typeof code === 'number' ? code : undefined;

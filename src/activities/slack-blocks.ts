@@ -50,11 +50,12 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-const isWebUrl = (url: string | undefined): url is string => Boolean(url && /^https?:\/\/\S+$/i.test(url));
+/** Stricter than step.ts isWebUrl on purpose: whitespace ends a mrkdwn link early, so such a URL shows as text. */
+const isMrkdwnUrl = (url: string | undefined): url is string => Boolean(url && /^https?:\/\/\S+$/i.test(url));
 
 /** A mrkdwn link; only http(s) URLs become links, and `|`, `<`, `>` in them are percent-encoded. */
 function mrkdwnLink(url: string | undefined, label: string): string {
-  if (!isWebUrl(url)) return escapeMrkdwn(label);
+  if (!isMrkdwnUrl(url)) return escapeMrkdwn(label);
   const safe = url.replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E');
   return `<${safe}|${escapeMrkdwn(label).replace(/\|/g, '¦')}>`;
 }
@@ -62,7 +63,7 @@ function mrkdwnLink(url: string | undefined, label: string): string {
 /** The alerting tool's own link for the incident: the first web link that is not one warroom made. */
 export function sourceLink(input: StepInput): Link | undefined {
   const ours = new Set([input.ticket?.url, input.channel?.url, input.runUrl].filter(Boolean));
-  return input.links.find((link) => isWebUrl(link.url) && !ours.has(link.url));
+  return input.links.find((link) => isMrkdwnUrl(link.url) && !ours.has(link.url));
 }
 
 /** "Triggered", "Acknowledged by dana", "Resolved by dana". */
@@ -97,7 +98,7 @@ export function summaryMessage(input: StepInput): SlackMessage {
   ];
   if (input.service) fields.push({ type: 'mrkdwn', text: `*Service*\n${escapeMrkdwn(input.service)}` });
   const context = [`Incident \`${escapeMrkdwn(input.key)}\``];
-  if (isWebUrl(input.runUrl)) context.push(mrkdwnLink(input.runUrl, 'Temporal run'));
+  if (isMrkdwnUrl(input.runUrl)) context.push(mrkdwnLink(input.runUrl, 'Temporal run'));
 
   const blocks: SummaryBlock[] = [
     {

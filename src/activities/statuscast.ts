@@ -1,7 +1,7 @@
 import type { ApplicationFailure } from '@temporalio/activity';
 import { findMonitor, type StatusPageMonitor } from '../config.js';
 import { prefix, truncate } from '../shared/text.js';
-import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
+import { nonRetryable, rateLimited, redactor, retryAfterMs, unavailable } from './errors.js';
 import { unconfigured, type StatusPageRef, type StepActivity, type StepInput, type StepOutcome } from './step.js';
 import { createJsonApi, type VendorAnswer } from './vendor-http.js';
 
@@ -69,7 +69,7 @@ function createStatusCastApi(settings: StatusCastSettings, deps: StatusCastDeps)
     // Every 2xx of v4 is a JSON object (an incident or a search page); anything else is a broken answer.
     readable: (body) => body !== null && typeof body === 'object',
   });
-  const redact = (text: string) => (settings.apiToken ? text.split(settings.apiToken).join('<redacted>') : text);
+  const redact = redactor([settings.apiToken]);
 
   return {
     async send(method, path, body) {

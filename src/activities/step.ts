@@ -76,6 +76,16 @@ export type StepOutcome =
   | { status: 'done'; detail?: string; ref?: string; url?: string; name?: string }
   | { status: 'skipped'; detail: string };
 
+/** Whether `value` is an http(s) URL: the only links vendors take (Jira refuses a whole document over one bad link). */
+export function isWebUrl(value: string): boolean {
+  return /^https?:$/.test(URL.parse(value)?.protocol ?? '');
+}
+
+/** The incident's Slack channel as text: `#name`, or its id when the name is not known. */
+export function channelLabel(channel: NonNullable<StepInput['channel']>): string {
+  return channel.name ? `#${channel.name}` : channel.id;
+}
+
 /** One step activity: what the incident knows in, what the step did out. */
 export type StepActivity = (input: StepInput) => Promise<StepOutcome>;
 

@@ -1,5 +1,5 @@
 import { addTimelineNote, createPagerDutyRest, type PagerDutyRest, type PagerDutyRestSettings } from './pagerduty.js';
-import { notConfigured, type StepInput, type StepOutcome } from './step.js';
+import { channelLabel, notConfigured, type StepInput, type StepOutcome } from './step.js';
 import { createVictorOpsEndpoint, postTimelineInfo, type VictorOpsEndpoint } from './victorops.js';
 
 export interface TimelineDeps {
@@ -44,9 +44,6 @@ export function createTimelineActivities(deps: TimelineDeps = {}) {
 function postBackLines(input: StepInput): string[] {
   const lines: string[] = [];
   if (input.ticket) lines.push(`Jira: ${input.ticket.key}${input.ticket.url ? ` ${input.ticket.url}` : ''}`);
-  if (input.channel) {
-    const name = input.channel.name ? `#${input.channel.name}` : input.channel.id;
-    lines.push(`Slack: ${name}${input.channel.url ? ` ${input.channel.url}` : ''}`);
-  }
+  if (input.channel) lines.push(`Slack: ${channelLabel(input.channel)}${input.channel.url ? ` ${input.channel.url}` : ''}`);
   return lines;
 }

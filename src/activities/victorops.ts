@@ -1,6 +1,6 @@
 import { OWN_MONITORING_TOOL } from '../shared/echo.js';
 import { prefix, truncate } from '../shared/text.js';
-import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
+import { nonRetryable, rateLimited, redactor, retryAfterMs, unavailable } from './errors.js';
 import { changeAuthor } from './pagerduty.js';
 import { notConfigured, type StepInput, type StepOutcome } from './step.js';
 import { sendJson, type VendorTransport } from './vendor-http.js';
@@ -124,8 +124,7 @@ export interface VictorOpsEndpoint {
  * nor the key ever goes into a message: every text is built here and passed through `redact`.
  */
 export function createVictorOpsEndpoint(restUrl: string, options: VendorTransport = {}): VictorOpsEndpoint {
-  const secrets = secretParts(restUrl);
-  const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('<redacted>'), text);
+  const redact = redactor(secretParts(restUrl));
 
   return {
     async post(alert) {
@@ -176,6 +175,6 @@ function secretParts(restUrl: string): string[] {
   } catch {
     // Not a URL: only the whole string is known to be secret.
   }
-  // Longest first, so the whole URL is replaced before its parts.
-  return [...new Set(parts.filter((part) => part.length >= 4))].sort((a, b) => b.length - a.length);
+  // Too short to hide without mangling the message; `redactor` replaces the whole URL before its parts.
+  return parts.filter((part) => part.length >= 4);
 }
