@@ -5,6 +5,15 @@ export const NON_RETRYABLE = 'NonRetryableVendorError';
 export const RATE_LIMITED = 'VendorRateLimited';
 export const UNAVAILABLE = 'VendorUnavailable';
 
+/**
+ * Hides secrets in a message: every occurrence of each becomes `mask`, longest secret first so no
+ * part of a longer one survives. Empty secrets are ignored.
+ */
+export function redactor(secrets: ReadonlyArray<string | undefined>, mask = '<redacted>'): (text: string) => string {
+  const hidden = [...new Set(secrets.filter((secret): secret is string => Boolean(secret)))].sort((a, b) => b.length - a.length);
+  return (text) => hidden.reduce((out, secret) => out.split(secret).join(mask), text);
+}
+
 /** A refusal retrying cannot fix (bad request, bad credentials): fail the step now, with the vendor's words. */
 export function nonRetryable(vendor: string, message: string, details?: Record<string, unknown>): ApplicationFailure {
   return ApplicationFailure.create({

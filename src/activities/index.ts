@@ -2,12 +2,12 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import { createStatusPageMonitorActivities } from './statuspage-monitor.js';
 import { createJiraActivities } from './jira.js';
-import { createPagerDutyActivities } from './pagerduty.js';
+import { createPagerDutyActivities, createPagerDutyRest } from './pagerduty.js';
 import { createSlackActivities } from './slack.js';
 import { createStatusCastActivities, type StatusPagePlan } from './statuscast.js';
-import type { StepInput } from './step.js';
+import { notConfigured, type StepInput } from './step.js';
 import { createTimelineActivities } from './timeline.js';
-import { createVictorOpsActivities } from './victorops.js';
+import { createVictorOpsActivities, createVictorOpsEndpoint } from './victorops.js';
 
 export type ActivityConfig = Pick<Config, 'jira' | 'slack' | 'pagerduty' | 'victorops' | 'statuscast'> & {
   temporal: Pick<Config['temporal'], 'namespace' | 'uiUrl'>;
@@ -21,8 +21,10 @@ export interface ActivityDeps {
 /** Every activity the incident workflow can call, with real clients built once per worker. */
 export function createActivities(config: ActivityConfig, deps: ActivityDeps = {}) {
   const { apiToken, fromEmail, apiUrl, eventsUrl, routingKey, changeRoutingKey, sync } = config.pagerduty;
+  // One client per vendor per worker, shared by every step that calls the vendor.
   // loadConfig refuses a token without PAGERDUTY_FROM_EMAIL, so this is both or neither.
-  const pagerduty = apiToken && fromEmail ? { apiToken, fromEmail, apiUrl } : undefined;
+  const pagerDutyRest = apiToken && fromEmail ? createPagerDutyRest({ apiToken, fromEmail, apiUrl }) : undefined;
+  const victorOpsEndpoint = config.victorops.restUrl ? createVictorOpsEndpoint(config.victorops.restUrl) : undefined;
   const { uiUrl, namespace } = config.temporal;
   const withRunUrl = (input: StepInput): StepInput =>
     uiUrl && !input.runUrl
@@ -31,10 +33,10 @@ export function createActivities(config: ActivityConfig, deps: ActivityDeps = {}
   const steps = {
     ...createJiraActivities({ settings: config.jira }),
     ...createSlackActivities({ settings: config.slack }),
-    ...createTimelineActivities({ victoropsRestUrl: config.victorops.restUrl, pagerduty }),
+    ...createTimelineActivities({ pagerDutyRest, victorOpsEndpoint }),
     ...createStatusCastActivities({ settings: config.statuscast }),
-    ...createPagerDutyActivities({ pagerduty, events: { eventsUrl, routingKey, changeRoutingKey }, sync }),
-    ...createVictorOpsActivities({ restUrl: config.victorops.restUrl, sync: config.victorops.sync }),
+    ...createPagerDutyActivities({ rest: pagerDutyRest, events: { eventsUrl, routingKey, changeRoutingKey }, sync }),
+    ...createVictorOpsActivities({ endpoint: victorOpsEndpoint, sync: config.victorops.sync }),
     ...createStatusPageMonitorActivities({ client: deps.client }),
   };
   // Every step sees the link to its run, so tickets, summaries and notes can point operators to it.
@@ -45,7 +47,7 @@ export function createActivities(config: ActivityConfig, deps: ActivityDeps = {}
   const closeLoopSettings = async (input: StepInput): Promise<CloseLoopSettings> => {
     const statusPage = await steps.statusPagePlan(input);
     const noStatusPage = !config.statuscast
-      ? 'not configured (StatusCast)'
+      ? notConfigured('StatusCast').detail
       : input.service
         ? `no status-page monitor for service "${input.service}"`
         : 'the incident names no service';

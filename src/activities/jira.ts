@@ -1,4 +1,4 @@
-import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import {
   createCloudClient,
   isApiError,
@@ -13,8 +13,10 @@ import {
 } from 'jira.js';
 import { createClient, type Client, type SendRequestOptions } from 'jira.js/core';
 import type { Config } from '../config.js';
-import { nonRetryable, rateLimited, UNAVAILABLE, unavailable } from './errors.js';
-import { notConfigured, type StepInput, type StepOutcome } from './step.js';
+import { defaultTitle, prefix, truncate } from '../shared/text.js';
+import { currentActivity } from './activity-context.js';
+import { nonRetryable, rateLimited, redactor, UNAVAILABLE, unavailable } from './errors.js';
+import { isWebUrl, unconfigured, type StepActivity, type StepInput, type StepOutcome } from './step.js';
 
 export type JiraSettings = NonNullable<Config['jira']>;
 export type JiraClient = CloudClient;
@@ -35,6 +37,8 @@ export interface JiraClientOptions {
 }
 
 const VENDOR = 'Jira';
+/** Jira's steps, by the names the workflow calls them. */
+const JIRA_STEPS = ['openTicket', 'commentTicket', 'transitionTicket'] as const;
 const SUMMARY_LIMIT = 255;
 /** Jira Cloud usually indexes a new issue within a second or two; past this a retry creates again. */
 const DEFAULT_LOOKUP_WAIT_MS = 5_000;
@@ -84,16 +88,10 @@ function withDeadline(client: Client, timeoutMs: number): Client {
 }
 
 /** Jira: the incident's ticket. Without settings every call answers "not configured". */
-export function createJiraActivities(deps: JiraDeps = {}) {
+export function createJiraActivities(deps: JiraDeps = {}): Record<(typeof JIRA_STEPS)[number], StepActivity> {
   const { settings } = deps;
   const jira = deps.jira ?? (settings ? createJiraClient(settings) : undefined);
-  if (!settings || !jira) {
-    return {
-      openTicket: async (_input: StepInput): Promise<StepOutcome> => notConfigured(VENDOR),
-      commentTicket: async (_input: StepInput): Promise<StepOutcome> => notConfigured(VENDOR),
-      transitionTicket: async (_input: StepInput): Promise<StepOutcome> => notConfigured(VENDOR),
-    };
-  }
+  if (!settings || !jira) return unconfigured(VENDOR, JIRA_STEPS);
   const lookupWaitMs = deps.lookupWaitMs ?? DEFAULT_LOOKUP_WAIT_MS;
   const browseUrl = (key: string) => `${settings.host.replace(/\/+$/, '')}/browse/${key}`;
   const fail = (what: string, err: unknown) => toFailure(what, err, settings);
@@ -118,7 +116,7 @@ export function createJiraActivities(deps: JiraDeps = {}) {
      */
     async openTicket(input: StepInput): Promise<StepOutcome> {
       const label = ticketLabel(input.key);
-      const retried = currentAttempt() > 1;
+      const retried = (currentActivity()?.info.attempt ?? 1) > 1;
       const deadline = Date.now() + (retried ? lookupWaitMs : 0);
       for (;;) {
         let found: Awaited<ReturnType<typeof findByLabel>>;
@@ -210,28 +208,16 @@ function ticketKey(input: StepInput): string | undefined {
   return input.ticket?.key ?? input.refs.jiraTicket;
 }
 
-/** The attempt number inside a Temporal activity; 1 when called directly. */
-function currentAttempt(): number {
-  return asyncLocalStorage.getStore()?.info.attempt ?? 1;
-}
-
+/** The title on one line, within Jira's limit (UTF-16 units, as Java counts them). */
 function ticketSummary(input: StepInput): string {
-  const oneLine = (input.title || `${input.source} incident ${input.externalId}`).replace(/\s+/g, ' ').trim();
-  if (oneLine.length <= SUMMARY_LIMIT) return oneLine;
-  // Jira counts UTF-16 units (Java strings); cut on a code point so no emoji is split in half.
-  let cut = '';
-  for (const character of oneLine) {
-    if (cut.length + character.length > SUMMARY_LIMIT - 1) break;
-    cut += character;
-  }
-  return `${cut}…`;
+  return truncate((input.title || defaultTitle(input)).replace(/\s+/g, ' ').trim(), SUMMARY_LIMIT);
 }
 
 type AdfNode = Record<string, unknown>;
 
 /** A text node, linked when `href` is an http(s) URL: Jira refuses the whole document over one bad link mark. */
 const text = (value: string, href?: string): AdfNode =>
-  href && /^https?:$/.test(URL.parse(href)?.protocol ?? '')
+  href && isWebUrl(href)
     ? { type: 'text', text: value, marks: [{ type: 'link', attrs: { href } }] }
     : { type: 'text', text: href && href !== value ? `${value} (${href})` : value };
 const paragraph = (...content: AdfNode[]): AdfNode => ({ type: 'paragraph', content });
@@ -243,14 +229,14 @@ const doc = (content: AdfNode[]) => ({ type: 'doc' as const, version: 1, content
 
 /** The ticket's description, always ADF: a string would make jira.js 6 fall back to the v2 API. */
 export function ticketDescription(input: StepInput) {
-  const facts: AdfNode[][] = [[text(`Source: ${input.source} incident ${input.externalId}`)]];
+  const facts: AdfNode[][] = [[text(`Source: ${defaultTitle(input)}`)]];
   if (input.severity) facts.push([text(`Severity: ${input.severity}`)]);
   if (input.service) facts.push([text(`Service: ${input.service}`)]);
   if (input.triggeredAt) facts.push([text(`Triggered: ${input.triggeredAt}`)]);
   const links: AdfNode[][] = input.links.filter((link) => link.url).map((link) => [text(link.label || link.url, link.url)]);
   if (input.channel?.url) links.push([text('Slack channel: '), text(input.channel.name ? `#${input.channel.name}` : input.channel.url, input.channel.url)]);
   if (input.runUrl) links.push([text('Temporal run: '), text(input.workflowId, input.runUrl)]);
-  const content: AdfNode[] = [paragraph(text(`Opened by warroom for ${input.source} incident ${input.externalId}.`)), bulletList(facts)];
+  const content: AdfNode[] = [paragraph(text(`Opened by warroom for ${defaultTitle(input)}.`)), bulletList(facts)];
   if (links.length > 0) content.push(paragraph(text('Links')), bulletList(links));
   return doc(content);
 }
@@ -287,7 +273,7 @@ function adfText(node: unknown): string {
 
 /** Jira's own words from an error body: `errorMessages` and field `errors`. */
 function jiraText(body: unknown): string {
-  if (typeof body === 'string') return body.slice(0, 300);
+  if (typeof body === 'string') return prefix(body, 300);
   if (!body || typeof body !== 'object') return '';
   const { errorMessages, errors, message } = body as { errorMessages?: unknown; errors?: unknown; message?: unknown };
   const parts: string[] = [];
@@ -300,12 +286,7 @@ function jiraText(body: unknown): string {
 /** Maps a jira.js failure to the failure types the workflow's retry policy knows; never carries the token. */
 function toFailure(what: string, err: unknown, settings: JiraSettings): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
-  const redact = (message: string) =>
-    message
-      .split(settings.apiToken)
-      .join('***')
-      .split(Buffer.from(`${settings.email}:${settings.apiToken}`).toString('base64'))
-      .join('***');
+  const redact = redactor([settings.apiToken, Buffer.from(`${settings.email}:${settings.apiToken}`).toString('base64')], '***');
   if (err instanceof JiraTimeoutError) return unavailable(VENDOR, `${what}: ${err.message}`);
   if (isNetworkError(err)) return unavailable(VENDOR, `${what}: network error${err.code ? ` (${err.code})` : ''}`);
   if (isRateLimitError(err)) return rateLimited(VENDOR, err.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS);

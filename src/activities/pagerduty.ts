@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ApplicationFailure } from '@temporalio/activity';
-import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
-import { notConfigured, type ChangeAction, type StepInput, type StepOutcome } from './step.js';
+import { defaultTitle, prefix, truncate } from '../shared/text.js';
+import { nonRetryable, rateLimited, redactor, retryAfterMs, unavailable } from './errors.js';
+import { channelLabel, isWebUrl, notConfigured, type ChangeAction, type StepInput, type StepOutcome } from './step.js';
 import { createJsonApi, sendJson, type VendorAnswer } from './vendor-http.js';
 
 const VENDOR = 'PagerDuty';
@@ -35,7 +36,9 @@ export interface PagerDutyEventsSettings {
 }
 
 export interface PagerDutyDeps {
-  /** Absent: every call answers "not configured" (or nothing to look up). */
+  /** The worker's one REST client (createActivities shares it with postTimelineNote); built from `pagerduty` when absent. */
+  rest?: PagerDutyRest;
+  /** Absent (and no `rest`): every call answers "not configured" (or nothing to look up). */
   pagerduty?: PagerDutyRestSettings;
   events?: PagerDutyEventsSettings;
   /** `PAGERDUTY_SYNC`: acknowledge/resolve PagerDuty incidents changed elsewhere (default on). */
@@ -69,7 +72,7 @@ export function createPagerDutyRest(settings: PagerDutyRestSettings, options: Om
     // Every 2xx of the REST API carries a JSON body; none, or one that is not JSON, is a broken answer.
     readable: (body) => body !== undefined && typeof body !== 'string',
   });
-  const redact = (text: string) => text.split(settings.apiToken).join('<redacted>');
+  const redact = redactor([settings.apiToken]);
 
   return {
     async send(method, path, body) {
@@ -84,7 +87,8 @@ export function createPagerDutyRest(settings: PagerDutyRestSettings, options: Om
     },
 
     failure(answer, doing) {
-      const words = redact(errorText(answer));
+      const error = (answer.body as { error?: { message?: unknown; errors?: unknown } } | undefined)?.error;
+      const words = redact(pagerDutyWords(answer.status, error, typeof answer.body === 'string' ? answer.body : '', errorCode(answer.body)));
       if (answer.status === 429) {
         const wait =
           retryAfterMs(answer.headers.get('retry-after')) ??
@@ -103,7 +107,7 @@ export function createPagerDutyRest(settings: PagerDutyRestSettings, options: Om
 
 /** PagerDuty: state sync (REST), change events and warroom's own failure alerts (Events API v2), assignee look-ups. */
 export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
-  const rest = deps.pagerduty ? createPagerDutyRest(deps.pagerduty, deps) : undefined;
+  const rest = deps.rest ?? (deps.pagerduty ? createPagerDutyRest(deps.pagerduty, deps) : undefined);
   const events = deps.events ? createPagerDutyEvents(deps.events, deps) : undefined;
   const alertKey = deps.events?.routingKey;
   const changeKey = deps.events?.changeRoutingKey;
@@ -136,7 +140,7 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       if (current === input.status || current === 'resolved') return { status: 'done', detail: `already ${current} in PagerDuty` };
 
       const incident: Record<string, string> = { type: 'incident_reference', status: input.status };
-      if (input.status === 'resolved') incident.resolution = clip(`Resolved by ${changeAuthor(input)}${input.note ? `: ${input.note}` : ''} (synced by warroom)`, RESOLUTION_LIMIT);
+      if (input.status === 'resolved') incident.resolution = truncate(`Resolved by ${changeAuthor(input)}${input.note ? `: ${input.note}` : ''} (synced by warroom)`, RESOLUTION_LIMIT);
       const written = await rest.send('PUT', path, { incident });
       if (written.status === 400 && errorCode(written.body) === INCIDENT_ALREADY_RESOLVED) {
         return { status: 'done', detail: 'already resolved in PagerDuty' };
@@ -162,14 +166,14 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
         action: input.change,
       };
       if (input.ticket) custom.ticket = input.ticket.key;
-      if (input.channel) custom.slack_channel = input.channel.name ? `#${input.channel.name}` : input.channel.id;
+      if (input.channel) custom.slack_channel = channelLabel(input.channel);
       if (input.change === 'resolved' && input.actor) custom.resolved_by = changeAuthor(input);
       await events.enqueue('/v2/change/enqueue', {
         routing_key: changeKey,
-        payload: { summary: clip(summary, SUMMARY_LIMIT), source: 'warroom', timestamp: new Date().toISOString(), custom_details: custom },
+        payload: { summary: truncate(summary, SUMMARY_LIMIT), source: 'warroom', timestamp: new Date().toISOString(), custom_details: custom },
         links: incidentLinks(input),
       });
-      return { status: 'done', detail: `change event sent to PagerDuty: ${clip(summary, 200)}` };
+      return { status: 'done', detail: `change event sent to PagerDuty: ${truncate(summary, 200)}` };
     },
 
     /** Events API v2 trigger naming `input.failure`; the dedup key per incident and step makes retries one alert. */
@@ -178,13 +182,13 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       if (!input.failure) return { status: 'skipped', detail: 'no failed step named' };
       const { step, what, error } = input.failure;
       const dedupKey = failureDedupKey(input.key, step);
-      const title = input.title || `${input.source} incident ${input.externalId}`;
+      const title = input.title || defaultTitle(input);
       const body: Record<string, unknown> = {
         routing_key: alertKey,
         event_action: 'trigger',
         dedup_key: dedupKey,
         payload: {
-          summary: clip(`warroom could not ${what} for ${title} (${input.key}): ${error}`, SUMMARY_LIMIT),
+          summary: truncate(`warroom could not ${what} for ${title} (${input.key}): ${error}`, SUMMARY_LIMIT),
           source: 'warroom',
           severity: 'error',
           timestamp: new Date().toISOString(),
@@ -224,7 +228,7 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       if (input.source !== 'pagerduty') return { emails: [], unknown: [], skipped: `${input.source} incidents have no PagerDuty assignees` };
       const ids = [...new Set(input.assignees)];
       if (ids.length === 0) return { emails: [], unknown: [], skipped: 'the incident has no assignees' };
-      if (!rest) return { emails: [], unknown: [], skipped: 'not configured (PagerDuty REST API)' };
+      if (!rest) return { emails: [], unknown: [], skipped: notConfigured('PagerDuty REST API').detail };
       const found = await Promise.all(
         ids.map(async (id) => {
           const answer = await rest.send('GET', `/users/${encodeURIComponent(id)}`);
@@ -240,6 +244,31 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
   };
 }
 
+/**
+ * `postTimelineNote` for a PagerDuty incident: `lines` as one note per incident and set of links.
+ * Notes can be read back, so an earlier attempt whose answer was lost (applied, then 500 or a
+ * timeout) is found and not repeated. Attempts of one activity never overlap, so read-then-write
+ * cannot race with itself.
+ */
+export async function addTimelineNote(rest: PagerDutyRest, input: StepInput, lines: string[]): Promise<StepOutcome> {
+  const incident = encodeURIComponent(input.externalId);
+  const marker = `warroom ref: ${input.workflowId}`;
+  const content = [...lines, marker].join('\n');
+
+  const listed = await rest.send('GET', `/incidents/${incident}/notes`);
+  if (listed.status !== 200) throw rest.failure(listed, `read the notes of incident ${input.externalId}`);
+  const notes = (listed.body as { notes?: Array<{ id?: string; content?: string }> }).notes ?? [];
+  const earlier = notes.find((note) => typeof note.content === 'string' && note.content.includes(marker) && lines.every((line) => note.content!.includes(line)));
+  if (earlier) {
+    return { status: 'done', detail: `note already on PagerDuty incident ${input.externalId} (an earlier attempt)`, ref: earlier.id };
+  }
+
+  const created = await rest.send('POST', `/incidents/${incident}/notes`, { note: { content } });
+  if (created.status < 200 || created.status > 299) throw rest.failure(created, `add a note to incident ${input.externalId}`);
+  const id = (created.body as { note?: { id?: string } }).note?.id;
+  return { status: 'done', detail: `note added to PagerDuty incident ${input.externalId}`, ref: id };
+}
+
 /** Events API v2 on plain fetch: no auth header (the routing key in the body is the credential), no retries of its own. */
 interface PagerDutyEvents {
   /** Sends one event; a 2xx is success, anything else throws the failure it stands for. */
@@ -250,7 +279,7 @@ function createPagerDutyEvents(settings: PagerDutyEventsSettings, options: Omit<
   const base = settings.eventsUrl.replace(/\/+$/, '');
   const secrets = [settings.routingKey, settings.changeRoutingKey].filter((key): key is string => Boolean(key && key.length >= 4));
   // Routing keys are credentials: no message ever carries one, whatever PagerDuty echoes back.
-  const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('<redacted>'), text);
+  const redact = redactor(secrets);
 
   return {
     async enqueue(path, body) {
@@ -270,7 +299,7 @@ function createPagerDutyEvents(settings: PagerDutyEventsSettings, options: Omit<
       if (answer.status === 429) {
         throw rateLimited(VENDOR, retryAfterMs(answer.headers.get('retry-after')) ?? EVENTS_RATE_LIMIT_FALLBACK_MS);
       }
-      const words = redact(eventsErrorText(answer.status, parsed, answer.text));
+      const words = redact(pagerDutyWords(answer.status, parsed, answer.text));
       if (answer.status >= 500 || answer.status === 408) throw unavailable(VENDOR, `Events API ${doing}: ${words}`);
       // 400: "check that the JSON is valid", never retried (Events API v2 docs); other 4xx are no better.
       throw nonRetryable(VENDOR, `Events API refused the ${doing}: ${words}`, { status: answer.status });
@@ -278,11 +307,16 @@ function createPagerDutyEvents(settings: PagerDutyEventsSettings, options: Omit<
   };
 }
 
-/** `{"status","message","errors":[...]}` as one line: "Event object is invalid: Invalid routing key (HTTP 400)". */
-function eventsErrorText(status: number, body: { message?: unknown; errors?: unknown } | undefined, text: string): string {
-  const message = typeof body?.message === 'string' ? body.message : text.slice(0, 200) || 'no error message';
-  const errors = Array.isArray(body?.errors) ? body.errors.filter((item): item is string => typeof item === 'string') : [];
-  return `${message}${errors.length > 0 ? `: ${errors.join('; ')}` : ''} (HTTP ${status})`;
+/**
+ * PagerDuty's words as one line, from the REST API's `{"error":{"message","code","errors":[...]}}`
+ * ("Invalid Input Provided: From header... (HTTP 400, code 2001)") or the Events API's
+ * `{"status","message","errors":[...]}` ("Event object is invalid: Invalid routing key (HTTP 400)");
+ * the start of `text` when it sent no message.
+ */
+function pagerDutyWords(status: number, said: { message?: unknown; errors?: unknown } | undefined, text: string, code?: number): string {
+  const message = typeof said?.message === 'string' ? said.message : prefix(text, 200) || 'no error message';
+  const details = Array.isArray(said?.errors) ? said.errors.filter((item): item is string => typeof item === 'string') : [];
+  return `${message}${details.length > 0 ? `: ${details.join('; ')}` : ''} (HTTP ${status}${code === undefined ? '' : `, code ${code}`})`;
 }
 
 /** warroom's alert for one incident and step: the same on every retry, so PagerDuty keeps one alert. */
@@ -310,12 +344,12 @@ export function changeAuthor(input: Pick<StepInput, 'actor' | 'origin'>): string
 
 /** What warroom did, as a change event's summary; undefined when the thing reported does not exist yet. */
 function changeSummary(input: StepInput, change: ChangeAction): string | undefined {
-  const incident = `${clip(input.title || `${input.source} incident ${input.externalId}`, 300)} (${input.key})`;
+  const incident = `${truncate(input.title || defaultTitle(input), 300)} (${input.key})`;
   switch (change) {
     case 'ticket':
       return input.ticket ? `warroom opened Jira ticket ${input.ticket.key} for ${incident}` : undefined;
     case 'room':
-      return input.channel ? `warroom opened Slack channel ${input.channel.name ? `#${input.channel.name}` : input.channel.id} for ${incident}` : undefined;
+      return input.channel ? `warroom opened Slack channel ${channelLabel(input.channel)} for ${incident}` : undefined;
     case 'statusPage':
       return `warroom ${input.statusPage?.draft ? 'saved a status page draft' : 'posted a status page incident'}${input.statusPage?.id ? ` (StatusCast ${input.statusPage.id})` : ''} for ${incident}`;
     case 'resolved':
@@ -327,47 +361,18 @@ function changeSummary(input: StepInput, change: ChangeAction): string | undefin
 function incidentLinks(input: StepInput): Array<{ href: string; text: string }> {
   const candidates = [
     input.ticket?.url ? { href: input.ticket.url, text: `Jira ${input.ticket.key}` } : undefined,
-    input.channel?.url ? { href: input.channel.url, text: `Slack ${input.channel.name ? `#${input.channel.name}` : input.channel.id}` } : undefined,
+    input.channel?.url ? { href: input.channel.url, text: `Slack ${channelLabel(input.channel)}` } : undefined,
     ...input.links.map((link) => ({ href: link.url, text: link.label })),
     input.runUrl ? { href: input.runUrl, text: 'warroom run (Temporal)' } : undefined,
   ];
   const links: Array<{ href: string; text: string }> = [];
   for (const link of candidates) {
-    if (link && isWebUrl(link.href) && !links.some((known) => known.href === link.href)) links.push({ href: link.href, text: clip(link.text, 200) });
+    if (link && isWebUrl(link.href) && !links.some((known) => known.href === link.href)) links.push({ href: link.href, text: truncate(link.text, 200) });
   }
   return links;
 }
 
-function isWebUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:';
-  } catch {
-    return false;
-  }
-}
-
-/** At most `limit` UTF-16 units, never splitting a surrogate pair. */
-function prefix(text: string, limit: number): string {
-  if (text.length <= limit) return text;
-  const code = text.charCodeAt(limit - 1);
-  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? limit - 1 : limit);
-}
-
-/** `text` within `limit` characters, cut with an ellipsis where it was cut. */
-function clip(text: string, limit: number): string {
-  return text.length <= limit ? text : `${prefix(text, limit - 1)}…`;
-}
-
-/** `{"error":{"message","code","errors":[...]}}` as one line: "Invalid Input Provided: From header... (HTTP 400, code 2001)". */
-function errorText(answer: VendorAnswer): string {
-  const error = (answer.body as { error?: { message?: unknown; errors?: unknown } } | undefined)?.error;
-  const message = typeof error?.message === 'string' ? error.message : typeof answer.body === 'string' && answer.body ? answer.body.slice(0, 200) : 'no error message';
-  const details = Array.isArray(error?.errors) ? error.errors.filter((item): item is string => typeof item === 'string') : [];
-  const code = errorCode(answer.body);
-  return `${message}${details.length > 0 ? `: ${details.join('; ')}` : ''} (HTTP ${answer.status}${code === undefined ? '' : `, code ${code}`})`;
-}
-
+/** PagerDuty's numeric error code (REST error docs), when the body has one. */
 function errorCode(body: unknown): number | undefined {
   const code = (body as { error?: { code?: unknown } } | undefined)?.error?.code;
   return typeof code === 'number' ? code : undefined;

@@ -1,4 +1,5 @@
 import type { Link, SourceName } from '../shared/incident.js';
+import { truncate } from '../shared/text.js';
 import type { StepInput } from './step.js';
 
 /** Action ids of the summary's buttons; the interactivity endpoint (close-loop issue) matches on them. */
@@ -49,22 +50,12 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** At most `max` UTF-16 units (so also at most `max` characters), never splitting a surrogate pair. */
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let out = '';
-  for (const char of text) {
-    if (out.length + char.length > max - 1) break;
-    out += char;
-  }
-  return `${out}…`;
-}
-
-const isWebUrl = (url: string | undefined): url is string => Boolean(url && /^https?:\/\/\S+$/i.test(url));
+/** Stricter than step.ts isWebUrl on purpose: whitespace ends a mrkdwn link early, so such a URL shows as text. */
+const isMrkdwnUrl = (url: string | undefined): url is string => Boolean(url && /^https?:\/\/\S+$/i.test(url));
 
 /** A mrkdwn link; only http(s) URLs become links, and `|`, `<`, `>` in them are percent-encoded. */
 function mrkdwnLink(url: string | undefined, label: string): string {
-  if (!isWebUrl(url)) return escapeMrkdwn(label);
+  if (!isMrkdwnUrl(url)) return escapeMrkdwn(label);
   const safe = url.replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E');
   return `<${safe}|${escapeMrkdwn(label).replace(/\|/g, '¦')}>`;
 }
@@ -72,7 +63,7 @@ function mrkdwnLink(url: string | undefined, label: string): string {
 /** The alerting tool's own link for the incident: the first web link that is not one warroom made. */
 export function sourceLink(input: StepInput): Link | undefined {
   const ours = new Set([input.ticket?.url, input.channel?.url, input.runUrl].filter(Boolean));
-  return input.links.find((link) => isWebUrl(link.url) && !ours.has(link.url));
+  return input.links.find((link) => isMrkdwnUrl(link.url) && !ours.has(link.url));
 }
 
 /** "Triggered", "Acknowledged by dana", "Resolved by dana". */
@@ -88,6 +79,7 @@ export function statusLine(input: StepInput): string {
   }
 }
 
+// Not defaultTitle on purpose: Slack shows the tool's display name ("PagerDuty Q1ABC"), and links it to the tool.
 const sourceLabel = (input: StepInput) => `${SOURCE_NAMES[input.source]} ${input.externalId}`;
 
 /**
@@ -106,7 +98,7 @@ export function summaryMessage(input: StepInput): SlackMessage {
   ];
   if (input.service) fields.push({ type: 'mrkdwn', text: `*Service*\n${escapeMrkdwn(input.service)}` });
   const context = [`Incident \`${escapeMrkdwn(input.key)}\``];
-  if (isWebUrl(input.runUrl)) context.push(mrkdwnLink(input.runUrl, 'Temporal run'));
+  if (isMrkdwnUrl(input.runUrl)) context.push(mrkdwnLink(input.runUrl, 'Temporal run'));
 
   const blocks: SummaryBlock[] = [
     {

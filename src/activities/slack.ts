@@ -6,13 +6,14 @@ import {
   type WebAPIRateLimitedError,
   type WebAPIRequestError,
 } from '@slack/web-api';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { LogLevel, type Logger } from '@slack/web-api';
 import type { Config } from '../config.js';
 import { shortHash } from '../shared/ids.js';
+import { currentActivity } from './activity-context.js';
 import { nonRetryable, rateLimited, unavailable } from './errors.js';
 import { announcementMessage, channelTopic, statusLine, statusMessage, summaryMessage } from './slack-blocks.js';
-import { notConfigured, type StepInput, type StepOutcome } from './step.js';
+import { unconfigured, type StepActivity, type StepInput, type StepOutcome } from './step.js';
 
 export type SlackSettings = NonNullable<Config['slack']>;
 
@@ -69,13 +70,9 @@ export function createSlackClient(settings: SlackSettings): WebClient {
 /** The client's own warnings go to the activity's logger (JSON via the worker), never to the console. */
 const clientLogger: Logger = (() => {
   let level = LogLevel.WARN;
-  const forward = (method: 'warn' | 'error') => (...msg: unknown[]) => {
-    try {
-      Context.current().log[method](`slack client: ${msg.map(String).join(' ')}`);
-    } catch {
-      // Outside an activity there is no logger to use; the call's own error still surfaces.
-    }
-  };
+  // Outside an activity there is no logger to use; the call's own error still surfaces.
+  const forward = (method: 'warn' | 'error') => (...msg: unknown[]) =>
+    currentActivity()?.log[method](`slack client: ${msg.map(String).join(' ')}`);
   return {
     debug: () => undefined,
     info: () => undefined,
@@ -128,51 +125,27 @@ export function channelUrl(channelId: string): string {
   return `https://slack.com/app_redirect?channel=${encodeURIComponent(channelId)}`;
 }
 
+/** Slack's steps, by the names the workflow calls them. */
+const SLACK_STEPS = [
+  'openChannel',
+  'inviteResponders',
+  'setChannelTopic',
+  'postSummary',
+  'pinSummary',
+  'announceChannel',
+  'updateSummary',
+  'postStatusMessage',
+  'archiveChannel',
+] as const;
+
 /**
  * Slack: the incident channel, its people, topic, pinned summary, announcements and archive.
  * Without settings every step answers "not configured"; without an injected client it builds one.
  */
-export function createSlackActivities(deps: SlackDeps = {}) {
+export function createSlackActivities(deps: SlackDeps = {}): Record<(typeof SLACK_STEPS)[number], StepActivity> {
   const { settings } = deps;
-  const room = settings ? warRoom(deps.slack ?? createSlackClient(settings), settings) : undefined;
-  return {
-    /** Creates the channel, or finds the one an earlier attempt created; a name held by others gets a suffix. */
-    async openChannel(input: StepInput): Promise<StepOutcome> {
-      return room ? room.openChannel(input) : notConfigured('Slack');
-    },
-    /** Looks up default responders, the incident's responders and `inviteEmails`, and invites those found. */
-    async inviteResponders(input: StepInput): Promise<StepOutcome> {
-      return room ? room.inviteResponders(input) : notConfigured('Slack');
-    },
-    /** Severity, Jira key and link (or "ticket pending") and title, within 250 characters. */
-    async setChannelTopic(input: StepInput): Promise<StepOutcome> {
-      return room ? room.setChannelTopic(input) : notConfigured('Slack');
-    },
-    /** Posts the Block Kit summary with Acknowledge / Resolve buttons, once per incident. */
-    async postSummary(input: StepInput): Promise<StepOutcome> {
-      return room ? room.postSummary(input) : notConfigured('Slack');
-    },
-    /** Pins the summary (`input.summary`). */
-    async pinSummary(input: StepInput): Promise<StepOutcome> {
-      return room ? room.pinSummary(input) : notConfigured('Slack');
-    },
-    /** Announces the channel in SLACK_ANNOUNCE_CHANNEL, once per incident; skipped when that is not set. */
-    async announceChannel(input: StepInput): Promise<StepOutcome> {
-      return room ? room.announceChannel(input) : notConfigured('Slack');
-    },
-    /** Rewrites the summary (`input.summary`) with the current state, ticket and buttons. */
-    async updateSummary(input: StepInput): Promise<StepOutcome> {
-      return room ? room.updateSummary(input) : notConfigured('Slack');
-    },
-    /** Tells the channel who acknowledged, resolved or reopened it, with the note; once per workflow step. */
-    async postStatusMessage(input: StepInput): Promise<StepOutcome> {
-      return room ? room.postStatusMessage(input) : notConfigured('Slack');
-    },
-    /** Archives the channel; an already archived channel counts as done. */
-    async archiveChannel(input: StepInput): Promise<StepOutcome> {
-      return room ? room.archiveChannel(input) : notConfigured('Slack');
-    },
-  };
+  if (!settings) return unconfigured('Slack', SLACK_STEPS);
+  return warRoom(deps.slack ?? createSlackClient(settings), settings);
 }
 
 interface MessageSearch {
@@ -182,7 +155,8 @@ interface MessageSearch {
   readable: boolean;
 }
 
-function warRoom(slack: WebClient, settings: SlackSettings) {
+/** The war room's steps on one Web API client. */
+function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLACK_STEPS)[number], StepActivity> {
   let identity: Promise<{ userId: string }> | undefined;
   let announceTarget: Promise<string> | undefined;
 
@@ -270,6 +244,7 @@ function warRoom(slack: WebClient, settings: SlackSettings) {
   };
 
   return {
+    /** Creates the channel, or finds the one an earlier attempt created; a name held by others gets a suffix. */
     async openChannel(input: StepInput): Promise<StepOutcome> {
       const first = channelName(settings.channelTemplate, input.externalId);
       let mine: Map<string, string> | undefined;
@@ -292,6 +267,7 @@ function warRoom(slack: WebClient, settings: SlackSettings) {
       throw nonRetryable('Slack', `conversations.create: #${first} and ${MAX_NAME_ATTEMPTS - 1} suffixed names are all taken`);
     },
 
+    /** Looks up default responders, the incident's responders and `inviteEmails`, and invites those found. */
     async inviteResponders(input: StepInput): Promise<StepOutcome> {
       const channel = input.channel?.id;
       if (!channel) return { status: 'skipped', detail: 'no Slack channel to invite into' };
@@ -362,6 +338,7 @@ function warRoom(slack: WebClient, settings: SlackSettings) {
       return { status: 'done', detail: parts.join('; ') };
     },
 
+    /** Severity, Jira key and link (or "ticket pending") and title, within 250 characters. */
     async setChannelTopic(input: StepInput): Promise<StepOutcome> {
       const channel = input.channel?.id;
       if (!channel) return { status: 'skipped', detail: 'no Slack channel for a topic' };
@@ -373,6 +350,7 @@ function warRoom(slack: WebClient, settings: SlackSettings) {
       return { status: 'done', detail: `topic: ${topic}` };
     },
 
+    /** Posts the Block Kit summary with Acknowledge / Resolve buttons, once per incident. */
     async postSummary(input: StepInput): Promise<StepOutcome> {
       const channel = input.channel?.id;
       if (!channel) return { status: 'skipped', detail: 'no Slack channel for the summary' };
@@ -394,6 +372,7 @@ function warRoom(slack: WebClient, settings: SlackSettings) {
       return { status: 'done', ref: answer.ts, detail: 'summary posted' };
     },
 
+    /** Pins the summary (`input.summary`). */
     async pinSummary(input: StepInput): Promise<StepOutcome> {
       const summary = input.summary;
       if (!summary) return { status: 'skipped', detail: 'no summary message to pin' };
@@ -406,6 +385,7 @@ function warRoom(slack: WebClient, settings: SlackSettings) {
       }
     },
 
+    /** Announces the channel in SLACK_ANNOUNCE_CHANNEL, once per incident; skipped when that is not set. */
     async announceChannel(input: StepInput): Promise<StepOutcome> {
       if (!settings.announceChannel) return { status: 'skipped', detail: 'no announcement channel set (SLACK_ANNOUNCE_CHANNEL)' };
       const room = input.channel?.id;
@@ -439,6 +419,7 @@ function warRoom(slack: WebClient, settings: SlackSettings) {
       return { status: 'done', ref: answer.ts, detail: `announced in ${configured}${unchecked}` };
     },
 
+    /** Rewrites the summary (`input.summary`) with the current state, ticket and buttons. */
     async updateSummary(input: StepInput): Promise<StepOutcome> {
       const summary = input.summary;
       if (!summary) return { status: 'skipped', detail: 'no summary message to update' };
@@ -455,6 +436,7 @@ function warRoom(slack: WebClient, settings: SlackSettings) {
       return { status: 'done', ref: summary.ts, detail: `summary shows: ${statusLine(input)}` };
     },
 
+    /** Tells the channel who acknowledged, resolved or reopened it, with the note; once per workflow step. */
     async postStatusMessage(input: StepInput): Promise<StepOutcome> {
       const channel = input.channel?.id;
       if (!channel) return { status: 'skipped', detail: 'no Slack channel to tell' };
@@ -479,6 +461,7 @@ function warRoom(slack: WebClient, settings: SlackSettings) {
       return { status: 'done', ref: answer.ts, detail: `told the channel: ${statusLine(input)}` };
     },
 
+    /** Archives the channel; an already archived channel counts as done. */
     async archiveChannel(input: StepInput): Promise<StepOutcome> {
       const channel = input.channel?.id;
       if (!channel) return { status: 'skipped', detail: 'no Slack channel to archive' };
@@ -502,12 +485,9 @@ function opened(id: string, name: string, detail: string): StepOutcome {
  * the same across its retries), or outside Temporal the status, actor and note.
  */
 function stepKey(input: StepInput): string {
-  try {
-    const { activityId, workflowExecution } = Context.current().info;
-    if (workflowExecution) return `${workflowExecution.runId}/${activityId}`;
-  } catch {
-    // Not inside an activity (a direct call): fall through to the content of the change.
-  }
+  const info = currentActivity()?.info;
+  // Not inside an activity (a direct call): the content of the change tells it apart.
+  if (info?.workflowExecution) return `${info.workflowExecution.runId}/${info.activityId}`;
   return `${input.status}/${shortHash(`${input.actor ?? ''}\n${input.note ?? ''}`)}`;
 }
 

@@ -1,10 +1,13 @@
 import type { ApplicationFailure } from '@temporalio/activity';
 import { findMonitor, type StatusPageMonitor } from '../config.js';
-import { nonRetryable, rateLimited, retryAfterMs, unavailable } from './errors.js';
-import { notConfigured, type StatusPageRef, type StepInput, type StepOutcome } from './step.js';
+import { prefix, truncate } from '../shared/text.js';
+import { nonRetryable, rateLimited, redactor, retryAfterMs, unavailable } from './errors.js';
+import { unconfigured, type StatusPageRef, type StepActivity, type StepInput, type StepOutcome } from './step.js';
 import { createJsonApi, type VendorAnswer } from './vendor-http.js';
 
 const VENDOR = 'StatusCast';
+/** StatusCast's steps, by the names the workflow calls them. */
+const STATUS_PAGE_STEPS = ['postStatusPage', 'updateStatusPage', 'closeStatusPage'] as const;
 /** StatusCast documents no rate limit and no Retry-After; when a 429 carries none, wait this long. */
 const RATE_LIMIT_FALLBACK_MS = 30_000;
 /** v1 caps `messageSubject` at 255 (API-NOTES §5b); v4 states no limit, so keep titles inside it. */
@@ -66,7 +69,7 @@ function createStatusCastApi(settings: StatusCastSettings, deps: StatusCastDeps)
     // Every 2xx of v4 is a JSON object (an incident or a search page); anything else is a broken answer.
     readable: (body) => body !== null && typeof body === 'object',
   });
-  const redact = (text: string) => (settings.apiToken ? text.split(settings.apiToken).join('<redacted>') : text);
+  const redact = redactor([settings.apiToken]);
 
   return {
     async send(method, path, body) {
@@ -95,15 +98,28 @@ function createStatusCastApi(settings: StatusCastSettings, deps: StatusCastDeps)
 
 /** StatusCast: the public status-page incident, one per incident or per monitor (combined alerts). */
 export function createStatusCastActivities(deps: StatusCastDeps = {}) {
-  const settings = deps.settings;
-  const api = settings ? createStatusCastApi(settings, deps) : undefined;
-  const monitorFor = (name: string | undefined) => (settings ? findMonitor(settings.monitors, name) : undefined);
+  const { settings } = deps;
+  return {
+    /** The monitor template for the incident's service, or undefined when none applies (or StatusCast has no settings). */
+    async statusPagePlan(input: StepInput): Promise<StatusPagePlan | undefined> {
+      const monitor = settings ? findMonitor(settings.monitors, input.service) : undefined;
+      if (!monitor) return undefined;
+      const { name, waitMs, combineAlerts, autoPublish, autoClose } = monitor;
+      return { monitor: name, waitMs, combineAlerts, autoPublish, autoClose };
+    },
+    ...(settings ? statusPageSteps(settings, createStatusCastApi(settings, deps)) : unconfigured(VENDOR, STATUS_PAGE_STEPS)),
+  };
+}
+
+/** The status-page steps on one StatusCast API. */
+function statusPageSteps(settings: StatusCastSettings, api: StatusCastApi): Record<(typeof STATUS_PAGE_STEPS)[number], StepActivity> {
+  const monitorFor = (name: string | undefined) => findMonitor(settings.monitors, name);
 
   /** The incident of `externalId`, if one exists: an open one before a closed one, newest first. */
   const findByExternalId = async (externalId: string): Promise<StatusCastIncident | undefined> => {
     const found: StatusCastIncident[] = [];
     for (let page = 1; page <= SEARCH_MAX_PAGES; page += 1) {
-      const answer = await api!.send('POST', '/api/v4/incidents', {
+      const answer = await api.send('POST', '/api/v4/incidents', {
         externalId,
         incidentStatusBy: 'All',
         sortBy: 'DateCreated',
@@ -111,7 +127,7 @@ export function createStatusCastActivities(deps: StatusCastDeps = {}) {
         pageNumber: page,
         pageSize: SEARCH_PAGE_SIZE,
       });
-      if (answer.status !== 200) throw api!.failure(answer, `look up incident ${externalId}`);
+      if (answer.status !== 200) throw api.failure(answer, `look up incident ${externalId}`);
       const result = answer.body as { items?: unknown; pages?: unknown };
       const items = Array.isArray(result.items) ? (result.items as StatusCastIncident[]) : [];
       // The filter's matching rule is not documented (exact or contains): compare here.
@@ -123,30 +139,21 @@ export function createStatusCastActivities(deps: StatusCastDeps = {}) {
   };
 
   const getIncident = async (id: string): Promise<StatusCastIncident> => {
-    const answer = await api!.send('GET', `/api/v4/incident/${encodeURIComponent(id)}`);
-    if (answer.status !== 200) throw api!.failure(answer, `read incident ${id}`);
+    const answer = await api.send('GET', `/api/v4/incident/${encodeURIComponent(id)}`);
+    if (answer.status !== 200) throw api.failure(answer, `read incident ${id}`);
     return readIncident(answer, `read incident ${id}`);
   };
 
   /** A post on an existing incident (`PUT /api/v4/incident` with a post without id: StatusCast appends it). */
   const addPost = async (id: string, body: { sendNotifications: boolean; posts: unknown[] }, doing: string): Promise<StatusCastIncident> => {
-    const answer = await api!.send('PUT', '/api/v4/incident', { id: Number(id), ...body });
-    if (answer.status !== 200) throw api!.failure(answer, doing);
+    const answer = await api.send('PUT', '/api/v4/incident', { id: Number(id), ...body });
+    if (answer.status !== 200) throw api.failure(answer, doing);
     return readIncident(answer, doing);
   };
 
   return {
-    /** The monitor template for the incident's service, or undefined when none applies. */
-    async statusPagePlan(input: StepInput): Promise<StatusPagePlan | undefined> {
-      const monitor = monitorFor(input.service);
-      if (!monitor) return undefined;
-      const { name, waitMs, combineAlerts, autoPublish, autoClose } = monitor;
-      return { monitor: name, waitMs, combineAlerts, autoPublish, autoClose };
-    },
-
     /** Creates (or finds, by externalId) the StatusCast incident of `input.statusPage`. */
     async postStatusPage(input: StepInput): Promise<StepOutcome> {
-      if (!api) return notConfigured('StatusCast');
       const ref: StatusPageRef = input.statusPage ?? { monitor: input.service ?? '', externalId: input.key };
       const monitor = monitorFor(ref.monitor);
       if (!monitor) {
@@ -161,7 +168,7 @@ export function createStatusCastActivities(deps: StatusCastDeps = {}) {
       // v4 has no author field (the token's user is the author) and no employee list (notificationChannels reach subscribers).
       const body = {
         incidentType: monitor.incidentType,
-        title: clip(fill(monitor.subject, values), TITLE_LIMIT),
+        title: truncate(fill(monitor.subject, values), TITLE_LIMIT),
         isPublished: monitor.autoPublish,
         externalId: ref.externalId,
         posts: [
@@ -184,7 +191,6 @@ export function createStatusCastActivities(deps: StatusCastDeps = {}) {
 
     /** For combined alerts: one Informational post saying another alert joined, once per count. */
     async updateStatusPage(input: StepInput): Promise<StepOutcome> {
-      if (!api) return notConfigured('StatusCast');
       const ref = input.statusPage;
       if (!ref?.id) return { status: 'skipped', detail: 'no StatusCast incident to update yet' };
       const monitor = monitorFor(ref.monitor);
@@ -214,7 +220,6 @@ export function createStatusCastActivities(deps: StatusCastDeps = {}) {
 
     /** Closes `input.statusPage.id` with the monitor's closing comment, when auto-close is on. */
     async closeStatusPage(input: StepInput): Promise<StepOutcome> {
-      if (!api) return notConfigured('StatusCast');
       const ref = input.statusPage;
       if (!ref?.id) return { status: 'skipped', detail: 'no StatusCast incident to close: none was created' };
       const monitor = monitorFor(ref.monitor);
@@ -285,10 +290,6 @@ function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{(title|service|severity|key|count)\}/g, (_, name: string) => values[name] ?? '');
 }
 
-function clip(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
-}
-
 /**
  * StatusCast's words, one line. v4 documents no error body; ASP.NET's problem details
  * (`title`, `detail`, `errors{field:[...]}`) and a plain `message` are both read.
@@ -296,7 +297,7 @@ function clip(text: string, limit: number): string {
 function errorText(answer: VendorAnswer): string {
   const body = answer.body as { title?: unknown; detail?: unknown; message?: unknown; errors?: unknown } | string | undefined;
   const parts: string[] = [];
-  if (typeof body === 'string' && body.trim()) parts.push(body.trim().slice(0, 200));
+  if (typeof body === 'string' && body.trim()) parts.push(prefix(body.trim(), 200));
   else if (body && typeof body === 'object') {
     for (const value of [body.message, body.title, body.detail]) {
       if (typeof value === 'string' && value.trim() && !parts.includes(value.trim())) parts.push(value.trim());

@@ -76,7 +76,33 @@ export type StepOutcome =
   | { status: 'done'; detail?: string; ref?: string; url?: string; name?: string }
   | { status: 'skipped'; detail: string };
 
+/** Whether `value` is an http(s) URL: the only links vendors take (Jira refuses a whole document over one bad link). */
+export function isWebUrl(value: string): boolean {
+  return /^https?:$/.test(URL.parse(value)?.protocol ?? '');
+}
+
+/** The incident's Slack channel as text: `#name`, or its id when the name is not known. */
+export function channelLabel(channel: NonNullable<StepInput['channel']>): string {
+  return channel.name ? `#${channel.name}` : channel.id;
+}
+
+/** One step activity: what the incident knows in, what the step did out. */
+export type StepActivity = (input: StepInput) => Promise<StepOutcome>;
+
 /** The answer of a step whose integration has no settings: nothing was done, and it says so. */
-export function notConfigured(integration: string): StepOutcome {
+export function notConfigured(integration: string): Extract<StepOutcome, { status: 'skipped' }> {
   return { status: 'skipped', detail: `not configured (${integration})` };
+}
+
+/**
+ * The steps of a vendor with no settings: each of `names` does nothing and answers
+ * `not configured (<vendor>)`. A vendor builds its real steps only when it has settings, so no
+ * real step checks for them. The one exception is a step that needs an optional part of a vendor
+ * (PagerDuty's REST or Events API, the VictorOps endpoint): it answers `notConfigured(<part>)`
+ * itself, after the checks that hold whatever the settings (a VictorOps incident has no
+ * PagerDuty incident to sync, configured or not).
+ */
+export function unconfigured<const Name extends string>(vendor: string, names: readonly Name[]): Record<Name, StepActivity> {
+  const steps = names.map((name): [Name, StepActivity] => [name, async () => notConfigured(vendor)]);
+  return Object.fromEntries(steps) as Record<Name, StepActivity>;
 }

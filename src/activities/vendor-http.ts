@@ -1,4 +1,4 @@
-import { asyncLocalStorage } from '@temporalio/activity';
+import { currentActivity } from './activity-context.js';
 import { unavailable } from './errors.js';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -87,7 +87,7 @@ export function createJsonApi(transport: VendorTransport, api: Pick<JsonRequest,
 
 /** The attempt's timeout, joined with the activity's cancellation when there is one (worker shutdown). */
 function requestSignal(timeoutMs: number): AbortSignal {
-  const cancellation = asyncLocalStorage.getStore()?.cancellationSignal;
+  const cancellation = currentActivity()?.cancellationSignal;
   const timeout = AbortSignal.timeout(timeoutMs);
   return cancellation ? AbortSignal.any([timeout, cancellation]) : timeout;
 }

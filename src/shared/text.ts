@@ -12,12 +12,21 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
   if (max <= 0) return '';
+  return `${prefix(text, max - 1)}…`;
+}
+
+/**
+ * The longest start of `text` within `max` UTF-16 units that ends between graphemes, with no
+ * ellipsis: for a cut followed by something of the caller's own (a digest, a suffix).
+ */
+export function prefix(text: string, max: number): string {
+  if (text.length <= max) return text;
   let out = '';
   for (const { segment } of graphemes.segment(text)) {
-    if (out.length + segment.length > max - 1) break;
+    if (out.length + segment.length > max) break;
     out += segment;
   }
-  return `${out}…`;
+  return out;
 }
 
 /** The title of an incident its source gave none: "pagerduty incident Q1ABC". */

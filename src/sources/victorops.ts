@@ -1,5 +1,6 @@
 import JSON5 from 'json5';
 import { z } from 'zod';
+import { OWN_MONITORING_TOOL } from '../shared/echo.js';
 import { incidentKey } from '../shared/ids.js';
 import type { EventKind, IncidentEvent, Link, Severity } from '../shared/incident.js';
 import { header, hmac, safeEqual, type InboundRequest, type Normalised, type Source, type Verdict } from './source.js';
@@ -276,8 +277,8 @@ function compact(record: Record<string, string | undefined>): Record<string, str
   return entries.length > 0 ? Object.fromEntries(entries) : undefined;
 }
 
-/** warroom's own posts to VictorOps carry this monitoring_tool; when they echo back they change nothing. */
-export const OWN_MONITORING_TOOL = 'warroom';
+// Defined in shared/echo.ts, which the VictorOps activity sets it from; still exported here, where it is read.
+export { OWN_MONITORING_TOOL };
 
 function isEcho(result: Normalised): boolean {
   return 'event' in result && result.event.details?.monitoring_tool === OWN_MONITORING_TOOL;
