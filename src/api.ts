@@ -8,16 +8,17 @@ import { KEY_PATTERN, workflowIdFor } from './shared/ids.js';
 import type { IncidentState } from './shared/incident.js';
 import { incidentQuery, INCIDENT_WORKFLOW } from './shared/messages.js';
 import { keyKey, severityKey, sourceKey, statusKey } from './shared/search-attributes.js';
-import { actorNoteBody, bodyDigest, normaliseGeneric } from './sources/generic.js';
+import { actorNoteBody, apiSource } from './sources/generic.js';
 import { SOURCE_REGISTRY } from './sources/index.js';
 import { parseInteraction, SLACK_ACCEPT_DEADLINE_MS, verifySlackRequest } from './sources/slack-interactions.js';
-import { firstIssue, header, parseJson, safeEqual, type InboundRequest, type Normalised, type Source } from './sources/source.js';
+import { firstIssue, parseJson, type InboundRequest, type Normalised, type Source, type Verdict } from './sources/source.js';
 
 export interface AppDeps {
   client: Client;
-  config: Pick<Config, 'auth' | 'temporal' | 'slackSigningSecret'>;
+  config: Pick<Config, 'sources' | 'temporal' | 'slackSigningSecret'>;
   logger: Logger;
   metrics: Metrics;
+  /** The sources to mount (default: the registry); each gets `config.sources[name]` as its settings. */
   sources?: readonly Source[];
 }
 
@@ -75,13 +76,10 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
   app.set('etag', false);
   app.set('query parser', 'simple');
 
+  // The API's own routes (actions, reads) take the same token as its source, POST /incidents.
   const requireApiToken = (req: Request, _res: Response, next: NextFunction) => {
-    const token = config.auth.apiToken;
-    if (!token) return next();
-    const offered = header(inbound(req), 'authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
-    if (!offered) return next(new HttpError(401, 'missing bearer token'));
-    if (!safeEqual(offered, token)) return next(new HttpError(401, 'bearer token does not match'));
-    next();
+    const verdict = apiSource.authenticate?.(req.headers, config.sources.api) ?? { ok: true };
+    next(verdict.ok ? undefined : new HttpError(verdict.status, verdict.error));
   };
 
   /** After a 503 for a timeout, says whether Temporal took the call after all (a sender's retry is then a repeat). */
@@ -117,17 +115,27 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
     return done(202, result, result.outcome, result.key);
   };
 
+  /** Answers a refused webhook: counted, logged with why, never with what was offered. */
+  const refuse = (res: Response, source: string, verdict: Exclude<Verdict, { ok: true }>) => {
+    metrics.webhooks.inc({ source, outcome: 'unauthorized' });
+    logger.warn({ source, reason: verdict.error }, 'webhook refused');
+    if (verdict.challenge) res.setHeader('WWW-Authenticate', verdict.challenge);
+    res.status(verdict.status).json({ error: verdict.error });
+  };
+
+  // Every source the same way: credentials in headers, content type, raw body, signature, normalise.
   for (const source of sources) {
-    app.post(source.path, requireContentType(source.contentTypes), rawBody, async (req, res) => {
+    const settings = (config.sources as Record<string, unknown>)[source.name];
+    const authenticate = (req: Request, res: Response, next: NextFunction) => {
+      const verdict = source.authenticate?.(req.headers, settings) ?? { ok: true };
+      if (verdict.ok) return next();
+      refuse(res, source.name, verdict);
+    };
+    app.post(source.path, authenticate, requireContentType(source.contentTypes), rawBody, async (req, res) => {
       const started = process.hrtime.bigint();
       const request = inbound(req);
-      const verdict = source.verify(request, config.auth);
-      if (!verdict.ok) {
-        metrics.webhooks.inc({ source: source.name, outcome: 'unauthorized' });
-        logger.warn({ source: source.name, reason: verdict.error }, 'webhook refused');
-        res.status(verdict.status).json({ error: verdict.error });
-        return;
-      }
+      const verdict = source.verify?.(request, settings) ?? { ok: true };
+      if (!verdict.ok) return refuse(res, source.name, verdict);
       await answer(res, source.name, started, source.normalise(request), 'ignore');
     });
   }
@@ -180,14 +188,6 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
       return done(200, undefined, kind, result.outcome, { key, actor });
     },
   );
-
-  app.post('/incidents', requireApiToken, requireContentType(['application/json']), rawBody, async (req, res) => {
-    const started = process.hrtime.bigint();
-    const json = parseJson(inbound(req).body);
-    const idempotencyKey = req.headers['idempotency-key'];
-    const deliveryId = typeof idempotencyKey === 'string' && idempotencyKey ? idempotencyKey.slice(0, 128) : bodyDigest(inbound(req).body);
-    await answer(res, 'api', started, 'invalid' in json ? json : normaliseGeneric(json.value, deliveryId), 'ignore');
-  });
 
   // Signal-only: an action on a key with no open run is a 404 and starts nothing.
   for (const action of ['acknowledge', 'resolve', 'retry'] as const) {

@@ -4,6 +4,7 @@ import { normalisePagerDuty, verifyPagerDutySignature } from '../src/sources/pag
 import type { InboundRequest } from '../src/sources/source.js';
 import { normaliseVictorOps, unquote, verifyVictorOps, victorOpsSignature } from '../src/sources/victorops.js';
 import { normaliseGeneric } from '../src/sources/generic.js';
+import { originLabel, SOURCE_REGISTRY, sourceLabel } from '../src/sources/index.js';
 import { fixture, fixtureJson } from './harness.js';
 
 const vectors = fixtureJson('signature-test-vectors.json');
@@ -11,8 +12,6 @@ const vectors = fixtureJson('signature-test-vectors.json');
 function request(body: string | Buffer, contentType: string, headers: Record<string, string> = {}, query = {}): InboundRequest {
   return { body: Buffer.from(body), headers: { 'content-type': contentType, ...headers }, query };
 }
-
-const noAuth = { pagerdutySecrets: [] };
 
 describe('PagerDuty v3 webhooks', () => {
   it('normalises incident.triggered into a trigger with title, severity, service, link and assignees', () => {
@@ -134,10 +133,10 @@ describe('VictorOps webhooks', () => {
   it('verifies the escalation signature vector over the configured URL and sorted fields', () => {
     const { auth_key: key, webhook_url_as_configured: url } = vectors.victorops_escalation;
     const signature = vectors.victorops_escalation['X-VictorOps-Signature'];
-    const auth = { ...noAuth, victoropsKey: key, victoropsUrl: url };
+    const auth = { key, url };
     expect(verifyVictorOps(request(escalation, form, { 'x-victorops-signature': signature }), auth)).toEqual({ ok: true });
     expect(verifyVictorOps(request(escalation, form), auth)).toMatchObject({ ok: false, status: 401 });
-    expect(verifyVictorOps(request(escalation, form, { 'x-victorops-signature': signature }), { ...auth, victoropsUrl: url.slice(0, -1) })).toMatchObject({ ok: false });
+    expect(verifyVictorOps(request(escalation, form, { 'x-victorops-signature': signature }), { ...auth, url: url.slice(0, -1) })).toMatchObject({ ok: false });
     const tampered = Buffer.from(escalation.toString().replace('incident=2231', 'incident=2232'));
     expect(verifyVictorOps(request(tampered, form, { 'x-victorops-signature': signature }), auth)).toMatchObject({ ok: false });
   });
@@ -184,7 +183,7 @@ describe('VictorOps webhooks', () => {
 
   it('requires the shared token on JSON webhooks when one is configured', () => {
     const body = fixture('victorops-outgoing-triggered.json');
-    const auth = { ...noAuth, victoropsToken: 'vo-shared-token' };
+    const auth = { token: 'vo-shared-token' };
     expect(verifyVictorOps(request(body, 'application/json'), auth)).toMatchObject({ ok: false, status: 401 });
     expect(verifyVictorOps(request(body, 'application/json', {}, { token: 'wrong' }), auth)).toMatchObject({ ok: false });
     expect(verifyVictorOps(request(body, 'application/json', {}, { token: 'vo-shared-token' }), auth)).toEqual({ ok: true });
@@ -223,6 +222,30 @@ describe('generic API body', () => {
     const result = normaliseGeneric(body, 'd');
     expect(result).toHaveProperty('invalid');
     if (field) expect(result).toMatchObject({ invalid: { field } });
+  });
+});
+
+describe('the source registry', () => {
+  it('gives every source a unique lowercase name (a key prefix) and a unique route', () => {
+    const names = SOURCE_REGISTRY.map((source) => source.name);
+    const paths = SOURCE_REGISTRY.map((source) => source.path);
+    for (const name of names) expect(incidentKey(name, 'X1')).toMatch(KEY_PATTERN);
+    for (const name of names) expect(name).toMatch(/^[a-z]+$/);
+    expect(new Set(names).size).toBe(names.length);
+    expect(new Set(paths).size).toBe(paths.length);
+  });
+
+  it('reads sources and ways in as people name them, and anything else as itself', () => {
+    expect(sourceLabel('pagerduty')).toBe('PagerDuty');
+    expect(sourceLabel('victorops')).toBe('VictorOps');
+    expect(sourceLabel('api')).toBe('API');
+    expect(originLabel('pagerduty')).toBe('PagerDuty');
+    expect(originLabel('slack')).toBe('Slack');
+    expect(originLabel('signal')).toBe('a Temporal signal');
+    expect(originLabel('api')).toBe('the warroom API');
+    expect(originLabel('retry')).toBe('retry');
+    expect(originLabel('deploy-bot')).toBe('deploy-bot');
+    expect(sourceLabel('constructor')).toBe('constructor');
   });
 });
 

@@ -1,4 +1,5 @@
-import type { Link, SourceName } from '../shared/incident.js';
+import type { Link } from '../shared/incident.js';
+import { sourceLabel as labelOfSource } from '../sources/index.js';
 import type { StepInput } from './step.js';
 
 /** Action ids of the summary's buttons; the interactivity endpoint (close-loop issue) matches on them. */
@@ -41,8 +42,6 @@ export interface SlackMessage {
   text: string;
   blocks: SummaryBlock[];
 }
-
-const SOURCE_NAMES: Record<SourceName, string> = { pagerduty: 'PagerDuty', victorops: 'VictorOps', api: 'API' };
 
 /** Escapes the three characters Slack's mrkdwn treats as control characters. */
 export function escapeMrkdwn(text: string): string {
@@ -88,7 +87,7 @@ export function statusLine(input: StepInput): string {
   }
 }
 
-const sourceLabel = (input: StepInput) => `${SOURCE_NAMES[input.source]} ${input.externalId}`;
+const sourceLabel = (input: StepInput) => `${labelOfSource(input.source)} ${input.externalId}`;
 
 /**
  * The pinned summary: title, severity, state, source link, Jira link (or "pending"), and the

@@ -3,8 +3,8 @@
  * types and pure functions only, nothing from Node.
  */
 
-export const SOURCES = ['pagerduty', 'victorops', 'api'] as const;
-export type SourceName = (typeof SOURCES)[number];
+/** A registered source's name (`pagerduty`, `alertmanager`...); the registry in src/sources/ lists them. */
+export type SourceName = string;
 
 /** PagerDuty Events v2 vocabulary: the most widely understood severity scale in this field. */
 export const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
