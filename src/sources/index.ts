@@ -4,13 +4,14 @@
  * and secrets all come from that file.
  */
 import type { z } from 'zod';
+import { alertmanagerSource } from './alertmanager.js';
 import { apiSource } from './generic.js';
 import { pagerDutySource } from './pagerduty.js';
 import type { Source } from './source.js';
 import { victorOpsSource } from './victorops.js';
 
 /** Every source, one line each; `api.ts` mounts each at its path. */
-export const SOURCE_REGISTRY = [apiSource, pagerDutySource, victorOpsSource] as const;
+export const SOURCE_REGISTRY = [apiSource, pagerDutySource, victorOpsSource, alertmanagerSource] as const;
 
 type RegisteredSource = (typeof SOURCE_REGISTRY)[number];
 
