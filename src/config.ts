@@ -101,7 +101,9 @@ function readMonitors(path: string): { monitors: StatusPageMonitor[] } | { probl
 /** Reads and validates the monitor file; throws ConfigError naming the file and each bad field. */
 export function loadMonitors(path: string): StatusPageMonitor[] {
   const read = readMonitors(path);
-  if ('problems' in read) throw new ConfigError(problemsText(read.problems.map((message) => ({ path: ['STATUSCAST_MONITORS_FILE'], message }))));
+  if ('problems' in read) {
+    throw new ConfigError(problemsText(read.problems.map((message) => ({ path: ['STATUSCAST_MONITORS_FILE'], message }))));
+  }
   return read.monitors;
 }
 
@@ -196,8 +198,12 @@ function checkVariables(env: Variables, ctx: z.RefinementCtx): void {
   if (env.PAGERDUTY_API_TOKEN && !env.PAGERDUTY_FROM_EMAIL) {
     problem(['PAGERDUTY_FROM_EMAIL'], 'required with PAGERDUTY_API_TOKEN (PagerDuty needs a From user for writes)');
   }
-  if (Boolean(env.STATUSCAST_URL) !== Boolean(env.STATUSCAST_API_TOKEN)) problem(together('STATUSCAST_URL', 'STATUSCAST_API_TOKEN'), 'set both or neither');
-  if (env.STATUSCAST_MONITORS_FILE && !env.STATUSCAST_URL) problem(['STATUSCAST_MONITORS_FILE'], 'needs STATUSCAST_URL and STATUSCAST_API_TOKEN');
+  if (Boolean(env.STATUSCAST_URL) !== Boolean(env.STATUSCAST_API_TOKEN)) {
+    problem(together('STATUSCAST_URL', 'STATUSCAST_API_TOKEN'), 'set both or neither');
+  }
+  if (env.STATUSCAST_MONITORS_FILE && !env.STATUSCAST_URL) {
+    problem(['STATUSCAST_MONITORS_FILE'], 'needs STATUSCAST_URL and STATUSCAST_API_TOKEN');
+  }
 }
 
 /** The settings as the code reads them, grouped by what they configure. */

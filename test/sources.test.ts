@@ -400,6 +400,11 @@ describe('the source registry', () => {
     expect(new Set(paths).size).toBe(paths.length);
   });
 
+  it('has each environment variable declared by one source only', () => {
+    const variables = SOURCE_REGISTRY.flatMap((source) => Object.keys(source.variables));
+    expect(new Set(variables).size).toBe(variables.length);
+  });
+
   it('reads sources and ways in as people name them, and anything else as itself', () => {
     expect(sourceLabel('pagerduty')).toBe('PagerDuty');
     expect(sourceLabel('victorops')).toBe('VictorOps');
