@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { Client, Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { createApp } from '../src/api.js';
+import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { workflowIdFor } from '../src/shared/ids.js';
@@ -287,7 +288,7 @@ async function main(): Promise<void> {
     const server = createServer(
       createApp({
         client: forApi.client,
-        config: { auth: { pagerdutySecrets: [WEBHOOK_SECRET] }, temporal },
+        config: { sources: loadConfig({ PAGERDUTY_WEBHOOK_SECRET: WEBHOOK_SECRET }).sources, temporal },
         logger: createLogger('silent'),
         metrics: createMetrics(),
       }),

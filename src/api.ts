@@ -8,16 +8,17 @@ import { KEY_PATTERN, workflowIdFor } from './shared/ids.js';
 import type { IncidentState } from './shared/incident.js';
 import { incidentQuery, INCIDENT_WORKFLOW } from './shared/messages.js';
 import { keyKey, severityKey, sourceKey, statusKey } from './shared/search-attributes.js';
-import { actorNoteBody, bodyDigest, normaliseGeneric } from './sources/generic.js';
+import { actorNoteBody, apiSource } from './sources/generic.js';
 import { SOURCE_REGISTRY } from './sources/index.js';
 import { parseInteraction, SLACK_ACCEPT_DEADLINE_MS, verifySlackRequest } from './sources/slack-interactions.js';
-import { firstIssue, header, parseJson, safeEqual, type InboundRequest, type Normalised, type Source } from './sources/source.js';
+import { firstIssue, parseJson, type InboundRequest, type Normalised, type Source, type Verdict } from './sources/source.js';
 
 export interface AppDeps {
   client: Client;
-  config: Pick<Config, 'auth' | 'temporal' | 'slackSigningSecret'>;
+  config: Pick<Config, 'sources' | 'temporal' | 'slackSigningSecret'>;
   logger: Logger;
   metrics: Metrics;
+  /** The sources to mount (default: the registry); each gets `config.sources[name]` as its settings. */
   sources?: readonly Source[];
 }
 
@@ -110,13 +111,11 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
     next();
   });
 
+
+  // The API's own routes (actions, reads) take the same token as its source, POST /incidents.
   const requireApiToken = (req: Request, _res: Response, next: NextFunction) => {
-    const token = config.auth.apiToken;
-    if (!token) return next();
-    const offered = header(inbound(req), 'authorization')?.match(/^Bearer\s+(.+)$/i)?.[1];
-    if (!offered) return next(new HttpError(401, 'missing bearer token'));
-    if (!safeEqual(offered, token)) return next(new HttpError(401, 'bearer token does not match'));
-    next();
+    const verdict = apiSource.authenticate?.(req.headers, config.sources.api) ?? { ok: true };
+    next(verdict.ok ? undefined : new HttpError(verdict.status, verdict.error));
   };
 
   /** After a 503 for a timeout, says whether Temporal took the call after all (a sender's retry is then a repeat). */
@@ -125,8 +124,8 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
     void err.late.then((outcome) => logger.warn({ ...fields, outcome }, 'temporal answered after the deadline'));
   };
 
-  /** Answers for one normalised event; `onNotOpen` says whether a missing run is a 404 or an ignored 200. */
-  const answer = async (res: Response, source: string, normalised: Normalised, onNotOpen: 'ignore' | '404') => {
+  /** Answers for one normalised event: 202 once Temporal has it durably; a note for an incident with no open run is ignored. */
+  const answer = async (res: Response, source: string, normalised: Normalised) => {
     const done = (status: number, body: object, outcome: string, key?: string) => {
       Object.assign(outcomeOf(res), { source, outcome, key });
       res.status(status).json(body);
@@ -143,23 +142,30 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
       logLateAnswer(err, { source, key: normalised.event.key });
       throw err;
     }
-    if (result.outcome === 'not-open') {
-      if (onNotOpen === '404') return done(404, { error: `no open incident ${result.key}` }, 'not-found', result.key);
-      return done(200, { ignored: `no open incident ${result.key}` }, 'ignored', result.key);
-    }
+    if (result.outcome === 'not-open') return done(200, { ignored: `no open incident ${result.key}` }, 'ignored', result.key);
     return done(202, result, result.outcome, result.key);
   };
 
+  /** Answers a refused webhook: counted and logged (by the request's line) with why, never with what was offered. */
+  const refuse = (res: Response, source: string, verdict: Exclude<Verdict, { ok: true }>) => {
+    Object.assign(outcomeOf(res), { source, outcome: 'unauthorized', reason: verdict.error });
+    if (verdict.challenge) res.setHeader('WWW-Authenticate', verdict.challenge);
+    res.status(verdict.status).json({ error: verdict.error });
+  };
+
+  // Every source the same way: credentials in headers, content type, raw body, signature, normalise.
   for (const source of sources) {
-    app.post(source.path, requireContentType(source.contentTypes), rawBody, async (req, res) => {
+    const settings = (config.sources as Record<string, unknown>)[source.name];
+    const authenticate = (req: Request, res: Response, next: NextFunction) => {
+      const verdict = source.authenticate?.(req.headers, settings) ?? { ok: true };
+      if (verdict.ok) return next();
+      refuse(res, source.name, verdict);
+    };
+    app.post(source.path, authenticate, requireContentType(source.contentTypes), rawBody, async (req, res) => {
       const request = inbound(req);
-      const verdict = source.verify(request, config.auth);
-      if (!verdict.ok) {
-        Object.assign(outcomeOf(res), { source: source.name, outcome: 'unauthorized', reason: verdict.error });
-        res.status(verdict.status).json({ error: verdict.error });
-        return;
-      }
-      await answer(res, source.name, source.normalise(request), 'ignore');
+      const verdict = source.verify?.(request, settings) ?? { ok: true };
+      if (!verdict.ok) return refuse(res, source.name, verdict);
+      await answer(res, source.name, source.normalise(request));
     });
   }
 
@@ -207,13 +213,6 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
       return done(200, undefined, kind, result.outcome, { key, actor });
     },
   );
-
-  app.post('/incidents', requireApiToken, requireContentType(['application/json']), rawBody, async (req, res) => {
-    const json = parseJson(inbound(req).body);
-    const idempotencyKey = req.headers['idempotency-key'];
-    const deliveryId = typeof idempotencyKey === 'string' && idempotencyKey ? idempotencyKey.slice(0, 128) : bodyDigest(inbound(req).body);
-    await answer(res, 'api', 'invalid' in json ? json : normaliseGeneric(json.value, deliveryId), 'ignore');
-  });
 
   // Updates on an open run, answered with what happened; a key with no open run is a 404 and starts nothing.
   for (const action of ['acknowledge', 'resolve', 'retry'] as const) {

@@ -1,64 +1,29 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import {
+  bool,
+  boolDefaultTrue,
+  commaList,
+  duration,
+  optionalHttpUrl,
+  optionalString,
+  port,
+  secret,
+  secretPartsOf,
+  withoutUnset,
+} from './env.js';
 import { DEFAULT_TASK_QUEUE } from './shared/messages.js';
+import { checkSourceVariables, SOURCE_VARIABLES, sourceSettings } from './sources/index.js';
 
-const optionalString = z
-  .string()
-  .trim()
-  .transform((value) => (value === '' ? undefined : value))
-  .optional();
+/** Relay's channel names, kept so people find the rooms where they always were. */
+export const DEFAULT_CHANNEL_TEMPLATE = 'team-relay-production-incident-{id}';
 
-const secretList = z
-  .string()
-  .trim()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((part) => part.trim())
-      .filter(Boolean),
-  )
-  .optional()
-  .transform((list) => list ?? []);
+const emailList = commaList.pipe(z.array(z.email()));
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-  .optional()
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const labelList = commaList.pipe(z.array(z.string().regex(/^\S+$/, 'Jira labels cannot contain spaces')));
 
-/** On unless set to false/0/no. */
-const boolDefaultTrue = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-  .optional()
-  .transform((value) => !(value === 'false' || value === '0' || value === 'no'));
-
-const port = z.coerce.number().int().min(0).max(65535);
-
-const emailList = z
-  .string()
-  .trim()
-  .optional()
-  .transform((value) => (value ?? '').split(',').map((part) => part.trim()).filter(Boolean))
-  .pipe(z.array(z.email()));
-
-const labelList = z
-  .string()
-  .trim()
-  .optional()
-  .transform((value) => (value ?? '').split(',').map((part) => part.trim()).filter(Boolean))
-  .pipe(z.array(z.string().regex(/^\S+$/, 'Jira labels cannot contain spaces')));
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** A duration such as `24h`, `30m`, `90s`, `500ms` or a number of milliseconds. */
-const duration = z
-  .string()
-  .trim()
-  .regex(/^\d+(ms|s|m|h|d)?$/, 'expected a duration such as 24h, 30m or 90s')
-  .transform((value) => {
-    const [, amount = '0', unit = 'ms'] = /^(\d+)(ms|s|m|h|d)?$/.exec(value) ?? [];
-    return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
-  });
+const integrationKey = optionalString.pipe(z.string().length(32, 'expected a 32-character integration key').optional());
 
 const STATUSCAST_INCIDENT_TYPES = ['ServiceUnavailable', 'Informational', 'ScheduledMaintenance'] as const;
 const STATUSCAST_COMPONENT_STATUSES = [
@@ -112,26 +77,34 @@ const monitorFileSchema = z
     });
   });
 
-/** Reads and validates the monitor file; throws ConfigError naming the file and each bad field. */
-export function loadMonitors(path: string): StatusPageMonitor[] {
+/** The monitor file's monitors, or what is wrong with it (never a value from it). */
+function readMonitors(path: string): { monitors: StatusPageMonitor[] } | { problems: string[] } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`invalid configuration:\n  STATUSCAST_MONITORS_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return { problems: [`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`] };
   }
   let document: unknown;
   try {
     document = parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`invalid configuration:\n  STATUSCAST_MONITORS_FILE: ${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    return { problems: [`${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`] };
   }
   const parsed = monitorFileSchema.safeParse(document);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${path}: ${issue.path.join('.') || '(file)'}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    return { problems: parsed.error.issues.map((issue) => `${path}: ${issue.path.join('.') || '(file)'}: ${issue.message}`) };
   }
-  return parsed.data.monitors.map(({ waitTime, ...monitor }) => ({ ...monitor, waitMs: waitTime }));
+  return { monitors: parsed.data.monitors.map(({ waitTime, ...monitor }) => ({ ...monitor, waitMs: waitTime })) };
+}
+
+/** Reads and validates the monitor file; throws ConfigError naming the file and each bad field. */
+export function loadMonitors(path: string): StatusPageMonitor[] {
+  const read = readMonitors(path);
+  if ('problems' in read) {
+    throw new ConfigError(problemsText(read.problems.map((message) => ({ path: ['STATUSCAST_MONITORS_FILE'], message }))));
+  }
+  return read.monitors;
 }
 
 /** The monitor whose name is the incident's service (case-insensitive), if any. */
@@ -141,16 +114,24 @@ export function findMonitor(monitors: readonly StatusPageMonitor[], service: str
   return monitors.find((monitor) => monitor.name.toLowerCase() === wanted);
 }
 
-/** Every setting warroom reads, from the environment. Secrets live here and nowhere else. */
-const configSchema = z.object({
+/** `A / B`: the path of a rule that spans variables, as start-up names it. */
+const together = (...variables: string[]) => [variables.join(' / ')];
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Every setting warroom reads, from the environment, each with its default: the core's here, each
+ * source's in its own file (src/sources/). Secrets are wrapped in `secret()`.
+ */
+const VARIABLES = {
   PORT: port.default(3000),
   HOST: z.string().default('0.0.0.0'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
-  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_API_KEY: secret(optionalString),
   TEMPORAL_TLS: bool,
   TEMPORAL_TLS_CLIENT_CERT_PATH: optionalString,
   TEMPORAL_TLS_CLIENT_KEY_PATH: optionalString,
@@ -163,19 +144,16 @@ const configSchema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_DEV_UI_PORT: port.default(8233),
 
-  WARROOM_API_TOKEN: optionalString,
-  PAGERDUTY_WEBHOOK_SECRET: secretList,
-
-  JIRA_HOST: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  JIRA_HOST: optionalHttpUrl,
   JIRA_EMAIL: optionalString.pipe(z.email().optional()),
-  JIRA_API_TOKEN: optionalString,
+  JIRA_API_TOKEN: secret(optionalString),
   JIRA_PROJECT_KEY: z.string().trim().regex(/^[A-Z][A-Z0-9_]{0,49}$/, 'expected a Jira project key such as RLY').default('RLY'),
   JIRA_ISSUE_TYPE: z.string().trim().min(1).default('Task'),
   JIRA_LABELS: labelList,
 
-  SLACK_BOT_TOKEN: optionalString,
+  SLACK_BOT_TOKEN: secret(optionalString),
   SLACK_API_URL: z.url({ protocol: /^https?$/ }).default('https://slack.com/api/'),
-  SLACK_CHANNEL_TEMPLATE: z.string().trim().includes('{id}', { message: 'must contain {id}' }).default('team-relay-production-incident-{id}'),
+  SLACK_CHANNEL_TEMPLATE: z.string().trim().includes('{id}', { message: 'must contain {id}' }).default(DEFAULT_CHANNEL_TEMPLATE),
   SLACK_PRIVATE_CHANNELS: bool,
   SLACK_DEFAULT_RESPONDERS: emailList,
   SLACK_USERNAME: optionalString,
@@ -183,120 +161,174 @@ const configSchema = z.object({
   SLACK_ICON_URL: optionalString.pipe(z.url().optional()),
   SLACK_ARCHIVE_DELAY: duration.default(86_400_000),
   SLACK_ANNOUNCE_CHANNEL: optionalString,
-  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_SIGNING_SECRET: secret(optionalString),
 
-  PAGERDUTY_API_TOKEN: optionalString,
+  PAGERDUTY_API_TOKEN: secret(optionalString),
   PAGERDUTY_FROM_EMAIL: optionalString.pipe(z.email().optional()),
   PAGERDUTY_API_URL: z.url({ protocol: /^https?$/ }).default('https://api.pagerduty.com'),
   PAGERDUTY_EVENTS_URL: z.url({ protocol: /^https?$/ }).default('https://events.pagerduty.com'),
-  PAGERDUTY_ROUTING_KEY: optionalString.pipe(z.string().length(32, 'expected a 32-character integration key').optional()),
-  PAGERDUTY_CHANGE_ROUTING_KEY: optionalString.pipe(z.string().length(32, 'expected a 32-character integration key').optional()),
+  PAGERDUTY_ROUTING_KEY: secret(integrationKey),
+  PAGERDUTY_CHANGE_ROUTING_KEY: secret(integrationKey),
   PAGERDUTY_SYNC: boolDefaultTrue,
-  VICTOROPS_REST_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  // .../alert/<api key>/<routing key>: the URL is secret as a whole, and the API key alone too.
+  VICTOROPS_REST_URL: secret(optionalHttpUrl, (value) => {
+    const apiKey = /\/alert\/([^/]+)\//.exec(value)?.[1];
+    return apiKey ? [value, safeDecode(apiKey)] : [value];
+  }),
   VICTOROPS_SYNC: boolDefaultTrue,
-  VICTOROPS_WEBHOOK_KEY: optionalString,
-  VICTOROPS_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
-  VICTOROPS_WEBHOOK_TOKEN: optionalString,
 
-  STATUSCAST_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
-  STATUSCAST_API_TOKEN: optionalString,
+  STATUSCAST_URL: optionalHttpUrl,
+  STATUSCAST_API_TOKEN: secret(optionalString),
   STATUSCAST_MONITORS_FILE: optionalString,
-});
 
-export type RawConfig = z.infer<typeof configSchema>;
+  ...SOURCE_VARIABLES,
+};
 
-/** The variables that hold secrets: they never enter workflow inputs, histories or logs. */
-export const SECRET_VARIABLES = [
-  'TEMPORAL_API_KEY',
-  'WARROOM_API_TOKEN',
-  'PAGERDUTY_WEBHOOK_SECRET',
-  'VICTOROPS_WEBHOOK_KEY',
-  'VICTOROPS_WEBHOOK_TOKEN',
-  'JIRA_API_TOKEN',
-  'SLACK_BOT_TOKEN',
-  'SLACK_SIGNING_SECRET',
-  'PAGERDUTY_API_TOKEN',
-  'PAGERDUTY_ROUTING_KEY',
-  'PAGERDUTY_CHANGE_ROUTING_KEY',
-  'VICTOROPS_REST_URL',
-  'STATUSCAST_API_TOKEN',
-] as const;
+type Variables = z.output<z.ZodObject<typeof VARIABLES>>;
 
-/** The secret values an environment holds: comma lists split, and the key parts of the VictorOps REST URL. */
-export function secretValues(env: Record<string, string | undefined>): string[] {
-  const values = new Set<string>();
-  for (const name of SECRET_VARIABLES) {
-    const value = env[name]?.trim();
-    if (!value) continue;
-    for (const part of name === 'PAGERDUTY_WEBHOOK_SECRET' ? value.split(',') : [value]) if (part.trim()) values.add(part.trim());
-    if (name === 'VICTOROPS_REST_URL') {
-      // .../alert/<api key>/<routing key>: the API key alone is the secret part.
-      const match = /\/alert\/([^/]+)\//.exec(value);
-      if (match?.[1]) values.add(decodeURIComponent(match[1]));
+/** Rules across variables: what must be set together, and what needs what. */
+function checkVariables(env: Variables, ctx: z.RefinementCtx): void {
+  const problem = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  checkSourceVariables(env, (variable, message) => problem([variable], message));
+  if (Boolean(env.TEMPORAL_TLS_CLIENT_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_CLIENT_KEY_PATH)) {
+    problem(together('TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH'), 'set both or neither');
+  }
+  const jira = [env.JIRA_HOST, env.JIRA_EMAIL, env.JIRA_API_TOKEN];
+  if (jira.some(Boolean) && !jira.every(Boolean)) problem(together('JIRA_HOST', 'JIRA_EMAIL', 'JIRA_API_TOKEN'), 'set all three or none');
+  if (env.PAGERDUTY_API_TOKEN && !env.PAGERDUTY_FROM_EMAIL) {
+    problem(['PAGERDUTY_FROM_EMAIL'], 'required with PAGERDUTY_API_TOKEN (PagerDuty needs a From user for writes)');
+  }
+  if (Boolean(env.STATUSCAST_URL) !== Boolean(env.STATUSCAST_API_TOKEN)) {
+    problem(together('STATUSCAST_URL', 'STATUSCAST_API_TOKEN'), 'set both or neither');
+  }
+  if (env.STATUSCAST_MONITORS_FILE && !env.STATUSCAST_URL) {
+    problem(['STATUSCAST_MONITORS_FILE'], 'needs STATUSCAST_URL and STATUSCAST_API_TOKEN');
+  }
+}
+
+/** The settings as the code reads them, grouped by what they configure. */
+function settingsOf(env: Variables, ctx: z.RefinementCtx) {
+  let monitors: StatusPageMonitor[] = [];
+  if (env.STATUSCAST_MONITORS_FILE) {
+    const read = readMonitors(env.STATUSCAST_MONITORS_FILE);
+    if ('problems' in read) {
+      for (const message of read.problems) ctx.addIssue({ code: 'custom', path: ['STATUSCAST_MONITORS_FILE'], message });
+      return z.NEVER;
     }
+    monitors = read.monitors;
+  }
+  const tlsWanted = env.TEMPORAL_TLS || env.TEMPORAL_API_KEY || env.TEMPORAL_TLS_CLIENT_CERT_PATH || env.TEMPORAL_TLS_SERVER_CA_CERT_PATH;
+  const { JIRA_HOST: jiraHost, JIRA_EMAIL: jiraEmail, JIRA_API_TOKEN: jiraToken, SLACK_BOT_TOKEN: slackToken } = env;
+  const { STATUSCAST_URL: statusCastUrl, STATUSCAST_API_TOKEN: statusCastToken } = env;
+  return withoutUnset({
+    http: { port: env.PORT, host: env.HOST },
+    logLevel: env.LOG_LEVEL,
+    temporal: withoutUnset({
+      /** Unset: run the embedded dev server. */
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      apiKey: env.TEMPORAL_API_KEY,
+      tls: tlsWanted
+        ? withoutUnset({
+            clientCertPath: env.TEMPORAL_TLS_CLIENT_CERT_PATH,
+            clientKeyPath: env.TEMPORAL_TLS_CLIENT_KEY_PATH,
+            serverCaCertPath: env.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
+            serverName: env.TEMPORAL_TLS_SERVER_NAME,
+          })
+        : undefined,
+      uiUrl: env.TEMPORAL_UI_URL,
+    }),
+    embedded: withoutUnset({
+      cliPath: env.TEMPORAL_CLI_PATH,
+      dataDir: env.WARROOM_DATA_DIR,
+      port: env.TEMPORAL_DEV_PORT,
+      uiPort: env.TEMPORAL_DEV_UI_PORT,
+    }),
+    /** Absent unless JIRA_HOST, JIRA_EMAIL and JIRA_API_TOKEN are all set. */
+    jira:
+      jiraHost && jiraEmail && jiraToken
+        ? {
+            host: jiraHost,
+            email: jiraEmail,
+            apiToken: jiraToken,
+            projectKey: env.JIRA_PROJECT_KEY,
+            issueType: env.JIRA_ISSUE_TYPE,
+            labels: env.JIRA_LABELS,
+          }
+        : undefined,
+    /** Absent unless SLACK_BOT_TOKEN is set. */
+    slack: slackToken
+      ? withoutUnset({
+          botToken: slackToken,
+          apiUrl: env.SLACK_API_URL,
+          channelTemplate: env.SLACK_CHANNEL_TEMPLATE,
+          privateChannels: env.SLACK_PRIVATE_CHANNELS,
+          defaultResponders: env.SLACK_DEFAULT_RESPONDERS,
+          username: env.SLACK_USERNAME,
+          iconEmoji: env.SLACK_ICON_EMOJI,
+          iconUrl: env.SLACK_ICON_URL,
+          archiveDelayMs: env.SLACK_ARCHIVE_DELAY,
+          announceChannel: env.SLACK_ANNOUNCE_CHANNEL,
+        })
+      : undefined,
+    pagerduty: withoutUnset({
+      apiToken: env.PAGERDUTY_API_TOKEN,
+      fromEmail: env.PAGERDUTY_FROM_EMAIL,
+      apiUrl: env.PAGERDUTY_API_URL,
+      eventsUrl: env.PAGERDUTY_EVENTS_URL,
+      /** Events API v2 integration key for warroom's own alerts (automation failures). */
+      routingKey: env.PAGERDUTY_ROUTING_KEY,
+      /** Events API v2 integration key for change events. */
+      changeRoutingKey: env.PAGERDUTY_CHANGE_ROUTING_KEY,
+      /** Acknowledge/resolve PagerDuty incidents acknowledged or resolved elsewhere. */
+      sync: env.PAGERDUTY_SYNC,
+    }),
+    /** `sync`: send ACKNOWLEDGEMENT/RECOVERY for changes made elsewhere. */
+    victorops: withoutUnset({ restUrl: env.VICTOROPS_REST_URL, sync: env.VICTOROPS_SYNC }),
+    /** Absent unless STATUSCAST_URL and STATUSCAST_API_TOKEN are set. */
+    statuscast: statusCastUrl && statusCastToken ? { url: statusCastUrl, apiToken: statusCastToken, monitors } : undefined,
+    /** Slack interactivity (the summary's buttons); absent unless SLACK_SIGNING_SECRET is set. */
+    slackSigningSecret: env.SLACK_SIGNING_SECRET,
+    /** Each source's webhook settings (secrets, tokens), by source name. */
+    sources: sourceSettings(env),
+  });
+}
+
+/** The one schema of every setting: the variables, the rules across them, and the settings they make. */
+const configSchema = z.object(VARIABLES).superRefine(checkVariables).transform(settingsOf);
+
+export type Config = z.output<typeof configSchema>;
+
+/** Every variable warroom's config reads (WARROOM_ROLE, read by main.ts, aside). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(VARIABLES);
+
+/** Every variable that holds a secret: they never enter workflow inputs, histories or logs. */
+export const SECRET_VARIABLES: readonly string[] = Object.entries(VARIABLES)
+  .filter(([, field]) => secretPartsOf(field, '') !== undefined)
+  .map(([name]) => name);
+
+/** The secret variables of the sources: with none set, anyone who can reach the API can open incidents. */
+export const SOURCE_SECRET_VARIABLES: readonly string[] = SECRET_VARIABLES.filter((name) => name in SOURCE_VARIABLES);
+
+/** The secret values an environment holds (of `names`, by default every secret variable), split into their secret parts. */
+export function secretValues(env: Record<string, string | undefined>, names: readonly string[] = SECRET_VARIABLES): string[] {
+  const values = new Set<string>();
+  for (const name of names) {
+    const value = env[name]?.trim();
+    const field = (VARIABLES as Record<string, z.ZodType>)[name];
+    if (!value || !field) continue;
+    for (const part of secretPartsOf(field, value) ?? []) if (part.trim()) values.add(part.trim());
   }
   return [...values];
 }
 
-export interface Config {
-  http: { port: number; host: string };
-  logLevel: RawConfig['LOG_LEVEL'];
-  temporal: {
-    /** Unset: run the embedded dev server. */
-    address?: string;
-    namespace: string;
-    taskQueue: string;
-    apiKey?: string;
-    tls?: { clientCertPath?: string; clientKeyPath?: string; serverCaCertPath?: string; serverName?: string };
-    uiUrl?: string;
-  };
-  embedded: { cliPath?: string; dataDir: string; port: number; uiPort: number };
-  /** Absent unless JIRA_HOST, JIRA_EMAIL and JIRA_API_TOKEN are all set. */
-  jira?: {
-    host: string;
-    email: string;
-    apiToken: string;
-    projectKey: string;
-    issueType: string;
-    labels: string[];
-  };
-  /** Absent unless SLACK_BOT_TOKEN is set. */
-  slack?: {
-    botToken: string;
-    apiUrl: string;
-    channelTemplate: string;
-    privateChannels: boolean;
-    defaultResponders: string[];
-    username?: string;
-    iconEmoji?: string;
-    iconUrl?: string;
-    archiveDelayMs: number;
-    announceChannel?: string;
-  };
-  pagerduty: {
-    apiToken?: string;
-    fromEmail?: string;
-    apiUrl: string;
-    eventsUrl: string;
-    /** Events API v2 integration key for warroom's own alerts (automation failures). */
-    routingKey?: string;
-    /** Events API v2 integration key for change events. */
-    changeRoutingKey?: string;
-    /** Acknowledge/resolve PagerDuty incidents acknowledged or resolved elsewhere. */
-    sync: boolean;
-  };
-  victorops: { restUrl?: string; /** Send ACKNOWLEDGEMENT/RECOVERY for changes made elsewhere. */ sync: boolean };
-  /** Absent unless STATUSCAST_URL and STATUSCAST_API_TOKEN are set. */
-  statuscast?: { url: string; apiToken: string; monitors: StatusPageMonitor[] };
-  /** Slack interactivity (the summary's buttons); absent unless SLACK_SIGNING_SECRET is set. */
-  slackSigningSecret?: string;
-  auth: {
-    apiToken?: string;
-    pagerdutySecrets: string[];
-    victoropsKey?: string;
-    victoropsUrl?: string;
-    victoropsToken?: string;
-  };
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** Raised when the environment holds a bad value; names the variable, never the value. */
@@ -304,110 +336,15 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** `invalid configuration:` and one line per problem, each naming its variable. */
+function problemsText(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  const lines = issues.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message));
+  return `invalid configuration:\n  ${lines.join('\n  ')}`;
+}
+
 /** Parses the environment once; throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
-  }
-  const raw = parsed.data;
-  if (raw.VICTOROPS_WEBHOOK_KEY && !raw.VICTOROPS_WEBHOOK_URL) {
-    throw new ConfigError(
-      'invalid configuration:\n  VICTOROPS_WEBHOOK_URL: required when VICTOROPS_WEBHOOK_KEY is set (the URL exactly as configured in VictorOps)',
-    );
-  }
-  if (Boolean(raw.TEMPORAL_TLS_CLIENT_CERT_PATH) !== Boolean(raw.TEMPORAL_TLS_CLIENT_KEY_PATH)) {
-    throw new ConfigError(
-      'invalid configuration:\n  TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH: set both or neither',
-    );
-  }
-  const jiraParts = [raw.JIRA_HOST, raw.JIRA_EMAIL, raw.JIRA_API_TOKEN];
-  if (jiraParts.some(Boolean) && !jiraParts.every(Boolean)) {
-    throw new ConfigError('invalid configuration:\n  JIRA_HOST / JIRA_EMAIL / JIRA_API_TOKEN: set all three or none');
-  }
-  if (raw.PAGERDUTY_API_TOKEN && !raw.PAGERDUTY_FROM_EMAIL) {
-    throw new ConfigError('invalid configuration:\n  PAGERDUTY_FROM_EMAIL: required with PAGERDUTY_API_TOKEN (PagerDuty needs a From user for writes)');
-  }
-  if (Boolean(raw.STATUSCAST_URL) !== Boolean(raw.STATUSCAST_API_TOKEN)) {
-    throw new ConfigError('invalid configuration:\n  STATUSCAST_URL / STATUSCAST_API_TOKEN: set both or neither');
-  }
-  if (raw.STATUSCAST_MONITORS_FILE && !raw.STATUSCAST_URL) {
-    throw new ConfigError('invalid configuration:\n  STATUSCAST_MONITORS_FILE: needs STATUSCAST_URL and STATUSCAST_API_TOKEN');
-  }
-  const monitors = raw.STATUSCAST_MONITORS_FILE ? loadMonitors(raw.STATUSCAST_MONITORS_FILE) : [];
-  const tlsWanted =
-    raw.TEMPORAL_TLS || raw.TEMPORAL_API_KEY || raw.TEMPORAL_TLS_CLIENT_CERT_PATH || raw.TEMPORAL_TLS_SERVER_CA_CERT_PATH;
-  return {
-    http: { port: raw.PORT, host: raw.HOST },
-    logLevel: raw.LOG_LEVEL,
-    temporal: {
-      address: raw.TEMPORAL_ADDRESS,
-      namespace: raw.TEMPORAL_NAMESPACE,
-      taskQueue: raw.TEMPORAL_TASK_QUEUE,
-      apiKey: raw.TEMPORAL_API_KEY,
-      tls: tlsWanted
-        ? {
-            clientCertPath: raw.TEMPORAL_TLS_CLIENT_CERT_PATH,
-            clientKeyPath: raw.TEMPORAL_TLS_CLIENT_KEY_PATH,
-            serverCaCertPath: raw.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
-            serverName: raw.TEMPORAL_TLS_SERVER_NAME,
-          }
-        : undefined,
-      uiUrl: raw.TEMPORAL_UI_URL,
-    },
-    embedded: {
-      cliPath: raw.TEMPORAL_CLI_PATH,
-      dataDir: raw.WARROOM_DATA_DIR,
-      port: raw.TEMPORAL_DEV_PORT,
-      uiPort: raw.TEMPORAL_DEV_UI_PORT,
-    },
-    jira:
-      raw.JIRA_HOST && raw.JIRA_EMAIL && raw.JIRA_API_TOKEN
-        ? {
-            host: raw.JIRA_HOST,
-            email: raw.JIRA_EMAIL,
-            apiToken: raw.JIRA_API_TOKEN,
-            projectKey: raw.JIRA_PROJECT_KEY,
-            issueType: raw.JIRA_ISSUE_TYPE,
-            labels: raw.JIRA_LABELS,
-          }
-        : undefined,
-    slack: raw.SLACK_BOT_TOKEN
-      ? {
-          botToken: raw.SLACK_BOT_TOKEN,
-          apiUrl: raw.SLACK_API_URL,
-          channelTemplate: raw.SLACK_CHANNEL_TEMPLATE,
-          privateChannels: raw.SLACK_PRIVATE_CHANNELS,
-          defaultResponders: raw.SLACK_DEFAULT_RESPONDERS,
-          username: raw.SLACK_USERNAME,
-          iconEmoji: raw.SLACK_ICON_EMOJI,
-          iconUrl: raw.SLACK_ICON_URL,
-          archiveDelayMs: raw.SLACK_ARCHIVE_DELAY,
-          announceChannel: raw.SLACK_ANNOUNCE_CHANNEL,
-        }
-      : undefined,
-    pagerduty: {
-      apiToken: raw.PAGERDUTY_API_TOKEN,
-      fromEmail: raw.PAGERDUTY_FROM_EMAIL,
-      apiUrl: raw.PAGERDUTY_API_URL,
-      eventsUrl: raw.PAGERDUTY_EVENTS_URL,
-      routingKey: raw.PAGERDUTY_ROUTING_KEY,
-      changeRoutingKey: raw.PAGERDUTY_CHANGE_ROUTING_KEY,
-      sync: raw.PAGERDUTY_SYNC,
-    },
-    victorops: { restUrl: raw.VICTOROPS_REST_URL, sync: raw.VICTOROPS_SYNC },
-    statuscast:
-      raw.STATUSCAST_URL && raw.STATUSCAST_API_TOKEN
-        ? { url: raw.STATUSCAST_URL, apiToken: raw.STATUSCAST_API_TOKEN, monitors }
-        : undefined,
-    slackSigningSecret: raw.SLACK_SIGNING_SECRET,
-    auth: {
-      apiToken: raw.WARROOM_API_TOKEN,
-      pagerdutySecrets: raw.PAGERDUTY_WEBHOOK_SECRET,
-      victoropsKey: raw.VICTOROPS_WEBHOOK_KEY,
-      victoropsUrl: raw.VICTOROPS_WEBHOOK_URL,
-      victoropsToken: raw.VICTOROPS_WEBHOOK_TOKEN,
-    },
-  };
+  if (!parsed.success) throw new ConfigError(problemsText(parsed.error.issues));
+  return parsed.data;
 }

@@ -8,9 +8,10 @@ import { join, resolve } from 'node:path';
 import { DefaultLogger, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createApp } from './api.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, secretValues, SOURCE_SECRET_VARIABLES, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { SOURCE_REGISTRY } from './sources/index.js';
 import { connectClient, connectWorker, ensureSearchAttributes } from './temporal/connection.js';
 import { startDevServer, type DevServer } from './temporal/dev-server.js';
 import { bundleWorkflows, createWorker } from './worker.js';
@@ -56,8 +57,7 @@ async function main(): Promise<void> {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 22) logger.warn({ node: process.versions.node }, 'warroom targets Node >= 22; this Node is end-of-life');
   forwardSdkLogs(logger, config.logLevel);
-  const { apiToken, pagerdutySecrets, victoropsKey, victoropsToken } = config.auth;
-  if (role !== 'worker' && !apiToken && pagerdutySecrets.length === 0 && !victoropsKey && !victoropsToken) {
+  if (role !== 'worker' && secretValues(process.env, SOURCE_SECRET_VARIABLES).length === 0) {
     logger.warn('no webhook secret or API token is set: anyone who can reach this port can open and resolve incidents');
   }
 
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `warroom is running (${role})`,
-    server ? `  API          http://localhost:${config.http.port}  (POST /webhooks/pagerduty, /webhooks/victorops, /incidents)` : '',
+    server ? `  API          http://localhost:${config.http.port}  (POST ${SOURCE_REGISTRY.map((source) => source.path).join(', ')})` : '',
     `  Temporal     ${address}  namespace ${temporal.namespace}${devServer ? '  (embedded, data in ' + resolve(config.embedded.dataDir) + ')' : ''}`,
     uiUrl ? `  Temporal UI  ${uiUrl}` : '',
     worker ? `  Worker       task queue ${temporal.taskQueue}` : '',

@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { DEFAULT_CHANNEL_TEMPLATE as SLACK_CHANNEL_DEFAULT, channelName } from '../src/activities/slack.js';
+import { CONFIG_VARIABLES, ConfigError, DEFAULT_CHANNEL_TEMPLATE, loadConfig, SECRET_VARIABLES, secretValues, SOURCE_SECRET_VARIABLES } from '../src/config.js';
+import { SOURCE_REGISTRY } from '../src/sources/index.js';
 import { findTemporalCli, HOW_TO_GET_THE_CLI } from '../src/temporal/cli.js';
 
 describe('configuration', () => {
@@ -13,11 +15,11 @@ describe('configuration', () => {
     expect(config.temporal.address).toBeUndefined();
     expect(config.temporal.taskQueue).toBe('warroom');
     expect(config.embedded).toMatchObject({ dataDir: '.warroom', port: 7233, uiPort: 8233 });
-    expect(config.auth.pagerdutySecrets).toEqual([]);
+    expect(config.sources.pagerduty.secrets).toEqual([]);
   });
 
   it('reads several PagerDuty secrets for rotation', () => {
-    expect(loadConfig({ PAGERDUTY_WEBHOOK_SECRET: ' new , old ,' }).auth.pagerdutySecrets).toEqual(['new', 'old']);
+    expect(loadConfig({ PAGERDUTY_WEBHOOK_SECRET: ' new , old ,' }).sources.pagerduty.secrets).toEqual(['new', 'old']);
   });
 
   it.each([
@@ -36,6 +38,63 @@ describe('configuration', () => {
       expect((err as Error).message).toContain(variable);
       if ('VICTOROPS_WEBHOOK_KEY' in env) expect((err as Error).message).not.toContain(': k');
     }
+  });
+
+  it('reports every broken rule at once, each naming its variables', () => {
+    const env = { TEMPORAL_TLS_CLIENT_KEY_PATH: '/k.pem', JIRA_EMAIL: 'a@example.com', PAGERDUTY_API_TOKEN: 'pd-rest-token', STATUSCAST_MONITORS_FILE: '/m.yaml' };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    try {
+      loadConfig(env);
+    } catch (err) {
+      const message = (err as Error).message;
+      expect(message).toContain('TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH: set both or neither');
+      expect(message).toContain('JIRA_HOST / JIRA_EMAIL / JIRA_API_TOKEN: set all three or none');
+      expect(message).toContain('PAGERDUTY_FROM_EMAIL: required with PAGERDUTY_API_TOKEN');
+      expect(message).toContain('STATUSCAST_MONITORS_FILE: needs STATUSCAST_URL and STATUSCAST_API_TOKEN');
+      expect(message).not.toContain('pd-rest-token');
+    }
+  });
+
+  it('leaves an unset optional setting out rather than set to undefined', () => {
+    const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-test' });
+    expect(config.slack && Object.keys(config.slack)).not.toContain('username');
+    expect(Object.keys(config.temporal)).not.toContain('address');
+    expect(Object.keys(config)).not.toContain('jira');
+  });
+
+  it('writes the channel template default once, for the schema and for channelName', () => {
+    expect(SLACK_CHANNEL_DEFAULT).toBe(DEFAULT_CHANNEL_TEMPLATE);
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-test' }).slack?.channelTemplate).toBe(DEFAULT_CHANNEL_TEMPLATE);
+    expect(channelName(undefined, '42')).toBe(DEFAULT_CHANNEL_TEMPLATE.replace('{id}', '42'));
+  });
+
+  it('gives each source its own settings from its own variables', () => {
+    const config = loadConfig({ WARROOM_API_TOKEN: 'api-token', VICTOROPS_WEBHOOK_KEY: 'k', VICTOROPS_WEBHOOK_URL: 'https://w.example/hook', VICTOROPS_WEBHOOK_TOKEN: 't' });
+    expect(config.sources.api).toEqual({ token: 'api-token' });
+    expect(config.sources.victorops).toEqual({ key: 'k', url: 'https://w.example/hook', token: 't' });
+    expect(Object.keys(config.sources).sort()).toEqual(SOURCE_REGISTRY.map((source) => source.name).sort());
+  });
+
+  it('lists every secret variable once, the sources\' included, and splits rotation lists into their secrets', () => {
+    expect(new Set(SECRET_VARIABLES).size).toBe(SECRET_VARIABLES.length);
+    for (const name of ['WARROOM_API_TOKEN', 'PAGERDUTY_WEBHOOK_SECRET', 'VICTOROPS_WEBHOOK_KEY', 'VICTOROPS_WEBHOOK_TOKEN', 'JIRA_API_TOKEN', 'VICTOROPS_REST_URL']) {
+      expect(SECRET_VARIABLES).toContain(name);
+    }
+    for (const name of SOURCE_SECRET_VARIABLES) {
+      expect(SOURCE_REGISTRY.some((source) => name in source.variables)).toBe(true);
+    }
+    expect(SECRET_VARIABLES).not.toContain('VICTOROPS_WEBHOOK_URL');
+    const values = secretValues({
+      PAGERDUTY_WEBHOOK_SECRET: 'pd-old-secret, pd-new-secret',
+      VICTOROPS_REST_URL: 'https://alert.victorops.com/integrations/generic/20131114/alert/vo-api-key/routing',
+      VICTOROPS_WEBHOOK_URL: 'https://w.example/not-a-secret',
+    });
+    expect(values.sort()).toEqual(['https://alert.victorops.com/integrations/generic/20131114/alert/vo-api-key/routing', 'pd-new-secret', 'pd-old-secret', 'vo-api-key']);
+  });
+
+  it('documents every variable it reads in .env.example', () => {
+    const documented = [...readFileSync(new URL('../.env.example', import.meta.url), 'utf8').matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]);
+    expect(documented.filter((name) => name !== 'WARROOM_ROLE').sort()).toEqual([...CONFIG_VARIABLES].sort());
   });
 
   it('turns on TLS for an API key', () => {

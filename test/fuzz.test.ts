@@ -48,6 +48,7 @@ const VO_KEY = 'vo-fuzz-webhook-auth-key';
 const VO_URL = 'https://warroom.example.net/webhooks/victorops';
 const VO_TOKEN = 'vo-fuzz-outgoing-token';
 const API_TOKEN = 'api-fuzz-bearer-token';
+const AM_TOKEN = 'am-fuzz-bearer-token';
 const SLACK_SECRET = 'slack-fuzz-signing-secret';
 const ENV = {
   PAGERDUTY_WEBHOOK_SECRET: PD_SECRETS.join(','),
@@ -56,6 +57,7 @@ const ENV = {
   VICTOROPS_WEBHOOK_TOKEN: VO_TOKEN,
   WARROOM_API_TOKEN: API_TOKEN,
   SLACK_SIGNING_SECRET: SLACK_SECRET,
+  ALERTMANAGER_WEBHOOK_TOKEN: AM_TOKEN,
 };
 
 /** `BODY_LIMIT = '1mb'` in src/api.ts: the bytes library reads it as 1 MiB. */
@@ -740,16 +742,19 @@ const voJsonRequests: fc.Arbitrary<Hostile> = fc.oneof(
 // The API: POST /incidents, actions by key, GET by key, GET list
 
 const bearer = { authorization: `Bearer ${API_TOKEN}` };
+/** Authorization headers that do not carry `token` as a bearer token. */
+const wrongAuthorizationFor = (token: string): fc.Arbitrary<{ header?: string; what: string }> =>
+  fc.oneof(
+    fc.constant({ what: 'missing' }),
+    wrongSecret(token).map((wrong) => ({ header: `Bearer ${wrong}`, what: 'wrong bearer token' })),
+    fc.constant({ header: token, what: 'token without a scheme' }),
+    fc.constant({ header: `Basic ${Buffer.from(`api:${token}`).toString('base64')}`, what: 'Basic' }),
+    fc.constant({ header: `Token ${token}`, what: 'another scheme' }),
+    fc.constant({ header: 'Bearer', what: 'scheme only' }),
+    fc.string({ maxLength: 80 }).map((junk) => ({ header: headerText(junk), what: 'junk' })),
+  );
 /** Authorization headers that do not carry the API token. */
-const wrongAuthorization: fc.Arbitrary<{ header?: string; what: string }> = fc.oneof(
-  fc.constant({ what: 'missing' }),
-  wrongSecret(API_TOKEN).map((token) => ({ header: `Bearer ${token}`, what: 'wrong bearer token' })),
-  fc.constant({ header: API_TOKEN, what: 'token without a scheme' }),
-  fc.constant({ header: `Basic ${Buffer.from(`api:${API_TOKEN}`).toString('base64')}`, what: 'Basic' }),
-  fc.constant({ header: `Token ${API_TOKEN}`, what: 'another scheme' }),
-  fc.constant({ header: 'Bearer', what: 'scheme only' }),
-  fc.string({ maxLength: 80 }).map((junk) => ({ header: headerText(junk), what: 'junk' })),
-);
+const wrongAuthorization = wrongAuthorizationFor(API_TOKEN);
 const authHeaders = (auth: { header?: string }): Record<string, string> => (auth.header === undefined ? {} : { authorization: auth.header });
 
 const GENERIC_VALID = {
@@ -835,6 +840,82 @@ const incidentsRequests: fc.Arbitrary<Hostile> = fc.oneof(
     weight: 1,
     arbitrary: fc.tuple(padded(GENERIC_VALID_BODY), fc.boolean()).map(([body, chunked]) =>
       hostile({ what: 'incidents over the limit', method: 'POST', path: '/incidents', headers: { 'content-type': JSON_TYPE, ...bearer }, body, chunked, expect: [413] }),
+    ),
+  },
+);
+
+// ---------------------------------------------------------------------------------------------
+// Alertmanager webhook (version 4 JSON + bearer token)
+
+const amBearer = { authorization: `Bearer ${AM_TOKEN}` };
+const AM_FIXTURES = ['alertmanager-v4-firing.json', 'alertmanager-v4-partly-resolved.json', 'alertmanager-v4-resolved.json'].map((name) => fixtureJson(name));
+const AM_VALID_BODIES = AM_FIXTURES.map((value) => Buffer.from(JSON.stringify(value)));
+const amBreakers: Breaker[] = [
+  at('version', gone, nonString, fc.constantFrom('3', '5', '4 ', 'v4', '')),
+  at('groupKey', gone, nonString, fc.constant(''), longText(8193), hugeText),
+  at('status', gone, nonString, fc.constantFrom('pending', 'FIRING', 'resolved ', '')),
+  at('alerts', gone, nonArray, fc.constant([])),
+  at('alerts.0', nonObject),
+  at('alerts.0.status', gone, nonString, fc.constantFrom('active', 'Firing', '')),
+  at('alerts.0.fingerprint', gone, nonString, fc.constant(''), longText(257)),
+  at('alerts.0.startsAt', gone, wrongDate),
+  at('alerts.0.endsAt', wrongDate),
+  at('alerts.0.labels', nonObject, fc.constant({ severity: 1 }), fc.record({ alertname: nonString })),
+  at('alerts.0.generatorURL', nonString, longText(4097)),
+  at('commonLabels', nonObject, fc.record({ severity: nonString })),
+  at('commonAnnotations.summary', nonString, longText(65_537)),
+  at('receiver', nonString, longText(1025)),
+  at('externalURL', nonString, longText(4097)),
+  at('truncatedAlerts', fc.constantFrom(-1, 1.5, '0', null, true)),
+];
+
+/** Bodies with the right token that Alertmanager could never send: each is a 400 (or over the limit). */
+const amBodies: fc.Arbitrary<{ body: Buffer; what: string }> = fc.oneof(
+  { weight: 18, arbitrary: fc.constantFrom(...AM_FIXTURES).chain((base) => brokenJson(base, amBreakers)) },
+  { weight: 3, arbitrary: fc.constantFrom(...AM_FIXTURES).chain(truncatedJson).map((body) => ({ body, what: 'truncated JSON' })) },
+  { weight: 3, arbitrary: nonObjectJson.map((value) => ({ body: Buffer.from(JSON.stringify(value)), what: 'not an object' })) },
+  { weight: 3, arbitrary: garbageBytes.map((body) => ({ body, what: 'bytes' })) },
+  { weight: 2, arbitrary: deepJson('alerts').map((body) => ({ body, what: 'deep nesting' })) },
+);
+
+const alertmanagerRequests: fc.Arbitrary<Hostile> = fc.oneof(
+  {
+    weight: 24,
+    arbitrary: fc.tuple(amBodies, jsonTypes).map(([{ body, what }, type]) =>
+      hostile({
+        what: `alertmanager ${what}`,
+        method: 'POST',
+        path: '/webhooks/alertmanager',
+        headers: { 'content-type': type, ...amBearer },
+        body,
+        expect: overLimit(body) ? [413] : [400],
+      }),
+    ),
+  },
+  {
+    // The token is checked before the body is read: a wrong one is a 401 whatever the body.
+    weight: 12,
+    arbitrary: fc.tuple(fc.oneof(anyBody(AM_VALID_BODIES), amBodies.map((b) => b.body)), wrongAuthorizationFor(AM_TOKEN), jsonTypes).map(([body, auth, type]) =>
+      hostile({
+        what: `alertmanager auth: ${auth.what}`,
+        method: 'POST',
+        path: '/webhooks/alertmanager',
+        headers: { 'content-type': type, ...authHeaders(auth) },
+        body,
+        expect: [401],
+      }),
+    ),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.tuple(fc.constantFrom(...AM_VALID_BODIES), fc.oneof(foreignTypes, fc.constantFrom(FORM_TYPE, 'text/plain'))).map(([body, type]) =>
+      hostile({ what: `alertmanager content type ${JSON.stringify(type)}`, method: 'POST', path: '/webhooks/alertmanager', headers: { ...withType(type), ...amBearer }, body, expect: [415] }),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.constantFrom(...AM_VALID_BODIES).chain(padded), fc.boolean()).map(([body, chunked]) =>
+      hostile({ what: 'alertmanager over the limit', method: 'POST', path: '/webhooks/alertmanager', headers: { 'content-type': JSON_TYPE, ...amBearer }, body, chunked, expect: [413] }),
     ),
   },
 );
@@ -1157,6 +1238,7 @@ const ENCODED_ROUTES: EncodedRoute[] = [
   { name: 'victorops form', path: '/webhooks/victorops', type: FORM_TYPE, auth: (inflated) => ({ headers: { 'x-victorops-signature': voSignatureOf(inflated) } }) },
   { name: 'victorops JSON', path: '/webhooks/victorops', type: JSON_TYPE, auth: () => ({ headers: { 'x-warroom-token': VO_TOKEN } }) },
   { name: 'incidents', path: '/incidents', type: JSON_TYPE, auth: () => ({ headers: bearer }) },
+  { name: 'alertmanager', path: '/webhooks/alertmanager', type: JSON_TYPE, auth: () => ({ headers: amBearer }) },
   { name: 'resolve', path: '/incidents/fuzz-encoded/resolve', type: JSON_TYPE, auth: () => ({ headers: bearer }) },
   {
     name: 'slack',
@@ -1480,6 +1562,7 @@ const FAMILIES: Family[] = [
   { name: 'POST /webhooks/victorops (escalation form)', weight: 0.1, requests: voFormRequests },
   { name: 'POST /webhooks/victorops (outgoing JSON)', weight: 0.1, requests: voJsonRequests },
   { name: 'POST /incidents', weight: 0.14, requests: incidentsRequests },
+  { name: 'POST /webhooks/alertmanager', weight: 0.08, requests: alertmanagerRequests },
   { name: 'POST /incidents/:key/acknowledge|resolve|retry', weight: 0.14, requests: actionRequests },
   { name: 'GET /incidents/:key', weight: 0.07, requests: getKeyRequests },
   { name: 'GET /incidents', weight: 0.05, requests: listRequests },

@@ -13,6 +13,7 @@ const VO_KEY = 'vo-key-for-ingress-tests';
 const VO_URL = 'https://warroom.example.net/webhooks/victorops';
 const VO_TOKEN = 'vo-token-for-ingress-tests';
 const API_TOKEN = 'api-token-for-ingress-tests';
+const AM_TOKEN = 'am-token-for-ingress-tests';
 
 let bundle: WorkflowBundleOption;
 let h: Harness;
@@ -27,6 +28,7 @@ beforeAll(async () => {
       VICTOROPS_WEBHOOK_URL: VO_URL,
       VICTOROPS_WEBHOOK_TOKEN: VO_TOKEN,
       WARROOM_API_TOKEN: API_TOKEN,
+      ALERTMANAGER_WEBHOOK_TOKEN: AM_TOKEN,
     },
   });
 });
@@ -199,6 +201,72 @@ describe('VictorOps', () => {
   });
 });
 
+describe('Alertmanager', () => {
+  const bearer = { 'content-type': 'application/json', authorization: `Bearer ${AM_TOKEN}` };
+  /** A sample notification for a fresh alert group, as Alertmanager would post it. */
+  const notification = (file: string, group: string) => {
+    const body = fixtureJson(file);
+    body.groupKey = `{}:{alertname="${group}"}`;
+    return { raw: JSON.stringify(body), key: incidentKey('alertmanager', body.groupKey) };
+  };
+
+  it('opens one incident per group, drops a re-send, counts a change as a repeat and resolves on resolved', async () => {
+    const group = uniqueId('AM');
+    const firing = notification('alertmanager-v4-firing.json', group);
+    const { key } = firing;
+    expect(await h.post('/webhooks/alertmanager', firing.raw, bearer)).toEqual({
+      status: 202,
+      body: { key, workflowId: workflowIdFor(key), outcome: 'started' },
+    });
+    const opened = await eventually(async () => {
+      const current = await h.state(key);
+      return current.steps.timelinePost && current;
+    });
+    expect(opened).toMatchObject({ source: 'alertmanager', title: 'Checkout 5xx above 5% for 10 minutes', severity: 'critical', service: 'checkout-api', repeatCount: 0 });
+
+    // group_interval / repeat_interval: the same group state again is the same delivery.
+    expect(await h.post('/webhooks/alertmanager', firing.raw, bearer)).toMatchObject({ status: 202 });
+    const partly = notification('alertmanager-v4-partly-resolved.json', group);
+    expect(await h.post('/webhooks/alertmanager', partly.raw, bearer)).toMatchObject({ status: 202, body: { key, outcome: 'signaled' } });
+    // Signals apply in order: once the partly resolved state shows, the re-send before it was applied too.
+    const repeated = await eventually(async () => {
+      const current = await h.state(key);
+      return current.details?.alerts_resolved === '1' && current;
+    });
+    expect(repeated.repeatCount).toBe(1);
+    expect(repeated.timeline.filter((entry) => entry.what === 'trigger from alertmanager')).toHaveLength(2);
+
+    const resolved = notification('alertmanager-v4-resolved.json', group);
+    expect(await h.post('/webhooks/alertmanager', resolved.raw, bearer)).toMatchObject({ status: 202, body: { key } });
+    const result = await h.client.workflow.getHandle(workflowIdFor(key)).result();
+    expect(result).toMatchObject({ key, status: 'resolved', resolvedBy: 'Alertmanager', resolvedAt: '2026-03-14T09:41:11.402Z', repeatCount: 1 });
+    expect(await h.listedRuns(key)).toBe(1);
+  });
+
+  it('refuses a missing or wrong token with 401 and a Bearer challenge, and a wrong version with 400, starting nothing', async () => {
+    const { raw, key } = notification('alertmanager-v4-firing.json', uniqueId('AM'));
+    for (const headers of [{ 'content-type': 'application/json' }, { 'content-type': 'application/json', authorization: 'Bearer not-the-token' }]) {
+      const answer = await fetch(`${h.baseUrl}/webhooks/alertmanager`, { method: 'POST', body: raw, headers });
+      expect(answer.status).toBe(401);
+      expect(answer.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await answer.json()).toEqual({ error: expect.any(String) });
+    }
+    const version3 = JSON.stringify({ ...JSON.parse(raw), version: '3' });
+    expect(await h.post('/webhooks/alertmanager', version3, bearer)).toMatchObject({ status: 400, body: { field: 'version' } });
+    const noFingerprint = JSON.parse(raw);
+    delete noFingerprint.alerts[0].fingerprint;
+    expect(await h.post('/webhooks/alertmanager', JSON.stringify(noFingerprint), bearer)).toMatchObject({ status: 400, body: { field: 'alerts.0.fingerprint' } });
+    expect(await h.post('/webhooks/alertmanager', raw, { ...bearer, 'content-type': 'text/plain' })).toMatchObject({ status: 415 });
+    expect(await h.exists(key)).toBe(false);
+  });
+
+  it('ignores a resolved group it never opened', async () => {
+    const { raw, key } = notification('alertmanager-v4-resolved.json', uniqueId('AM'));
+    expect(await h.post('/webhooks/alertmanager', raw, bearer)).toMatchObject({ status: 200, body: { ignored: expect.stringContaining('no open incident') } });
+    expect(await h.exists(key)).toBe(false);
+  });
+});
+
 describe('generic API', () => {
   it('opens, acknowledges and resolves an incident, and GET shows its timeline', async () => {
     const id = uniqueId('api-');
@@ -365,7 +433,7 @@ describe('operations', () => {
     await h.client.workflow.getHandle(workflowIdFor(key)).result();
     const history = JSON.stringify(await h.client.workflow.getHandle(workflowIdFor(key)).fetchHistory());
     const logs = h.logs.join('');
-    for (const secret of [PD_SECRET, VO_KEY, VO_TOKEN, API_TOKEN]) {
+    for (const secret of [PD_SECRET, VO_KEY, VO_TOKEN, API_TOKEN, AM_TOKEN]) {
       expect(history).not.toContain(secret);
       expect(logs).not.toContain(secret);
     }

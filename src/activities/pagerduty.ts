@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ApplicationFailure } from '@temporalio/activity';
+import { originLabel } from '../sources/index.js';
 import { defaultTitle, prefix, truncate } from '../shared/text.js';
 import { nonRetryable, rateLimited, redactor, retryAfterMs, unavailable } from './errors.js';
 import { channelLabel, isWebUrl, notConfigured, type ChangeAction, type StepInput, type StepOutcome } from './step.js';
@@ -328,18 +329,10 @@ export function failureDedupKey(key: string, step: string): string {
   return `${prefix(whole, DEDUP_KEY_LIMIT - digest.length - 1)}-${digest}`;
 }
 
-const ORIGINS: Record<string, string> = {
-  pagerduty: 'PagerDuty',
-  victorops: 'VictorOps',
-  api: 'the warroom API',
-  slack: 'Slack',
-  signal: 'a Temporal signal',
-};
-
 /** Who made a change and through what, in words: "Dana Oncall via Slack". */
 export function changeAuthor(input: Pick<StepInput, 'actor' | 'origin'>): string {
   const who = input.actor?.trim() || 'someone';
-  return input.origin ? `${who} via ${ORIGINS[input.origin] ?? input.origin}` : who;
+  return input.origin ? `${who} via ${originLabel(input.origin)}` : who;
 }
 
 /** What warroom did, as a change event's summary; undefined when the thing reported does not exist yet. */

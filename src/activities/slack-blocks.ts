@@ -1,5 +1,6 @@
-import type { Link, SourceName } from '../shared/incident.js';
+import type { Link } from '../shared/incident.js';
 import { truncate } from '../shared/text.js';
+import { sourceLabel as labelOfSource } from '../sources/index.js';
 import type { StepInput } from './step.js';
 
 /** Action ids of the summary's buttons; the interactivity endpoint (close-loop issue) matches on them. */
@@ -43,8 +44,6 @@ export interface SlackMessage {
   blocks: SummaryBlock[];
 }
 
-const SOURCE_NAMES: Record<SourceName, string> = { pagerduty: 'PagerDuty', victorops: 'VictorOps', api: 'API' };
-
 /** Escapes the three characters Slack's mrkdwn treats as control characters. */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -80,7 +79,7 @@ export function statusLine(input: StepInput): string {
 }
 
 // Not defaultTitle on purpose: Slack shows the tool's display name ("PagerDuty Q1ABC"), and links it to the tool.
-const sourceLabel = (input: StepInput) => `${SOURCE_NAMES[input.source]} ${input.externalId}`;
+const sourceLabel = (input: StepInput) => `${labelOfSource(input.source)} ${input.externalId}`;
 
 /**
  * The pinned summary: title, severity, state, source link, Jira link (or "pending"), and the

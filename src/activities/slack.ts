@@ -8,7 +8,7 @@ import {
 } from '@slack/web-api';
 import { ApplicationFailure } from '@temporalio/activity';
 import { LogLevel, type Logger } from '@slack/web-api';
-import type { Config } from '../config.js';
+import { DEFAULT_CHANNEL_TEMPLATE, type Config } from '../config.js';
 import { shortHash } from '../shared/ids.js';
 import { currentActivity } from './activity-context.js';
 import { nonRetryable, rateLimited, unavailable } from './errors.js';
@@ -22,8 +22,7 @@ export interface SlackDeps {
   settings?: SlackSettings;
 }
 
-/** Relay's channel names, kept so people find the rooms where they always were. */
-export const DEFAULT_CHANNEL_TEMPLATE = 'team-relay-production-incident-{id}';
+export { DEFAULT_CHANNEL_TEMPLATE };
 /** Metadata event types that mark warroom's own messages, so a retry finds what an earlier attempt posted. */
 export const SLACK_EVENT_TYPES = {
   summary: 'warroom_summary',

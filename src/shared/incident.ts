@@ -3,8 +3,7 @@
  * types and pure functions only, nothing from Node.
  */
 
-export const SOURCES = ['pagerduty', 'victorops', 'api'] as const;
-/** A source's registry name (src/sources/index.ts); the workflow treats it as opaque. */
+/** A registered source's name (`pagerduty`, `alertmanager`...); the registry in src/sources/ lists them. */
 export type SourceName = string;
 
 /** PagerDuty Events v2 vocabulary: the most widely understood severity scale in this field. */

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { optionalString, secret } from '../env.js';
 import { incidentKey } from '../shared/ids.js';
 import { SEVERITIES, type IncidentEvent } from '../shared/incident.js';
-import { firstIssue, type Normalised } from './source.js';
+import { defineSource, firstIssue, header, parseJson, verifyBearer, type InboundRequest, type Normalised } from './source.js';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
@@ -54,3 +55,30 @@ export function normaliseGeneric(value: unknown, deliveryId: string, now = new D
   };
   return { event };
 }
+
+/** Longest Idempotency-Key kept; a longer one is cut, not refused. */
+const MAX_IDEMPOTENCY_KEY = 128;
+
+/** The delivery a POST is: its Idempotency-Key when it sends one, else a digest of its body. */
+function deliveryIdOf(req: InboundRequest): string {
+  const idempotencyKey = header(req, 'idempotency-key');
+  return idempotencyKey ? idempotencyKey.slice(0, MAX_IDEMPOTENCY_KEY) : bodyDigest(req.body);
+}
+
+/** The generic API (`POST /incidents`): any tool that can send JSON, with the warroom API token. */
+export const apiSource = defineSource({
+  name: 'api',
+  label: 'API',
+  path: '/incidents',
+  contentTypes: ['application/json'],
+  variables: {
+    /** Bearer token of every `/incidents` route; unset leaves them open. */
+    WARROOM_API_TOKEN: secret(optionalString),
+  },
+  settings: (values) => ({ token: values.WARROOM_API_TOKEN }),
+  authenticate: (headers, settings) => verifyBearer(headers, settings.token),
+  normalise(req) {
+    const json = parseJson(req.body);
+    return 'invalid' in json ? json : normaliseGeneric(json.value, deliveryIdOf(req));
+  },
+});

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { commaList, listParts, secret } from '../env.js';
 import { incidentKey } from '../shared/ids.js';
 import type { EventKind, IncidentEvent, Severity } from '../shared/incident.js';
-import { firstIssue, header, hmac, parseJson, safeEqual, type Normalised, type Source, type Verdict } from './source.js';
+import { defineSource, firstIssue, header, hmac, parseJson, safeEqual, type Normalised, type Verdict } from './source.js';
 
 /**
  * PagerDuty webhook v3 event types we act on, and what each means for the incident. A Map, not an
@@ -143,14 +144,21 @@ function prefix(path: string, issue: { field: string; message: string }) {
   return { field: `${path}.${issue.field}`, message: issue.message };
 }
 
-export const pagerDutySource: Source = {
+/** PagerDuty webhooks v3, signed with the subscription's secret (several while rotating). */
+export const pagerDutySource = defineSource({
   name: 'pagerduty',
+  label: 'PagerDuty',
   path: '/webhooks/pagerduty',
   contentTypes: ['application/json'],
-  verify: (req, auth) => verifyPagerDutySignature(req.body, header(req, 'x-pagerduty-signature'), auth.pagerdutySecrets),
+  variables: {
+    /** Signing secret(s), comma-separated for rotation; unset skips verification. */
+    PAGERDUTY_WEBHOOK_SECRET: secret(commaList, listParts),
+  },
+  settings: (values) => ({ secrets: values.PAGERDUTY_WEBHOOK_SECRET }),
+  verify: (req, settings) => verifyPagerDutySignature(req.body, header(req, 'x-pagerduty-signature'), settings.secrets),
   normalise(req) {
     const json = parseJson(req.body);
     if ('invalid' in json) return json;
     return normalisePagerDuty(json.value);
   },
-};
+});

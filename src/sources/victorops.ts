@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { OWN_MONITORING_TOOL } from '../shared/echo.js';
 import { incidentKey } from '../shared/ids.js';
 import type { EventKind, IncidentEvent, Link, Severity } from '../shared/incident.js';
-import { header, hmac, safeEqual, type InboundRequest, type Normalised, type Source, type Verdict } from './source.js';
-import type { Config } from '../config.js';
+import { optionalString, secret } from '../env.js';
+import { defineSource, header, hmac, safeEqual, type InboundRequest, type Normalised, type Verdict } from './source.js';
 
 const MAX_FIELD = 20480;
 
@@ -70,18 +70,28 @@ function verifyToken(req: InboundRequest, token: string): Verdict {
   return safeEqual(offered, token) ? { ok: true } : { ok: false, status: 401, error: 'token does not match' };
 }
 
+/** What VictorOps webhooks are checked against; each unset part skips its check. */
+export interface VictorOpsSettings {
+  /** The escalation webhook's auth key, which signs form posts. */
+  key?: string;
+  /** The webhook URL exactly as configured in VictorOps (the signature covers it). */
+  url?: string;
+  /** Shared token of the (unsigned) outgoing JSON webhooks. */
+  token?: string;
+}
+
 /** Escalation webhooks are signed when a key is configured; JSON webhooks carry a shared token. */
-export function verifyVictorOps(req: InboundRequest, auth: Config['auth']): Verdict {
-  if (isForm(req) && auth.victoropsKey && auth.victoropsUrl) {
+export function verifyVictorOps(req: InboundRequest, settings: VictorOpsSettings): Verdict {
+  if (isForm(req) && settings.key && settings.url) {
     if (tooManyFields(req.body)) return { ok: false, status: 400, error: `more than ${MAX_FORM_FIELDS} form fields` };
     const offered = header(req, 'x-victorops-signature');
     if (!offered) return { ok: false, status: 401, error: 'missing X-VictorOps-Signature' };
-    const expected = victorOpsSignature(auth.victoropsKey, auth.victoropsUrl, formFields(req.body));
+    const expected = victorOpsSignature(settings.key, settings.url, formFields(req.body));
     return safeEqual(offered.trim(), expected)
       ? { ok: true }
       : { ok: false, status: 401, error: 'X-VictorOps-Signature does not match' };
   }
-  if (auth.victoropsToken) return verifyToken(req, auth.victoropsToken);
+  if (settings.token) return verifyToken(req, settings.token);
   return { ok: true };
 }
 
@@ -323,10 +333,27 @@ function normaliseShape(req: InboundRequest, now: Date): Normalised {
   };
 }
 
-export const victorOpsSource: Source = {
+/** VictorOps / Splunk On-Call: the signed escalation webhook (form) and the outgoing webhooks (JSON). */
+export const victorOpsSource = defineSource({
   name: 'victorops',
+  label: 'VictorOps',
   path: '/webhooks/victorops',
   contentTypes: ['application/json', 'application/x-www-form-urlencoded', 'text/plain'],
+  variables: {
+    VICTOROPS_WEBHOOK_KEY: secret(optionalString),
+    VICTOROPS_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
+    VICTOROPS_WEBHOOK_TOKEN: secret(optionalString),
+  },
+  settings: (values): VictorOpsSettings => ({
+    key: values.VICTOROPS_WEBHOOK_KEY,
+    url: values.VICTOROPS_WEBHOOK_URL,
+    token: values.VICTOROPS_WEBHOOK_TOKEN,
+  }),
+  check(values, problem) {
+    if (values.VICTOROPS_WEBHOOK_KEY && !values.VICTOROPS_WEBHOOK_URL) {
+      problem('VICTOROPS_WEBHOOK_URL', 'required when VICTOROPS_WEBHOOK_KEY is set (the URL exactly as configured in VictorOps)');
+    }
+  },
   verify: verifyVictorOps,
   normalise: (req) => normaliseVictorOps(req),
-};
+});
