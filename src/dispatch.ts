@@ -39,6 +39,13 @@ export type ActionResult = { key: string; workflowId: string } & (
 /** How long Temporal gets to accept a start or signal before the sender is told to retry (PagerDuty waits 5 s). */
 const ACCEPT_DEADLINE_MS = 4000;
 
+/**
+ * How long an acknowledge, resolve or retry through the API waits for the run's answer. An update
+ * needs a worker to answer (a signal only needs the server), so it gets longer than a webhook: a
+ * busy worker answers late rather than a caller hearing 503 for a change that then happens.
+ */
+export const ACTION_DEADLINE_MS = 10_000;
+
 /** The update's answer when the run's code predates updates (warroom 0.1): the SDK's own words. */
 const NO_UPDATE_HANDLER = /^No registered handler for update/;
 
@@ -169,7 +176,7 @@ export class Dispatcher {
    * Acknowledge, resolve or retry by key (API, Slack buttons): an update, so the answer is what the
    * run did. Only an open run is asked; none is started. A run of warroom 0.1 gets the signal it knows.
    */
-  async act(key: string, action: IncidentAction, note: ActorNote, deadlineMs = ACCEPT_DEADLINE_MS): Promise<ActionResult> {
+  async act(key: string, action: IncidentAction, note: ActorNote, deadlineMs = ACTION_DEADLINE_MS): Promise<ActionResult> {
     const workflowId = workflowIdFor(key);
     const deadline = Date.now() + deadlineMs;
     const handle = this.client.workflow.getHandle(workflowId);

@@ -582,7 +582,7 @@ describe('scenario 2: vendor outage', () => {
           }),
         ),
       );
-      expect(resolves.filter(({ final }) => final.status !== 202)).toEqual([]);
+      expect(resolves.filter(({ final }) => final.status !== 200)).toEqual([]);
       const finals = await untilEach(
         keys,
         async (key) => {
