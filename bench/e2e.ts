@@ -140,12 +140,12 @@ async function runSetting(
 
   const { labels, elapsedMs } = await closedLoop(count, settings.concurrency, async (index) => {
     const incident = incidents[index] as (typeof incidents)[number];
-    const { body, signature } = deliveries[index] as ReturnType<typeof signedPagerDutyTrigger>;
+    const { body, headers } = deliveries[index] as ReturnType<typeof signedPagerDutyTrigger>;
     const trace = stack.watch.follow(incident.id, stack.channelTemplate);
     traces[index] = trace;
     const response = await fetch(`${stack.apiUrl}/webhooks/pagerduty`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-pagerduty-signature': signature },
+      headers: { 'content-type': 'application/json', ...headers },
       body,
     });
     trace.acceptedAt = performance.now();

@@ -60,11 +60,11 @@ function deliveries(tag: string, count: number, perIncident = 1): Deliveries {
   const result: Deliveries = { bodies: [], headers: [], events: [] };
   for (let index = 0; index < count; index++) {
     const incidentId = `PB${tag}${Math.floor(index / perIncident)}`;
-    const { body, signature } = signedPagerDutyTrigger(incidentId, `01BENCH${tag}E${index}`, WEBHOOK_SECRET);
+    const { body, headers } = signedPagerDutyTrigger(incidentId, `01BENCH${tag}E${index}`, WEBHOOK_SECRET);
     const normalised = normalisePagerDuty(JSON.parse(body));
     if (!('event' in normalised)) throw new Error(`fixture does not normalise: ${JSON.stringify(normalised)}`);
     result.bodies.push(body);
-    result.headers.push({ 'x-pagerduty-signature': signature });
+    result.headers.push(headers);
     result.events.push(normalised.event);
   }
   return result;

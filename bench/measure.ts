@@ -1,6 +1,6 @@
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { signPagerDuty } from '../test/signing.js';
 
 /** A positive integer from the environment (`BENCH_*`), or the fallback. */
 export function positiveInt(name: string, fallback: number, min = 1): number {
@@ -52,12 +52,12 @@ const pagerDutyTrigger = JSON.parse(
 ) as PagerDutyFixture;
 
 /** The sample PagerDuty v3 trigger for `incidentId` with its own event id, signed with `secret` as PagerDuty signs it. */
-export function signedPagerDutyTrigger(incidentId: string, eventId: string, secret: string): { body: string; signature: string } {
+export function signedPagerDutyTrigger(incidentId: string, eventId: string, secret: string): { body: string; headers: { 'x-pagerduty-signature': string } } {
   const body = structuredClone(pagerDutyTrigger);
   body.event.id = eventId;
   body.event.data.id = incidentId;
   body.event.data.self = `https://api.pagerduty.com/incidents/${incidentId}`;
   body.event.data.html_url = `https://example-co.pagerduty.com/incidents/${incidentId}`;
   const text = JSON.stringify(body);
-  return { body: text, signature: `v1=${createHmac('sha256', secret).update(text).digest('hex')}` };
+  return { body: text, headers: signPagerDuty(text, secret) };
 }

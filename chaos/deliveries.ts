@@ -5,11 +5,12 @@
  * retrying sender behaves as PagerDuty does: it retries 5xx, refused, reset and timed-out
  * deliveries with a growing backoff, and stops at the first 2xx or 4xx.
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { incidentKey } from '../src/shared/ids.js';
+import { signPagerDuty } from '../test/signing.js';
 import { API_TOKEN, PAGERDUTY_WEBHOOK_SECRET } from './stack.js';
 
 /** How one attempt ended. */
@@ -50,10 +51,7 @@ function signedPagerDuty(body: object, key: string, expect: Delivery['expect']):
     expect,
     path: '/webhooks/pagerduty',
     body: text,
-    headers: {
-      'content-type': 'application/json',
-      'x-pagerduty-signature': `v1=${createHmac('sha256', PAGERDUTY_WEBHOOK_SECRET).update(text).digest('hex')}`,
-    },
+    headers: { 'content-type': 'application/json', ...signPagerDuty(text, PAGERDUTY_WEBHOOK_SECRET) },
   };
 }
 

@@ -6,7 +6,6 @@
  * page closed, change events) and the close-out, and stops (`--keep` / DEMO_KEEP=1 keeps it up).
  */
 import { fakeVendorEnv } from '../test/fakes/env.js';
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +20,6 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import type { IncidentState, StepName } from '../src/shared/incident.js';
-import { victorOpsSignature } from '../src/sources/victorops.js';
 import { connectClient, connectWorker } from '../src/temporal/connection.js';
 import { freePort, startDevServer } from '../src/temporal/dev-server.js';
 import { bundleWorkflows, createWorker } from '../src/worker.js';
@@ -31,6 +29,7 @@ import { startPagerDutyFake, type PagerDutyFake } from '../test/fakes/pagerduty.
 import { startSlackFake, type FakeMessage, type SlackFake } from '../test/fakes/slack.js';
 import { startStatusCastFake, type StatusCastFake, type StatusCastIncident } from '../test/fakes/statuscast.js';
 import { startVictorOpsFake, type VictorOpsFake } from '../test/fakes/victorops.js';
+import { signPagerDuty, signSlack, signVictorOps } from '../test/signing.js';
 
 const KEEP = process.argv.includes('--keep') || process.env.DEMO_KEEP === '1';
 const ANNOUNCE_CHANNEL = 'incidents';
@@ -364,12 +363,8 @@ async function call(stack: Stack, method: string, path: string, body?: Buffer, h
 /** Posts a PagerDuty v3 sample, signed as PagerDuty signs it; returns the incident key. */
 async function postPagerDuty(stack: Stack, file: string): Promise<string> {
   const body = fixture(file);
-  const signature = `v1=${createHmac('sha256', PAGERDUTY_SECRET).update(body).digest('hex')}`;
   const event = (JSON.parse(body.toString('utf8')) as { event: { event_type: string; data: { id: string } } }).event;
-  const answer = await call(stack, 'POST', '/webhooks/pagerduty', body, {
-    'content-type': 'application/json',
-    'x-pagerduty-signature': signature,
-  });
+  const answer = await call(stack, 'POST', '/webhooks/pagerduty', body, { 'content-type': 'application/json', ...signPagerDuty(body, PAGERDUTY_SECRET) });
   say(`  POST /webhooks/pagerduty  ${event.event_type} ${event.data.id} (signed)  → ${answer.status} ${answer.body.outcome ?? answer.body.error ?? ''}`);
   if (answer.status !== 202) throw new Error(`PagerDuty webhook answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return answer.body.key as string;
@@ -378,13 +373,11 @@ async function postPagerDuty(stack: Stack, file: string): Promise<string> {
 /** Posts the VictorOps escalation sample, signed as VictorOps signs it; returns the incident key. */
 async function postVictorOps(stack: Stack): Promise<string> {
   const body = fixture('victorops-escalation.form-urlencoded.txt');
-  const fields = [...new URLSearchParams(body.toString('utf8')).entries()];
-  const signature = victorOpsSignature(VICTOROPS_KEY, `${stack.apiUrl}/webhooks/victorops`, fields);
   const answer = await call(stack, 'POST', '/webhooks/victorops', body, {
     'content-type': 'application/x-www-form-urlencoded',
-    'x-victorops-signature': signature,
+    ...signVictorOps(body, VICTOROPS_KEY, `${stack.apiUrl}/webhooks/victorops`),
   });
-  const incident = fields.find(([name]) => name === 'incident')?.[1];
+  const incident = new URLSearchParams(body.toString('utf8')).get('incident');
   say(`  POST /webhooks/victorops  escalation, incident ${incident} (signed)  → ${answer.status} ${answer.body.outcome ?? answer.body.error ?? ''}`);
   if (answer.status !== 202) throw new Error(`VictorOps webhook answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return answer.body.key as string;
@@ -415,14 +408,11 @@ async function clickResolve(stack: Stack, state: IncidentState): Promise<string>
   payload.message = { type: 'message', subtype: 'bot_message', text: summary.text, ts: summary.ts, blocks: summary.blocks };
   payload.actions = [{ ...button, block_id: actions.block_id, action_ts: (Date.now() / 1000).toFixed(6) }];
   const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const signature = `v0=${createHmac('sha256', SLACK_SIGNING_SECRET).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 
   say(`  ${user.realName} clicks [ ${button.text?.text ?? 'Resolve'} ] on the pinned summary in #${channel.name}`);
   const answer = await call(stack, 'POST', '/slack/interactions', Buffer.from(body), {
     'content-type': 'application/x-www-form-urlencoded',
-    'x-slack-request-timestamp': timestamp,
-    'x-slack-signature': signature,
+    ...signSlack(body, SLACK_SIGNING_SECRET),
   });
   say(`  POST /slack/interactions  block_actions ${button.action_id} ${button.value}, user ${user.name} (signed)  → ${answer.status}${answer.body?.error ? ` ${answer.body.error}` : ''}`);
   if (answer.status !== 200 || answer.body?.text) throw new Error(`the Slack click answered ${answer.status}: ${JSON.stringify(answer.body)}`);

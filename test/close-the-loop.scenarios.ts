@@ -4,7 +4,6 @@
  * worker's normal cache, and by every-task-replays.test.ts with no workflow cache at all, so
  * every workflow task of every path replays its history (issue 5, scenario 8).
  */
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +23,7 @@ import { startSlackFake, type SlackFake } from './fakes/slack.js';
 import { startStatusCastFake, type StatusCastFake } from './fakes/statuscast.js';
 import { startVictorOpsFake, type VictorOpsFake } from './fakes/victorops.js';
 import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness, type HarnessOptions } from './harness.js';
+import { signSlack } from './signing.js';
 
 const API_TOKEN = 'api-token-for-close-the-loop';
 const SIGNING_SECRET = 'slack-signing-secret-for-close-the-loop';
@@ -134,12 +134,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
     payload.actions = [{ type: 'button', block_id: 'incident_actions', action_id: actionId, value: key, action_ts: '1773480555.221190' }];
     const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
     const timestamp = String(Math.floor(Date.now() / 1000) - (options.ageSeconds ?? 0));
-    const signature = `v0=${createHmac('sha256', options.secret ?? SIGNING_SECRET).update(`v0:${timestamp}:${body}`).digest('hex')}`;
-    const headers = {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-slack-request-timestamp': timestamp,
-      'x-slack-signature': signature,
-    };
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', ...signSlack(body, options.secret ?? SIGNING_SECRET, timestamp) };
     return { body, headers, actor: payload.user.name as string };
   }
 

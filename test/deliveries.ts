@@ -5,11 +5,11 @@
  * builder returns the exact bytes a sender would repeat, so five deliveries of one alert are five
  * copies of one body.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { incidentKey } from '../src/shared/ids.js';
 import type { SourceName } from '../src/shared/incident.js';
-import { victorOpsSignature } from '../src/sources/victorops.js';
+import { signPagerDuty, signVictorOps } from './signing.js';
 
 /** One webhook: where it goes, the bytes, the headers. */
 export interface Delivery {
@@ -66,10 +66,7 @@ export function pagerDutyTriggered(incidentId: string, options: { title: string;
   return {
     path: '/webhooks/pagerduty',
     body: text,
-    headers: {
-      'content-type': 'application/json',
-      'x-pagerduty-signature': `v1=${createHmac('sha256', options.secret).update(text).digest('hex')}`,
-    },
+    headers: { 'content-type': 'application/json', ...signPagerDuty(text, options.secret) },
   };
 }
 
@@ -96,13 +93,11 @@ export function victorOpsEscalation(alert: VictorOpsAlert, secrets: Pick<SenderS
     state_start_time: JSON.stringify(at),
   };
   const fields = [...new URLSearchParams(VO_ESCALATION).entries()].map(([name, value]): [string, string] => [name, replaced[name] ?? value]);
+  const body = new URLSearchParams(fields).toString();
   return {
     path: '/webhooks/victorops',
-    body: new URLSearchParams(fields).toString(),
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-victorops-signature': victorOpsSignature(secrets.victorOpsKey, secrets.victorOpsUrl, fields),
-    },
+    body,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...signVictorOps(body, secrets.victorOpsKey, secrets.victorOpsUrl) },
   };
 }
 

@@ -1,12 +1,11 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { freePort } from '../src/temporal/dev-server.js';
 import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import { resolveSignal } from '../src/shared/messages.js';
-import { victorOpsSignature } from '../src/sources/victorops.js';
 import { bundleWorkflows } from '../src/worker.js';
 import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
+import { signPagerDuty, signVictorOps } from './signing.js';
 
 const PD_SECRET = 'pd-secret-for-ingress-tests';
 const VO_KEY = 'vo-key-for-ingress-tests';
@@ -42,8 +41,7 @@ function pagerDuty(file: string, incidentId: string, eventId = uniqueId('EV')) {
   if (body.event.data.type === 'incident') body.event.data.id = incidentId;
   else body.event.data.incident.id = incidentId;
   const raw = JSON.stringify(body);
-  const signature = `v1=${createHmac('sha256', PD_SECRET).update(raw).digest('hex')}`;
-  return { raw, headers: { 'content-type': 'application/json', 'x-pagerduty-signature': signature } };
+  return { raw, headers: { 'content-type': 'application/json', ...signPagerDuty(raw, PD_SECRET) } };
 }
 
 function postPagerDuty(file: string, incidentId: string, eventId?: string) {
@@ -54,8 +52,7 @@ function postPagerDuty(file: string, incidentId: string, eventId?: string) {
 /** The escalation sample for a fresh incident number, signed as VictorOps would. */
 function escalation(number: string) {
   const raw = fixture('victorops-escalation.form-urlencoded.txt').toString().replace('incident=2231', `incident=${number}`);
-  const signature = victorOpsSignature(VO_KEY, VO_URL, [...new URLSearchParams(raw).entries()]);
-  return { raw, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-victorops-signature': signature } };
+  return { raw, headers: { 'content-type': 'application/x-www-form-urlencoded', ...signVictorOps(raw, VO_KEY, VO_URL) } };
 }
 
 function outgoing(file: string, number: string) {
@@ -150,8 +147,7 @@ describe('PagerDuty', () => {
 
   it('answers pings with 200 ignored and starts nothing', async () => {
     const raw = fixture('pagerduty-v3-pagey-ping.json');
-    const signature = `v1=${createHmac('sha256', PD_SECRET).update(raw).digest('hex')}`;
-    const answer = await h.post('/webhooks/pagerduty', raw, { 'content-type': 'application/json', 'x-pagerduty-signature': signature });
+    const answer = await h.post('/webhooks/pagerduty', raw, { 'content-type': 'application/json', ...signPagerDuty(raw, PD_SECRET) });
     expect(answer).toEqual({ status: 200, body: { ignored: 'event type pagey.ping is not acted on' } });
   });
 
@@ -287,8 +283,7 @@ describe('bad input', () => {
     const parsed = JSON.parse(pagerDuty('pagerduty-v3-incident-triggered.json', id).raw);
     parsed.event.data.title = 42;
     const raw = JSON.stringify(parsed);
-    const signature = `v1=${createHmac('sha256', PD_SECRET).update(raw).digest('hex')}`;
-    const answer = await h.post('/webhooks/pagerduty', raw, { 'content-type': 'application/json', 'x-pagerduty-signature': signature });
+    const answer = await h.post('/webhooks/pagerduty', raw, { 'content-type': 'application/json', ...signPagerDuty(raw, PD_SECRET) });
     expect(answer).toMatchObject({ status: 400, body: { field: 'event.data.title' } });
     expect(await h.exists(incidentKey('pagerduty', id))).toBe(false);
   });

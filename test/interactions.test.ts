@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { ACKNOWLEDGE_ACTION, RESOLVE_ACTION } from '../src/activities/slack-blocks.js';
@@ -7,6 +6,7 @@ import { parseInteraction, SLACK_ACCEPT_DEADLINE_MS, verifySlackRequest } from '
 import { freePort } from '../src/temporal/dev-server.js';
 import { bundleWorkflows } from '../src/worker.js';
 import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
+import { signSlack } from './signing.js';
 
 const SLACK_SECRET = 'slack-secret-for-interaction-tests';
 const API_TOKEN = 'api-token-for-interaction-tests';
@@ -56,8 +56,7 @@ function click(actionId: string, value: string | undefined, user: SlackUser = { 
 
 /** Headers Slack would send for `body`, signed with `secret` at `timestamp`. */
 function signed(body: string | Buffer, { secret = SLACK_SECRET, timestamp = String(nowSeconds()) } = {}) {
-  const signature = `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:`).update(body).digest('hex')}`;
-  return { 'content-type': FORM, 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature };
+  return { 'content-type': FORM, ...signSlack(body, secret, timestamp) };
 }
 
 /** Opens an incident through the API and waits until its run is up. */
