@@ -29,6 +29,7 @@ import { startPagerDutyFake, type PagerDutyFake } from '../test/fakes/pagerduty.
 import { startSlackFake, type FakeMessage, type SlackFake } from '../test/fakes/slack.js';
 import { startStatusCastFake, type StatusCastFake, type StatusCastIncident } from '../test/fakes/statuscast.js';
 import { startVictorOpsFake, type VictorOpsFake } from '../test/fakes/victorops.js';
+import { eventually } from '../test/eventually.js';
 import { signPagerDuty, signSlack, signVictorOps } from '../test/signing.js';
 
 const KEEP = process.argv.includes('--keep') || process.env.DEMO_KEEP === '1';
@@ -206,21 +207,6 @@ const onSignal = () => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = DEADLINE_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not done within ${timeoutMs / 1000} s${lastError ? ` (${String(lastError)})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** The port a variable names, or a free one when it is unset. */
 async function portFromEnv(name: string): Promise<number> {
@@ -434,11 +420,11 @@ async function untilSteps(
 ) {
   let last: IncidentState | undefined;
   try {
-    return await waitFor(`incident ${key}`, async () => {
+    return await eventually(`incident ${key}`, async () => {
       last = await incident(stack, key);
       if (!last || !extra(last)) return undefined;
       return steps.every((step) => last!.steps[step] && last!.steps[step]!.status !== 'pending') ? last : undefined;
-    }, timeoutMs);
+    }, { timeoutMs, intervalMs: 100 });
   } catch (err) {
     const progress = last ? steps.map((step) => `${step}=${last!.steps[step]?.status ?? 'not started'}`).join(', ') : 'no state yet';
     throw new Error(`${(err as Error).message}; ${progress}`);

@@ -22,7 +22,8 @@ import { startPagerDutyFake, type PagerDutyFake } from './fakes/pagerduty.js';
 import { startSlackFake, type SlackFake } from './fakes/slack.js';
 import { startStatusCastFake, type StatusCastFake } from './fakes/statuscast.js';
 import { startVictorOpsFake, type VictorOpsFake } from './fakes/victorops.js';
-import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness, type HarnessOptions } from './harness.js';
+import { eventually } from './eventually.js';
+import { fixture, fixtureJson, startHarness, uniqueId, type Harness, type HarnessOptions } from './harness.js';
 import { signSlack } from './signing.js';
 
 const API_TOKEN = 'api-token-for-close-the-loop';
@@ -116,10 +117,10 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
   }
 
   async function stepDone(key: string, step: keyof IncidentState['steps'], timeoutMs = 30_000): Promise<IncidentState> {
-    return eventually(async () => {
+    return eventually(`${key}'s ${step} done`, async () => {
       const state = await h.state(key);
       return state.steps[step]?.status === 'done' && state;
-    }, timeoutMs);
+    }, { timeoutMs });
   }
 
   async function finished(key: string): Promise<IncidentState> {
@@ -150,7 +151,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
     it('posts nothing when the incident resolves within the wait time, and says so on the timeline', async () => {
       // A wait far longer than any test run: however loaded the machine, the resolve lands within it.
       const key = await openApiIncident('flapping-api');
-      await eventually(async () => (await h.state(key)).steps.statusPage?.status === 'pending');
+      await eventually(`${key}'s status page waiting`, async () => (await h.state(key)).steps.statusPage?.status === 'pending');
       await resolveApiIncident(key);
       const state = await finished(key);
       expect(state.steps.statusPage).toMatchObject({ status: 'skipped', detail: expect.stringContaining('resolved within the 600 s wait time') });
@@ -192,7 +193,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       const keys = [await openApiIncident(ORDERS, 'Orders 502s'), await openApiIncident(ORDERS), await openApiIncident(ORDERS)];
       for (const key of keys) await stepDone(key, 'statusPage');
       const monitor = h.client.workflow.getHandle(statusPageWorkflowId(ORDERS));
-      const page = await eventually(async () => {
+      const page = await eventually('three incidents attached to the combined status page', async () => {
         const current = await monitor.query(statusPageQuery);
         return current.attached.length === 3 && current.statusPageId !== undefined && current;
       });
@@ -205,7 +206,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       await resolveApiIncident(keys[1]!);
       await finished(keys[0]!);
       await finished(keys[1]!);
-      await eventually(async () => (await monitor.query(statusPageQuery)).attached.length === 1);
+      await eventually('one incident left on the combined status page', async () => (await monitor.query(statusPageQuery)).attached.length === 1);
       expect(combined[0]!.status).toBe('InProgress');
 
       await resolveApiIncident(keys[2]!);
@@ -234,7 +235,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       await stepDone(key, 'pagerdutySync');
       const putsBefore = pd.requests.filter((request) => request.method === 'PUT').length;
       expect((await h.post('/webhooks/pagerduty', pagerDutyBody('pagerduty-v3-incident-resolved.json', incident.id))).status).toBe(202);
-      const state = await eventually(async () => {
+      const state = await eventually(`${key} closed out after the PagerDuty resolve`, async () => {
         const current = await h.state(key);
         const closed = (['pagerdutySync', 'statusPageClose', 'jiraTransition', 'slackSummaryUpdate'] as const).every((step) => current.steps[step]?.status === 'done');
         return closed && current.timeline.some((entry) => entry.what === 'resolve from pagerduty') && current;
@@ -306,7 +307,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       await stepDone(key, 'pagerdutySync');
       expect(incident.status).toBe('acknowledged');
       await h.post('/webhooks/pagerduty', pagerDutyBody('pagerduty-v3-incident-acknowledged.json', incident.id));
-      const state = await eventually(async () => {
+      const state = await eventually(`the acknowledge from PagerDuty on ${key}'s timeline`, async () => {
         const current = await h.state(key);
         return current.timeline.some((entry) => entry.what === 'acknowledge from pagerduty') && current;
       });
@@ -338,7 +339,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       jira.requiredFields = { customfield_10050: 'Customer impact' };
       const key = await openApiIncident('no-monitor', 'Ledger drift');
       const dedupKey = `warroom-${key}-jiraTicket`;
-      const failed = await eventually(async () => {
+      const failed = await eventually(`${key}'s ticket failed and a failure alert raised`, async () => {
         const state = await h.state(key);
         return state.steps.jiraTicket?.status === 'failed' && events.alerts.get(dedupKey) && state;
       });
@@ -346,17 +347,17 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       const alert = events.alerts.get(dedupKey)!;
       expect(alert).toMatchObject({ status: 'triggered', triggers: 1 });
       expect(String(alert.lastPayload.summary)).toContain(key);
-      await eventually(async () => (await h.state(key)).timeline.some((entry) => entry.what.startsWith('page someone')));
+      await eventually(`the failure alert on ${key}'s timeline`, async () => (await h.state(key)).timeline.some((entry) => entry.what.startsWith('page someone')));
 
       // The Jira admin removes the required field; an operator asks for a retry.
       jira.requiredFields = {};
       expect((await h.post(`/incidents/${key}/retry`, JSON.stringify({ by: 'ops@example.com' }), api)).status).toBe(202);
       const state = await stepDone(key, 'jiraTicket');
-      await eventually(async () => events.alerts.get(dedupKey)?.status === 'resolved');
+      await eventually(`the failure alert for ${key} resolved`, async () => events.alerts.get(dedupKey)?.status === 'resolved');
       expect(jira.issuesWithLabel(`warroom-${key}`)).toHaveLength(1);
       expect(events.alerts.get(dedupKey)).toMatchObject({ triggers: 1, resolves: 1 });
       expect(state.timeline).toEqual(expect.arrayContaining([expect.objectContaining({ what: 'retry failed steps', actor: 'ops@example.com' })]));
-      await eventually(async () => (await h.state(key)).failures?.jiraTicket === undefined);
+      await eventually(`${key}'s ticket failure cleared`, async () => (await h.state(key)).failures?.jiraTicket === undefined);
       await resolveApiIncident(key);
       await finished(key);
     });

@@ -9,7 +9,7 @@ import type { IncidentEvent } from '../src/shared/incident.js';
 import { incidentQuery } from '../src/shared/messages.js';
 import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
 import { bundleWorkflows, createWorker } from '../src/worker.js';
-import { eventually } from './harness.js';
+import { eventually } from './eventually.js';
 
 // A server that suggests continue-as-new after 40 events, so a busy incident rolls over several times.
 let server: DevServer;
@@ -65,14 +65,14 @@ describe('a long incident', () => {
       await dispatcher.dispatch(event('trigger', `repeat-${i}`));
     }
     const handle = client.workflow.getHandle(workflowIdFor(key));
-    const state = await eventually(async () => {
+    const state = await eventually('30 repeats counted and the war room settled', async () => {
       const current = await handle.query(incidentQuery);
       // The war room (every step "not configured" here) settles alongside the repeats; its last
       // step is recorded pending before it is skipped.
       return current.repeatCount === 30 && current.steps.timelinePost?.status === 'skipped' && current;
     });
     // Visibility is eventually consistent: the continued run is listed a moment after it starts.
-    const runs = await eventually(async () => {
+    const runs = await eventually('a continued run listed', async () => {
       let count = 0;
       for await (const _run of client.workflow.list({ query: `WorkflowId = '${workflowIdFor(key)}'` })) count += 1;
       return count > 1 && count;

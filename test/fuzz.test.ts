@@ -27,7 +27,8 @@ import { loadConfig, secretValues } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { MAX_FORM_FIELDS } from '../src/sources/victorops.js';
-import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
+import { eventually } from './eventually.js';
+import { fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
 import { recordLogs, recordSecrets } from './secrets-scan.js';
 import { pagerDutySignature, signPagerDuty, signSlack, signVictorOps, slackSignature, victorOpsSignature } from './signing.js';
 
@@ -1658,7 +1659,7 @@ describe('hostile input against a real Temporal server', () => {
     const valid = Buffer.from(JSON.stringify(setAt(PD_INCIDENT_FIXTURES[0], ['event', 'data', 'id'], uniqueId('FUZZCONTROL'))));
     const control = await h.post('/webhooks/pagerduty', valid, { 'content-type': JSON_TYPE, ...signPagerDuty(valid, PD_SECRETS[1]) });
     expect(control).toMatchObject({ status: 202, body: { outcome: 'started' } });
-    await eventually(async () => (await runsOnQueue()) === 1);
+    await eventually('the control run listed on the task queue', async () => (await runsOnQueue()) === 1);
     await h.client.workflow.getHandle(control.body.workflowId).terminate('fuzz control run');
   });
 });

@@ -14,6 +14,7 @@ import { workflowIdFor } from '../src/shared/ids.js';
 import type { IncidentState } from '../src/shared/incident.js';
 import { incidentQuery } from '../src/shared/messages.js';
 import { createWorker } from '../src/worker.js';
+import { eventually } from './eventually.js';
 import { recordLogs, recordSecrets } from './secrets-scan.js';
 
 /** A sample body from test/fixtures, as bytes. */
@@ -28,22 +29,6 @@ export function fixtureJson<T = Record<string, any>>(name: string): T {
 /** A short unique suffix so every test has its own incidents. */
 export function uniqueId(prefix = ''): string {
   return `${prefix}${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
-}
-
-/** Polls `check` until it returns a value (not undefined/false) or the deadline passes. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export interface Harness {
@@ -145,7 +130,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return count;
     },
     async listedRuns(key) {
-      return eventually(async () => {
+      return eventually(`a run of ${key} listed`, async () => {
         const count = await harness.runCount(key);
         return count > 0 && count;
       });

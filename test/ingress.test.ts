@@ -4,7 +4,8 @@ import { freePort } from '../src/temporal/dev-server.js';
 import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import { resolveSignal } from '../src/shared/messages.js';
 import { bundleWorkflows } from '../src/worker.js';
-import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
+import { eventually } from './eventually.js';
+import { fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
 import { signPagerDuty, signVictorOps } from './signing.js';
 
 const PD_SECRET = 'pd-secret-for-ingress-tests';
@@ -73,7 +74,7 @@ describe('PagerDuty', () => {
 
     const acked = await postPagerDuty('pagerduty-v3-incident-acknowledged.json', id);
     expect(acked).toMatchObject({ status: 202, body: { outcome: 'signaled' } });
-    const acknowledged = await eventually(async () => {
+    const acknowledged = await eventually(`${key} acknowledged`, async () => {
       const state = await h.state(key);
       return state.status === 'acknowledged' && state;
     });
@@ -92,7 +93,7 @@ describe('PagerDuty', () => {
     const id = uniqueId('PD');
     const key = incidentKey('pagerduty', id);
     await postPagerDuty('pagerduty-v3-incident-triggered.json', id);
-    const state = await eventually(async () => {
+    const state = await eventually(`${key}'s war room settled`, async () => {
       const current = await h.state(key);
       return current.steps.timelinePost?.status === 'skipped' && current;
     });
@@ -110,13 +111,13 @@ describe('PagerDuty', () => {
     const answers = await Promise.all(Array.from({ length: 5 }, () => h.post('/webhooks/pagerduty', raw, headers)));
     expect(answers.map((answer) => answer.status)).toEqual([202, 202, 202, 202, 202]);
     expect(answers.filter((answer) => answer.body.outcome === 'started')).toHaveLength(1);
-    const state = await eventually(async () => {
+    const state = await eventually(`${key}'s war room under way`, async () => {
       const current = await h.state(key);
       return current.steps.timelinePost && current;
     });
     expect(state.timeline.filter((entry) => entry.what === 'trigger from pagerduty')).toHaveLength(1);
     expect(state.repeatCount).toBe(0);
-    expect(await eventually(async () => (await h.runCount(key)) === 1)).toBe(true);
+    expect(await eventually(`one run of ${key} listed`, async () => (await h.runCount(key)) === 1)).toBe(true);
   });
 
   it('counts a new alert for an open incident as a repeat, not a new incident', async () => {
@@ -124,7 +125,7 @@ describe('PagerDuty', () => {
     const key = incidentKey('pagerduty', id);
     await postPagerDuty('pagerduty-v3-incident-triggered.json', id);
     expect(await postPagerDuty('pagerduty-v3-incident-triggered.json', id)).toMatchObject({ body: { outcome: 'signaled' } });
-    const state = await eventually(async () => {
+    const state = await eventually(`${key}'s repeat counted`, async () => {
       const current = await h.state(key);
       return current.repeatCount === 1 && current;
     });
@@ -136,7 +137,7 @@ describe('PagerDuty', () => {
     const key = incidentKey('pagerduty', id);
     await postPagerDuty('pagerduty-v3-incident-triggered.json', id);
     expect(await postPagerDuty('pagerduty-v3-incident-annotated.json', id)).toMatchObject({ status: 202 });
-    await eventually(async () => (await h.state(key)).timeline.some((entry) => entry.detail?.startsWith('Rolled back')));
+    await eventually(`the note on ${key}'s timeline`, async () => (await h.state(key)).timeline.some((entry) => entry.detail?.startsWith('Rolled back')));
     const stranger = uniqueId('PD');
     expect(await postPagerDuty('pagerduty-v3-incident-annotated.json', stranger)).toMatchObject({
       status: 200,
@@ -158,7 +159,7 @@ describe('PagerDuty', () => {
     await postPagerDuty('pagerduty-v3-incident-resolved.json', id);
     await h.client.workflow.getHandle(workflowIdFor(key)).result();
     expect(await postPagerDuty('pagerduty-v3-incident-triggered.json', id)).toMatchObject({ body: { outcome: 'started' } });
-    expect(await eventually(async () => (await h.runCount(key)) === 2)).toBe(true);
+    expect(await eventually(`two runs of ${key} listed`, async () => (await h.runCount(key)) === 2)).toBe(true);
   });
 
   it('refuses a resolve for an incident that is not open without starting a run', async () => {
@@ -178,7 +179,7 @@ describe('VictorOps', () => {
 
     const token = { 'content-type': 'application/json', 'x-warroom-token': VO_TOKEN };
     expect(await h.post('/webhooks/victorops', outgoing('victorops-outgoing-acknowledged.json', number), token)).toMatchObject({ status: 202 });
-    await eventually(async () => (await h.state(key)).status === 'acknowledged');
+    await eventually(`${key} acknowledged`, async () => (await h.state(key)).status === 'acknowledged');
     expect(await h.post(`/webhooks/victorops?token=${VO_TOKEN}`, outgoing('victorops-outgoing-resolved.json', number), { 'content-type': 'application/json' })).toMatchObject({ status: 202 });
     const result = await h.client.workflow.getHandle(workflowIdFor(key)).result();
     expect(result).toMatchObject({ status: 'resolved', resolvedBy: 'dana.oncall', acknowledgedBy: 'dana.oncall', title: 'orders-db replication lag > 300s' });
@@ -202,14 +203,14 @@ describe('generic API', () => {
     const opened = await h.post('/incidents', JSON.stringify({ id, title: 'Search latency', severity: 'warning', responders: ['sre@example.com'] }), api);
     expect(opened).toEqual({ status: 202, body: { key, workflowId: workflowIdFor(key), outcome: 'started' } });
 
-    const listed = await eventually(async () => {
+    const listed = await eventually(`${key} listed by GET /incidents`, async () => {
       const answer = await h.get('/incidents', api);
       return answer.body.incidents.find((incident: { key: string }) => incident.key === key);
     });
     expect(listed).toMatchObject({ key, title: 'Search latency', source: 'api', severity: 'warning' });
 
     expect(await h.post(`/incidents/${key}/acknowledge`, JSON.stringify({ by: 'ana@example.com' }), api)).toMatchObject({ status: 202 });
-    await eventually(async () => (await h.state(key)).acknowledgedBy === 'ana@example.com');
+    await eventually(`${key} acknowledged by ana`, async () => (await h.state(key)).acknowledgedBy === 'ana@example.com');
     expect(await h.post(`/incidents/${key}/resolve`, JSON.stringify({ by: 'ana@example.com', note: 'rolled back' }), api)).toMatchObject({ status: 202 });
     await h.client.workflow.getHandle(workflowIdFor(key)).result();
 
@@ -245,7 +246,7 @@ describe('generic API', () => {
     const headers = { ...api, 'idempotency-key': uniqueId('idem-') };
     await h.post('/incidents', JSON.stringify({ id, title: 'first' }), headers);
     await h.post('/incidents', JSON.stringify({ id, title: 'first again' }), headers);
-    const state = await eventually(async () => {
+    const state = await eventually(`${key}'s war room under way`, async () => {
       const current = await h.state(key);
       return current.steps.timelinePost && current;
     });
@@ -310,7 +311,7 @@ describe('bad input', () => {
     await h.post('/incidents', JSON.stringify({ id, title: 'stays open' }), api);
     expect(await h.post(`/incidents/${key}/resolve`, '{"by": 5}', api)).toMatchObject({ status: 400, body: { field: 'by' } });
     expect(await h.post(`/incidents/${key}/resolve`, '{', api)).toMatchObject({ status: 400 });
-    const state = await eventually(async () => {
+    const state = await eventually(`${key}'s war room under way`, async () => {
       const current = await h.state(key);
       return current.steps.timelinePost && current;
     });
@@ -343,7 +344,7 @@ describe('operations', () => {
       expect(await h.exists(incidentKey('pagerduty', id))).toBe(false);
       // Calls abandoned at the deadline keep retrying for a moment; they settle before the connection closes.
       const count = (text: string) => down.logs.filter((line) => line.includes(text)).length;
-      await eventually(async () => count('"name":"AcceptTimeoutError"') === count('temporal answered after the deadline'));
+      await eventually('every abandoned call settled', async () => count('"name":"AcceptTimeoutError"') === count('temporal answered after the deadline'));
     } finally {
       await down.stop();
     }

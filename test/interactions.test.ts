@@ -5,7 +5,8 @@ import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import { parseInteraction, SLACK_ACCEPT_DEADLINE_MS, verifySlackRequest } from '../src/sources/slack-interactions.js';
 import { freePort } from '../src/temporal/dev-server.js';
 import { bundleWorkflows } from '../src/worker.js';
-import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
+import { eventually } from './eventually.js';
+import { fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
 import { signSlack } from './signing.js';
 
 const SLACK_SECRET = 'slack-secret-for-interaction-tests';
@@ -67,7 +68,7 @@ async function openIncident(): Promise<string> {
     status: 202,
     body: { outcome: 'started' },
   });
-  await eventually(async () => (await h.state(key)).status === 'triggered');
+  await eventually(`${key}'s run up`, async () => (await h.state(key)).status === 'triggered');
   return key;
 }
 
@@ -89,7 +90,7 @@ async function actionSignals(key: string) {
 
 /** Waits until the run's action signals are `expected` (a signal that arrives mid workflow task reaches the history a moment later). */
 async function expectActionSignals(key: string, expected: unknown[]) {
-  const received = await eventually(async () => {
+  const received = await eventually(`${expected.length} action signals in ${key}'s history`, async () => {
     const list = await actionSignals(key);
     return list.length >= expected.length && list;
   });
@@ -111,7 +112,7 @@ const BARRIER = { id: 'U0BARRIER', name: 'barrier.user' };
 async function signalsUpToBarrier(key: string) {
   const body = click(ACKNOWLEDGE_ACTION, key, BARRIER);
   expect(await h.post('/slack/interactions', body, signed(body))).toMatchObject({ status: 200 });
-  return eventually(async () => {
+  return eventually(`the barrier click in ${key}'s history`, async () => {
     const list = await actionSignals(key);
     return list.some((signal) => (signal.args[0] as { by?: string }).by === BARRIER.name) && list;
   });
@@ -197,7 +198,7 @@ describe('POST /slack/interactions', () => {
     const key = await openIncident();
     const body = click(ACKNOWLEDGE_ACTION, key);
     expect(await h.post('/slack/interactions', body, signed(body))).toEqual({ status: 200, body: '' });
-    const state = await eventually(async () => {
+    const state = await eventually(`${key} acknowledged`, async () => {
       const current = await h.state(key);
       return current.status === 'acknowledged' && current;
     });
@@ -209,7 +210,7 @@ describe('POST /slack/interactions', () => {
     const key = await openIncident();
     const body = click(RESOLVE_ACTION, key, { id: 'U0ANA002', username: 'ana.sre' });
     expect(await h.post('/slack/interactions', body, signed(body))).toMatchObject({ status: 200 });
-    const state = await eventually(async () => {
+    const state = await eventually(`${key} resolved`, async () => {
       const current = await h.state(key);
       return current.status === 'resolved' && current;
     });
@@ -325,7 +326,7 @@ describe('POST /slack/interactions', () => {
       expect(SLACK_ACCEPT_DEADLINE_MS).toBeLessThanOrEqual(2500);
       expect(Date.now() - started).toBeLessThan(3500);
       // A call abandoned at the deadline keeps retrying for a moment; it must settle before its connection closes.
-      await eventually(async () => abandonedCallsSettled(down.logs));
+      await eventually('every abandoned call settled', async () => abandonedCallsSettled(down.logs));
     } finally {
       await down.stop();
     }

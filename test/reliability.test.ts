@@ -36,7 +36,8 @@ import { startPagerDutyFake } from './fakes/pagerduty.js';
 import { startSlackFake } from './fakes/slack.js';
 import { startStatusCastFake } from './fakes/statuscast.js';
 import { startVictorOpsFake } from './fakes/victorops.js';
-import { eventually, startHarness, type Harness } from './harness.js';
+import { eventually } from './eventually.js';
+import { startHarness, type Harness } from './harness.js';
 import {
   checkRetryAfter,
   faultCounts,
@@ -189,10 +190,9 @@ async function untilEach<T>(
   timeoutMs: number,
   what: string,
 ): Promise<Map<string, T>> {
-  const deadline = Date.now() + timeoutMs;
   const found = new Map<string, T>();
   const missing = new Map<string, string>();
-  for (;;) {
+  return eventually(`${keys.length} incidents ${what}`, async () => {
     const pending = keys.filter((key) => !found.has(key));
     for (let start = 0; start < pending.length; start += 16) {
       await Promise.all(
@@ -210,12 +210,10 @@ async function untilEach<T>(
       );
     }
     if (found.size === keys.length) return found;
-    if (Date.now() > deadline) {
-      const examples = [...missing].slice(0, 5).map(([key, why]) => `${key}: ${why}`);
-      throw new Error(`${keys.length - found.size} of ${keys.length} incidents not ${what} in ${timeoutMs / 1000} s:\n  ${examples.join('\n  ')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+    // Thrown, so that the deadline's error names what is missing.
+    const examples = [...missing].slice(0, 5).map(([key, why]) => `${key}: ${why}`);
+    throw new Error(`${keys.length - found.size} of ${keys.length} not ${what} yet:\n  ${examples.join('\n  ')}`);
+  }, { timeoutMs, intervalMs: 250 });
 }
 
 /** Each incident's state once its war room is complete. */
@@ -393,10 +391,10 @@ describe('scenario 1: duplicate storm', () => {
       };
       // The shared page is made by the monitor's own run once the first incident joins it.
       const sharing = incidents.filter(sharesPage).map((incident) => incident.key);
-      await eventually(async () => {
+      await eventually('the shared status page made, with every sharing incident attached', async () => {
         const page = await h.client.workflow.getHandle(statusPageWorkflowId(SHARED_PAGE.storm)).query(statusPageQuery);
         return Boolean(page.statusPageId) && sharing.every((key) => page.attached.includes(key));
-      }, 60_000);
+      }, { timeoutMs: 60_000 });
       const shared = sharedStatusPages(SHARED_PAGE.storm);
       const latencies = incidents.map((incident) => completedAt(rooms.get(incident.key)!) - firstSent(answers, incident.key));
 
@@ -506,23 +504,24 @@ function unfired(plan: OutagePlan, calls: readonly VendorCall[]): string[] {
  */
 async function untilEveryFaultFired(plan: OutagePlan, mark: RequestMark, incidents: readonly IncidentDelivery[], delivered: () => boolean): Promise<void> {
   const timeoutMs = 120_000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const waitingFor = (calls: VendorCall[]) => [...(delivered() ? [] : ['deliveries']), ...unfired(plan, calls)];
+  try {
+    await eventually('every planned fault to fire', async () => {
+      const calls = vendorCalls(fakes, mark);
+      // Slack's hang is a switch: off once one call hangs, so only that one waits out the client timeout.
+      if (calls.some((call) => call.vendor === 'slack' && call.fault === 'hang')) fakes.slack.faults.hang('conversations.info', false);
+      return waitingFor(calls).length === 0;
+    }, { timeoutMs, intervalMs: 100 });
+  } catch (err) {
     const calls = vendorCalls(fakes, mark);
-    // Slack's hang is a switch: off once one call hangs, so only that one waits out the client timeout.
-    if (calls.some((call) => call.vendor === 'slack' && call.fault === 'hang')) fakes.slack.faults.hang('conversations.info', false);
-    const waiting = [...(delivered() ? [] : ['deliveries']), ...unfired(plan, calls)];
-    if (waiting.length === 0) return;
-    if (Date.now() > deadline) {
-      const seen = calls.map((call) => `${call.vendor} ${call.route} ${call.status}${call.fault ? ` (${call.fault})` : ''}`);
-      const counted = [...new Set(seen)].map((line) => `${line} x${seen.filter((other) => other === line).length}`);
-      const ticketed = incidents.filter((incident) => fakes.jira.issuesWithLabel(label(incident)).length > 0).length;
-      throw new Error(
-        `the outage window did not see every planned fault in ${timeoutMs / 1000} s: ${waiting.join(', ')}\n` +
-          `incidents with a Jira ticket so far: ${ticketed} of ${incidents.length}\ncalls so far:\n  ${counted.join('\n  ')}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const seen = calls.map((call) => `${call.vendor} ${call.route} ${call.status}${call.fault ? ` (${call.fault})` : ''}`);
+    const counted = [...new Set(seen)].map((line) => `${line} x${seen.filter((other) => other === line).length}`);
+    const ticketed = incidents.filter((incident) => fakes.jira.issuesWithLabel(label(incident)).length > 0).length;
+    throw new Error(
+      `the outage window did not see every planned fault in ${timeoutMs / 1000} s: ${waitingFor(calls).join(', ')}\n` +
+        `incidents with a Jira ticket so far: ${ticketed} of ${incidents.length}\ncalls so far:\n  ${counted.join('\n  ')}`,
+      { cause: err },
+    );
   }
 }
 

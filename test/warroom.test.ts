@@ -9,7 +9,8 @@ import { startJiraFake, type JiraFake } from './fakes/jira.js';
 import { startPagerDutyFake, type PagerDutyFake } from './fakes/pagerduty.js';
 import { startSlackFake, type SlackFake } from './fakes/slack.js';
 import { startVictorOpsFake, type VictorOpsFake } from './fakes/victorops.js';
-import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
+import { eventually } from './eventually.js';
+import { fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
 
 const TEMPLATE = 'team-relay-production-incident-{id}';
 const ANNOUNCE = 'incidents';
@@ -71,13 +72,13 @@ async function openPagerDutyIncident(): Promise<{ id: string; key: string }> {
 
 /** Waits until the war room is complete: ticket, channel, summary pinned, timeline post. */
 async function warRoomReady(key: string, timeoutMs = 60_000): Promise<IncidentState> {
-  return eventually(async () => {
+  return eventually(`${key}'s war room complete`, async () => {
     const state = await h.state(key);
     const settled = (['jiraTicket', 'slackChannel', 'slackPin', 'slackTopic', 'slackAnnounce', 'timelinePost'] as const).every(
       (step) => state.steps[step]?.status === 'done',
     );
     return settled && state;
-  }, timeoutMs);
+  }, { timeoutMs });
 }
 
 function label(key: string) {
@@ -179,7 +180,7 @@ describe('the war room', () => {
     const awkward = `Checkout.API Prod ${'X'.repeat(120)}`;
     const key = incidentKey('api', awkward);
     await h.post('/incidents', JSON.stringify({ id: awkward, title: 'awkward' }));
-    const state = await eventually(async () => {
+    const state = await eventually(`${key}'s summary pinned`, async () => {
       const current = await h.state(key);
       return current.steps.slackPin?.status === 'done' && current;
     });
@@ -192,10 +193,10 @@ describe('the war room', () => {
     const { id, key } = await openPagerDutyIncident();
     jira.faults.set('*', { errorRate: 1 });
     await h.post('/webhooks/pagerduty', pagerDutyBody('pagerduty-v3-incident-triggered.json', id));
-    const pending = await eventually(async () => {
+    const pending = await eventually(`${key}'s summary and topic with the ticket pending`, async () => {
       const current = await h.state(key);
       return current.steps.slackSummary?.status === 'done' && current.steps.slackTopic?.status === 'done' && current;
-    }, 30_000);
+    }, { timeoutMs: 30_000 });
     expect(pending.steps.jiraTicket?.status).toBe('pending');
     const channel = slack.channelByName(channelName(TEMPLATE, id))!;
     expect(channel.topic.value).toMatch(/pending/i);
@@ -204,9 +205,11 @@ describe('the war room', () => {
     jira.faults.clear();
     await warRoomReady(key);
     const issue = jira.issuesWithLabel(label(key))[0]!;
-    await eventually(async () => slack.channelByName(channel.name)!.topic.value.includes(issue.key));
+    await eventually(`the topic of #${channel.name} to show ${issue.key}`, async () => slack.channelByName(channel.name)!.topic.value.includes(issue.key));
     const summary = slack.messages(channel.id).find((message) => message.metadata?.event_type === SLACK_EVENT_TYPES.summary)!;
-    await eventually(async () => JSON.stringify(slack.messages(channel.id).find((m) => m.ts === summary.ts)!.blocks).includes(issue.key));
+    await eventually(`the summary in #${channel.name} to show ${issue.key}`, async () =>
+      JSON.stringify(slack.messages(channel.id).find((m) => m.ts === summary.ts)!.blocks).includes(issue.key),
+    );
     expect(pd.state.incidents.get(id)!.notes).toHaveLength(1);
   });
 

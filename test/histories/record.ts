@@ -27,6 +27,7 @@ import { startPagerDutyFake } from '../fakes/pagerduty.js';
 import { startStatusCastFake } from '../fakes/statuscast.js';
 import { startSlackFake } from '../fakes/slack.js';
 import { startVictorOpsFake } from '../fakes/victorops.js';
+import { eventually } from '../eventually.js';
 import { bundleWorkflows, createWorker } from '../../src/worker.js';
 
 const server = await startDevServer({ port: await freePort(), headless: true });
@@ -81,11 +82,7 @@ function event(externalId: string, kind: IncidentEvent['kind'], extra: Partial<I
 }
 
 async function settled(key: string, check: (state: Awaited<ReturnType<typeof query>>) => boolean, timeoutMs = 10_000) {
-  for (let i = 0; i < timeoutMs / 50; i += 1) {
-    if (check(await query(key))) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${key} did not settle`);
+  await eventually(`${key} settled`, async () => check(await query(key)), { timeoutMs });
 }
 
 function query(key: string) {
