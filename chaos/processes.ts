@@ -38,7 +38,7 @@ import {
   type Sent,
 } from './deliveries.js';
 import { eventually } from '../test/eventually.js';
-import { API_TOKEN, keepScratchDirs, startStack, stopAllStacks, tail, type Stack } from './stack.js';
+import { API_TOKEN, keepScratchDirs, startProcessStack, stopAllStacks, tail, type ProcessStack as Stack } from './stack.js';
 
 // ---------------------------------------------------------------------------------------------
 // Arguments and reporting.
@@ -238,7 +238,7 @@ function createCalls(stack: Stack) {
 
 async function workerKill(count: number, latencyMs: number): Promise<Report> {
   const report = new Report('worker-kill');
-  const stack = await startStack({ name: 'worker-kill', latencyMs });
+  const stack = await startProcessStack({ name: 'worker-kill', latencyMs });
   try {
     const incidents = planIncidents(stack, count, 'wk');
     const pagerDutyCount = incidents.filter((incident) => incident.source === 'pagerduty').length;
@@ -304,7 +304,7 @@ const RECOVERY_LIMIT_MS = 10_000;
 
 async function temporalRestart(count: number, latencyMs: number, outageMs: number): Promise<Report> {
   const report = new Report('temporal-restart');
-  const stack = await startStack({ name: 'temporal-restart', latencyMs });
+  const stack = await startProcessStack({ name: 'temporal-restart', latencyMs });
   try {
     const incidents = planIncidents(stack, count, 'tr');
     report.figure('open incidents', count);
@@ -433,7 +433,7 @@ async function temporalRestart(count: number, latencyMs: number, outageMs: numbe
 
 async function apiRestart(deliveries: number, ratePerSecond: number): Promise<Report> {
   const report = new Report('api-restart');
-  const stack = await startStack({ name: 'api-restart', latencyMs: 0 });
+  const stack = await startProcessStack({ name: 'api-restart', latencyMs: 0 });
   try {
     // A third are new incidents (signal-with-start), two thirds notes on open PagerDuty incidents (signal).
     const hosts = planIncidents(stack, 20, 'ar', 'pagerduty');

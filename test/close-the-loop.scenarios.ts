@@ -4,24 +4,18 @@
  * worker's normal cache, and by every-task-replays.test.ts with no workflow cache at all, so
  * every workflow task of every path replays its history (issue 5, scenario 8).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { WorkflowBundleOption } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SLACK_EVENT_TYPES } from '../src/activities/slack.js';
 import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import type { IncidentState } from '../src/shared/incident.js';
 import { statusPageQuery, statusPageWorkflowId, type StatusPageState } from '../src/shared/messages.js';
-import { bundleWorkflows } from '../src/worker.js';
-import { fakeVendorEnv } from './fakes/env.js';
-import { startJiraFake, type JiraFake } from './fakes/jira.js';
+import type { JiraFake } from './fakes/jira.js';
 import { SPECS_PRESENT } from './fakes/openapi.js';
-import { startPagerDutyEventsFake, type PagerDutyEventsFake } from './fakes/pagerduty-events.js';
-import { startPagerDutyFake, type PagerDutyFake } from './fakes/pagerduty.js';
-import { startSlackFake, type SlackFake } from './fakes/slack.js';
-import { startStatusCastFake, type StatusCastFake } from './fakes/statuscast.js';
-import { startVictorOpsFake, type VictorOpsFake } from './fakes/victorops.js';
+import type { PagerDutyEventsFake } from './fakes/pagerduty-events.js';
+import type { PagerDutyFake } from './fakes/pagerduty.js';
+import type { SlackFake } from './fakes/slack.js';
+import type { StatusCastFake } from './fakes/statuscast.js';
+import type { VictorOpsFake } from './fakes/victorops.js';
 import { eventually } from './eventually.js';
 import { fixture, fixtureJson, startHarness, uniqueId, type Harness, type HarnessOptions } from './harness.js';
 import { signSlack } from './signing.js';
@@ -57,7 +51,6 @@ monitors:
 /** Registers the scenarios; `options` reach the harness (e.g. `maxCachedWorkflows: 0`). */
 export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWorkflows'> = {}): void {
   const ORDERS = `orders-api-${uniqueId().toLowerCase()}`;
-  let bundle: WorkflowBundleOption;
   let h: Harness;
   let jira: JiraFake;
   let slack: SlackFake;
@@ -67,24 +60,11 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
   let statuscast: StatusCastFake;
 
   beforeAll(async () => {
-    [bundle, jira, slack, pd, events, vo, statuscast] = await Promise.all([
-      bundleWorkflows(),
-      startJiraFake(),
-      startSlackFake({ seed: 11 }),
-      startPagerDutyFake(),
-      startPagerDutyEventsFake(),
-      startVictorOpsFake(),
-      startStatusCastFake(),
-    ]);
-    pd.addUser({ id: 'PUSR001', name: 'Dana Oncall', email: 'dana.oncall@example.com' });
-    const monitorsFile = join(mkdtempSync(join(tmpdir(), 'warroom-monitors-')), 'monitors.yaml');
-    writeFileSync(monitorsFile, monitors(ORDERS));
     h = await startHarness({
       ...options,
-      workflowBundle: bundle,
+      fakes: { slack: { seed: 11 } },
+      monitors: monitors(ORDERS),
       env: {
-        ...fakeVendorEnv({ jira, slack, pagerduty: pd, victorops: vo, pagerdutyEvents: events, statuscast }),
-        STATUSCAST_MONITORS_FILE: monitorsFile,
         SLACK_SIGNING_SECRET: SIGNING_SECRET,
         SLACK_ARCHIVE_DELAY: '1s',
         WARROOM_API_TOKEN: API_TOKEN,
@@ -92,16 +72,16 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
         TEMPORAL_UI_URL: 'http://localhost:8233',
       },
     });
+    ({ jira, slack, pagerduty: pd, pagerdutyEvents: events, victorops: vo, statuscast } = h.fakes);
   });
 
   afterEach(() => {
     jira.requiredFields = {};
-    for (const fake of [jira, slack, pd, events, vo, statuscast]) fake.faults.clear();
+    h.fakes.heal();
   });
 
   afterAll(async () => {
     await h?.stop();
-    await Promise.all([jira, slack, pd, events, vo, statuscast].map((fake) => fake?.stop()));
   });
 
   /** Opens an incident through the generic API for a service (a monitor name). */

@@ -1,47 +1,29 @@
-import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
 import { Dispatcher } from '../src/dispatch.js';
 import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import type { IncidentEvent } from '../src/shared/incident.js';
 import { incidentQuery } from '../src/shared/messages.js';
-import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
-import { bundleWorkflows, createWorker } from '../src/worker.js';
 import { eventually } from './eventually.js';
+import { startStack, type Stack } from './stack.js';
 
 // A server that suggests continue-as-new after 40 events, so a busy incident rolls over several times.
-let server: DevServer;
-let connection: Connection;
-let workerConnection: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
+let stack: Stack;
 let client: Client;
 let dispatcher: Dispatcher;
 
 beforeAll(async () => {
-  server = await startDevServer({
-    port: await freePort(),
-    headless: true,
-    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 },
+  stack = await startStack({
+    name: 'can',
+    temporal: { headless: true, dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 } },
+    api: false,
   });
-  const taskQueue = `can-${randomUUID()}`;
-  const config = loadConfig({ TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue });
-  connection = await Connection.connect({ address: server.address });
-  client = new Client({ connection });
-  workerConnection = await NativeConnection.connect({ address: server.address });
-  worker = await createWorker({ connection: workerConnection, config, workflowBundle: await bundleWorkflows() });
-  running = worker.run();
-  dispatcher = new Dispatcher(client, taskQueue);
+  client = stack.client;
+  dispatcher = new Dispatcher(client, stack.taskQueue);
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await workerConnection?.close();
-  await connection?.close();
-  await server?.stop();
+  await stack?.stop();
 });
 
 const id = 'PSTORM01';

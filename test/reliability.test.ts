@@ -10,15 +10,11 @@
  * sending at once), OUTAGE_INCIDENTS (20), OUTAGE_DELIVERIES (5), OUTAGE_IN_FLIGHT (20),
  * RELIABILITY_SEED (5: the order of deliveries and every fake's dice).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channelName, DEFAULT_CHANNEL_TEMPLATE, SLACK_EVENT_TYPES } from '../src/activities/slack.js';
 import { workflowIdFor } from '../src/shared/ids.js';
 import type { IncidentState, StepName } from '../src/shared/incident.js';
 import { statusPageQuery, statusPageWorkflowId } from '../src/shared/messages.js';
-import { bundleWorkflows } from '../src/worker.js';
 import {
   DELIVERY_KINDS,
   deliverWithRetries,
@@ -28,14 +24,8 @@ import {
   type SenderSecrets,
   type Sent,
 } from './deliveries.js';
-import { fakeVendorEnv, type AllFakes } from './fakes/env.js';
+import type { AllFakes } from './fakes/env.js';
 import { seededRandom } from './fakes/http.js';
-import { startJiraFake } from './fakes/jira.js';
-import { startPagerDutyEventsFake } from './fakes/pagerduty-events.js';
-import { startPagerDutyFake } from './fakes/pagerduty.js';
-import { startSlackFake } from './fakes/slack.js';
-import { startStatusCastFake } from './fakes/statuscast.js';
-import { startVictorOpsFake } from './fakes/victorops.js';
 import { eventually } from './eventually.js';
 import { startHarness, type Harness } from './harness.js';
 import {
@@ -83,34 +73,26 @@ const CLIENT_TIMEOUT_MS = 10_000;
 const OWN_PAGE = 'payments-api';
 const SHARED_PAGE = { storm: 'orders-storm-reliability', outage: 'orders-outage-reliability' };
 
-let fakes: Omit<AllFakes, 'env' | 'heal' | 'stop'>;
+let fakes: AllFakes;
 let h: Harness;
 
 beforeAll(async () => {
-  const [bundle, jira, slack, pagerduty, pagerdutyEvents, victorops, statuscast] = await Promise.all([
-    bundleWorkflows(),
-    startJiraFake({ random: seededRandom(SEED + 1) }),
-    startSlackFake({ seed: SEED + 2 }),
-    startPagerDutyFake({ random: seededRandom(SEED + 3) }),
-    // PagerDuty's own limit (about 120 events a minute per key) is not what these scenarios test: a
-    // 200-incident storm would spend minutes throttled on change events; the outage injects its own 429s.
-    startPagerDutyEventsFake({ random: seededRandom(SEED + 4), eventsPerMinute: 1_000_000 }),
-    startVictorOpsFake({ random: seededRandom(SEED + 5) }),
-    startStatusCastFake({ random: seededRandom(SEED + 6) }),
-  ]);
-  fakes = { jira, slack, pagerduty, pagerdutyEvents, victorops, statuscast };
-  slack.addChannel({ name: ANNOUNCE, creator: 'U0SAMSRE01', members: ['U0SAMSRE01', slack.bot.userId] });
-  pagerduty.addUser({ id: 'PUSR001', name: 'Dana Oncall', email: 'dana.oncall@example.com' });
-  const monitorsFile = join(mkdtempSync(join(tmpdir(), 'warroom-reliability-')), 'monitors.yaml');
   const ownPages = ['checkout-api', 'prometheus-prod', 'database', OWN_PAGE].map((name) => `  - name: ${name}\n`).join('');
   const sharedPages = Object.values(SHARED_PAGE).map((name) => `  - name: ${name}\n    combineAlerts: true\n`).join('');
-  writeFileSync(monitorsFile, `monitors:\n${ownPages}${sharedPages}`);
   h = await startHarness({
-    workflowBundle: bundle,
+    fakes: {
+      jira: { random: seededRandom(SEED + 1) },
+      slack: { seed: SEED + 2 },
+      pagerduty: { random: seededRandom(SEED + 3) },
+      // PagerDuty's own limit (about 120 events a minute per key) is not what these scenarios test: a
+      // 200-incident storm would spend minutes throttled on change events; the outage injects its own 429s.
+      pagerdutyEvents: { random: seededRandom(SEED + 4), eventsPerMinute: 1_000_000 },
+      victorops: { random: seededRandom(SEED + 5) },
+      statuscast: { random: seededRandom(SEED + 6) },
+      announceChannel: ANNOUNCE,
+    },
+    monitors: `monitors:\n${ownPages}${sharedPages}`,
     env: {
-      ...fakeVendorEnv(fakes),
-      STATUSCAST_MONITORS_FILE: monitorsFile,
-      SLACK_ANNOUNCE_CHANNEL: `#${ANNOUNCE}`,
       SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com',
       SLACK_ARCHIVE_DELAY: '1s',
       PAGERDUTY_WEBHOOK_SECRET: SECRETS.pagerDutySecret,
@@ -121,11 +103,11 @@ beforeAll(async () => {
       TEMPORAL_UI_URL: 'http://localhost:8233',
     },
   });
+  fakes = h.fakes;
 }, 180_000);
 
 afterAll(async () => {
   await h?.stop();
-  await Promise.all(Object.values(fakes ?? {}).map((fake) => fake.stop()));
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -527,7 +509,7 @@ async function untilEveryFaultFired(plan: OutagePlan, mark: RequestMark, inciden
 
 /** Every fault back to normal. */
 function healVendors(): void {
-  for (const fake of Object.values(fakes)) fake.faults.clear();
+  fakes.heal();
   fakes.jira.searchLagMs = 0;
 }
 

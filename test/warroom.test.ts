@@ -1,21 +1,17 @@
-import { fakeVendorEnv } from './fakes/env.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkflowBundleOption } from '@temporalio/worker';
 import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import type { IncidentState } from '../src/shared/incident.js';
 import { channelName, SLACK_EVENT_TYPES } from '../src/activities/slack.js';
-import { bundleWorkflows } from '../src/worker.js';
-import { startJiraFake, type JiraFake } from './fakes/jira.js';
-import { startPagerDutyFake, type PagerDutyFake } from './fakes/pagerduty.js';
-import { startSlackFake, type SlackFake } from './fakes/slack.js';
-import { startVictorOpsFake, type VictorOpsFake } from './fakes/victorops.js';
+import type { JiraFake } from './fakes/jira.js';
+import type { PagerDutyFake } from './fakes/pagerduty.js';
+import type { SlackFake } from './fakes/slack.js';
+import type { VictorOpsFake } from './fakes/victorops.js';
 import { eventually } from './eventually.js';
 import { fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
 
 const TEMPLATE = 'team-relay-production-incident-{id}';
 const ANNOUNCE = 'incidents';
 
-let bundle: WorkflowBundleOption;
 let h: Harness;
 let jira: JiraFake;
 let slack: SlackFake;
@@ -23,38 +19,24 @@ let pd: PagerDutyFake;
 let vo: VictorOpsFake;
 
 beforeAll(async () => {
-  [bundle, jira, slack, pd, vo] = await Promise.all([
-    bundleWorkflows(),
-    startJiraFake(),
-    startSlackFake({ seed: 7 }),
-    startPagerDutyFake(),
-    startVictorOpsFake(),
-  ]);
-  slack.addChannel({ name: ANNOUNCE, creator: 'U0SAMSRE01', members: ['U0SAMSRE01', slack.bot.userId] });
-  pd.addUser({ id: 'PUSR001', name: 'Dana Oncall', email: 'dana.oncall@example.com' });
   h = await startHarness({
-    workflowBundle: bundle,
+    fakes: { slack: { seed: 7 }, configure: ['jira', 'slack', 'pagerduty', 'victorops'], announceChannel: ANNOUNCE },
     env: {
-      ...fakeVendorEnv({ jira, slack, pagerduty: pd, victorops: vo }),
       SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com,nobody@example.com',
       SLACK_ARCHIVE_DELAY: '2s',
-      SLACK_ANNOUNCE_CHANNEL: `#${ANNOUNCE}`,
       TEMPORAL_UI_URL: 'http://localhost:8233',
     },
   });
+  ({ jira, slack, pagerduty: pd, victorops: vo } = h.fakes);
 });
 
 afterEach(() => {
-  jira.faults.clear();
+  h.fakes.heal();
   jira.searchLagMs = 0;
-  slack.faults.clear();
-  pd.faults.clear();
-  vo.faults.clear();
 });
 
 afterAll(async () => {
   await h?.stop();
-  await Promise.all([jira?.stop(), slack?.stop(), pd?.stop(), vo?.stop()]);
 });
 
 /** A PagerDuty v3 body from the samples, for an incident the PagerDuty fake knows. */
