@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { arch, cpus, platform } from 'node:os';
+import { cliVersion, findTemporalCli } from '../src/temporal/cli.js';
 import { signPagerDuty } from '../test/signing.js';
 
 /** A positive integer from the environment (`BENCH_*`), or the fallback. */
@@ -31,16 +32,28 @@ export function processCpuUs(pid: number | undefined): number | undefined {
   }
 }
 
-/** Listens on a free loopback port; resolves with the port. */
-export async function listen(server: Server): Promise<number> {
-  return new Promise((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (typeof address === 'object' && address) resolveListen(address.port);
-      else reject(new Error('API server has no port'));
-    });
-  });
+/** The first line of a benchmark's output: Node, OS, CPUs and the Temporal CLI. */
+export function machineLine(): string {
+  const cli = findTemporalCli();
+  return [
+    `node ${process.version}`,
+    `${platform()} ${arch()}`,
+    `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})`,
+    cli ? cliVersion(cli) : 'temporal CLI not found',
+  ].join(' · ');
+}
+
+/**
+ * Ends this process (exit code 2) if the benchmark is still running after `timeoutMs`; the dev
+ * server test/stack.ts started goes with it. Answers the function that disarms it.
+ */
+export function watchdog(timeoutMs: number): () => void {
+  const timer = setTimeout(() => {
+    console.error(`benchmark did not finish within ${timeoutMs / 1000} s; stopping`);
+    process.exit(2);
+  }, timeoutMs);
+  timer.unref();
+  return () => clearTimeout(timer);
 }
 
 interface PagerDutyFixture {
