@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { arch, cpus, platform } from 'node:os';
 import { cliVersion, findTemporalCli } from '../src/temporal/cli.js';
+import { fixtureJson } from '../test/samples.js';
 import { signPagerDuty } from '../test/signing.js';
 
 /** A positive integer from the environment (`BENCH_*`), or the fallback. */
@@ -60,9 +61,7 @@ interface PagerDutyFixture {
   event: { id: string; data: { id: string; self?: string; html_url?: string } };
 }
 
-const pagerDutyTrigger = JSON.parse(
-  readFileSync(new URL('../test/fixtures/pagerduty-v3-incident-triggered.json', import.meta.url), 'utf8'),
-) as PagerDutyFixture;
+const pagerDutyTrigger = fixtureJson<PagerDutyFixture>('pagerduty-v3-incident-triggered.json');
 
 /** The sample PagerDuty v3 trigger for `incidentId` with its own event id, signed with `secret` as PagerDuty signs it. */
 export function signedPagerDutyTrigger(incidentId: string, eventId: string, secret: string): { body: string; headers: { 'x-pagerduty-signature': string } } {

@@ -5,7 +5,6 @@
  * click on the Slack summary's Resolve button, prints the closed loop (PagerDuty resolved, status
  * page closed, change events) and the close-out, and stops (`--keep` / DEMO_KEEP=1 keeps it up).
  */
-import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { RESOLVE_ACTION } from '../src/activities/slack-blocks.js';
@@ -20,6 +19,7 @@ import type { FakeMessage, SlackFake } from '../test/fakes/slack.js';
 import type { StatusCastFake, StatusCastIncident } from '../test/fakes/statuscast.js';
 import type { VictorOpsFake } from '../test/fakes/victorops.js';
 import { eventually } from '../test/eventually.js';
+import { fixture, fixtureJson } from '../test/samples.js';
 import { signPagerDuty, signSlack, signVictorOps } from '../test/signing.js';
 import { startStack } from '../test/stack.js';
 
@@ -266,14 +266,6 @@ async function startDemo(): Promise<Demo> {
 
 // ---------------------------------------------------------------------------------------------
 // Webhooks and the API
-
-function fixture(name: string): Buffer {
-  return readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url));
-}
-
-function fixtureJson(name: string): Record<string, any> {
-  return JSON.parse(fixture(name).toString('utf8')) as Record<string, any>;
-}
 
 async function call(stack: Demo, method: string, path: string, body?: Buffer, headers: Record<string, string> = {}) {
   const response = await fetch(`${stack.apiUrl}${path}`, { method, body, headers });

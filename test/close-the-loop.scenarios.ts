@@ -17,7 +17,8 @@ import type { SlackFake } from './fakes/slack.js';
 import type { StatusCastFake } from './fakes/statuscast.js';
 import type { VictorOpsFake } from './fakes/victorops.js';
 import { eventually } from './eventually.js';
-import { fixture, fixtureJson, startHarness, uniqueId, type Harness, type HarnessOptions } from './harness.js';
+import { startHarness, uniqueId, type Harness, type HarnessOptions } from './harness.js';
+import { fixture, fixtureJson } from './samples.js';
 import { signSlack } from './signing.js';
 
 const API_TOKEN = 'api-token-for-close-the-loop';

@@ -6,9 +6,9 @@
  * copies of one body.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { incidentKey } from '../src/shared/ids.js';
 import type { SourceName } from '../src/shared/incident.js';
+import { fixture } from './samples.js';
 import { signPagerDuty, signVictorOps } from './signing.js';
 
 /** One webhook: where it goes, the bytes, the headers. */
@@ -45,7 +45,7 @@ export interface IncidentDelivery {
   delivery: Delivery;
 }
 
-const sample = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+const sample = (name: string) => fixture(name).toString('utf8');
 const PD_TRIGGERED = sample('pagerduty-v3-incident-triggered.json');
 const VO_ESCALATION = sample('victorops-escalation.form-urlencoded.txt').trim();
 const VO_OUTGOING = sample('victorops-outgoing-triggered.json');

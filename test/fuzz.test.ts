@@ -28,7 +28,8 @@ import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { MAX_FORM_FIELDS } from '../src/sources/victorops.js';
 import { eventually } from './eventually.js';
-import { fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
+import { startHarness, uniqueId, type Harness } from './harness.js';
+import { fixture, fixtureJson } from './samples.js';
 import { recordLogs, recordSecrets } from './secrets-scan.js';
 import { pagerDutySignature, signPagerDuty, signSlack, signVictorOps, slackSignature, victorOpsSignature } from './signing.js';
 

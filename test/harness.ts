@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { Client } from '@temporalio/client';
 import type { WorkflowBundleOption } from '@temporalio/worker';
@@ -12,15 +11,6 @@ import { eventually } from './eventually.js';
 import type { AllFakes } from './fakes/env.js';
 import { recordLogs, recordSecrets } from './secrets-scan.js';
 import { startStack, type StackOptions } from './stack.js';
-
-/** A sample body from test/fixtures, as bytes. */
-export function fixture(name: string): Buffer {
-  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
-}
-
-export function fixtureJson<T = Record<string, any>>(name: string): T {
-  return JSON.parse(fixture(name).toString('utf8')) as T;
-}
 
 /** A short unique suffix so every test has its own incidents. */
 export function uniqueId(prefix = ''): string {

@@ -5,7 +5,8 @@ import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import { resolveSignal } from '../src/shared/messages.js';
 import { bundleWorkflows } from '../src/worker.js';
 import { eventually } from './eventually.js';
-import { fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
+import { startHarness, uniqueId, type Harness } from './harness.js';
+import { fixture, fixtureJson } from './samples.js';
 import { signPagerDuty, signVictorOps } from './signing.js';
 
 const PD_SECRET = 'pd-secret-for-ingress-tests';

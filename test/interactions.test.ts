@@ -6,7 +6,8 @@ import { parseInteraction, SLACK_ACCEPT_DEADLINE_MS, verifySlackRequest } from '
 import { freePort } from '../src/temporal/dev-server.js';
 import { bundleWorkflows } from '../src/worker.js';
 import { eventually } from './eventually.js';
-import { fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
+import { startHarness, uniqueId, type Harness } from './harness.js';
+import { fixture, fixtureJson } from './samples.js';
 import { signSlack } from './signing.js';
 
 const SLACK_SECRET = 'slack-secret-for-interaction-tests';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fixture, fixtureJson } from './harness.js';
+import { fixture, fixtureJson } from './samples.js';
 import { signPagerDuty, signSlack, signVictorOps } from './signing.js';
 
 const vectors = fixtureJson('signature-test-vectors.json');

@@ -4,7 +4,7 @@ import { normalisePagerDuty, verifyPagerDutySignature } from '../src/sources/pag
 import type { InboundRequest } from '../src/sources/source.js';
 import { normaliseVictorOps, unquote, verifyVictorOps, victorOpsSignature } from '../src/sources/victorops.js';
 import { normaliseGeneric } from '../src/sources/generic.js';
-import { fixture, fixtureJson } from './harness.js';
+import { fixture, fixtureJson } from './samples.js';
 
 const vectors = fixtureJson('signature-test-vectors.json');
 

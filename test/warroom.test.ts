@@ -7,7 +7,8 @@ import type { PagerDutyFake } from './fakes/pagerduty.js';
 import type { SlackFake } from './fakes/slack.js';
 import type { VictorOpsFake } from './fakes/victorops.js';
 import { eventually } from './eventually.js';
-import { fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
+import { startHarness, uniqueId, type Harness } from './harness.js';
+import { fixture, fixtureJson } from './samples.js';
 
 const TEMPLATE = 'team-relay-production-incident-{id}';
 const ANNOUNCE = 'incidents';
