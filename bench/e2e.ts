@@ -22,8 +22,9 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import { workflowIdFor } from '../src/shared/ids.js';
 import type { AllFakes } from '../test/fakes/env.js';
+import { intFromEnv } from '../test/settings.js';
 import { startStack, type CreateWorker } from '../test/stack.js';
-import { CLOCK_TICKS_PER_SECOND, machineLine, percentile, positiveInt, processCpuUs, signedPagerDutyTrigger, watchdog } from './measure.js';
+import { CLOCK_TICKS_PER_SECOND, machineLine, percentile, processCpuUs, signedPagerDutyTrigger, watchdog } from './measure.js';
 import { closedLoop, tally } from './http-sender.js';
 import { longestChain, watchWarRoom, type VendorCall, type WarRoomTrace, type WarRoomWatch } from './war-room-watch.js';
 
@@ -37,11 +38,11 @@ const INCIDENT_DEADLINE_MS = 60_000;
 
 
 const settings = {
-  incidents: positiveInt('BENCH_INCIDENTS', 30),
-  concurrency: positiveInt('BENCH_CONCURRENCY', 5),
-  warmup: positiveInt('BENCH_WARMUP', 5, 0),
-  latencyMs: positiveInt('BENCH_LATENCY_MS', 200),
-  timeoutMs: positiveInt('BENCH_TIMEOUT_S', 600) * 1000,
+  incidents: intFromEnv('BENCH_INCIDENTS', 30),
+  concurrency: intFromEnv('BENCH_CONCURRENCY', 5),
+  warmup: intFromEnv('BENCH_WARMUP', 5, 0),
+  latencyMs: intFromEnv('BENCH_LATENCY_MS', 200),
+  timeoutMs: intFromEnv('BENCH_TIMEOUT_S', 600) * 1000,
 };
 
 // ---------------------------------------------------------------------------------------------

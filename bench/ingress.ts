@@ -19,8 +19,9 @@ import { keyKey, severityKey, sourceKey, statusKey } from '../src/shared/search-
 import { normalisePagerDuty } from '../src/sources/pagerduty.js';
 import { connectClient } from '../src/temporal/connection.js';
 import type { IncidentWorkflowInput } from '../src/workflows/incident.js';
+import { intFromEnv } from '../test/settings.js';
 import { startStack } from '../test/stack.js';
-import { machineLine, percentile, positiveInt, processCpuUs, signedPagerDutyTrigger, watchdog } from './measure.js';
+import { machineLine, percentile, processCpuUs, signedPagerDutyTrigger, watchdog } from './measure.js';
 import { closedLoop, postAll, tally, type PostPlan, type RunResult } from './http-sender.js';
 
 const TARGET_RATIO = 0.9;
@@ -30,13 +31,13 @@ const WEBHOOK_SECRET = 'bench-webhook-secret';
 
 
 const settings = {
-  requests: positiveInt('BENCH_REQUESTS', 3000),
-  concurrency: positiveInt('BENCH_CONCURRENCY', 50),
-  rounds: positiveInt('BENCH_ROUNDS', 3),
-  warmup: positiveInt('BENCH_WARMUP', 200, 0),
-  duplicates: positiveInt('BENCH_DUPLICATES', 5, 0),
+  requests: intFromEnv('BENCH_REQUESTS', 3000),
+  concurrency: intFromEnv('BENCH_CONCURRENCY', 50),
+  rounds: intFromEnv('BENCH_ROUNDS', 3),
+  warmup: intFromEnv('BENCH_WARMUP', 200, 0),
+  duplicates: intFromEnv('BENCH_DUPLICATES', 5, 0),
   sender: process.env.BENCH_SENDER === 'inline' ? ('inline' as const) : ('thread' as const),
-  timeoutMs: positiveInt('BENCH_TIMEOUT_S', 900) * 1000,
+  timeoutMs: intFromEnv('BENCH_TIMEOUT_S', 900) * 1000,
 };
 
 // ---------------------------------------------------------------------------------------------

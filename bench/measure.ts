@@ -4,15 +4,6 @@ import { cliVersion, findTemporalCli } from '../src/temporal/cli.js';
 import { fixtureJson } from '../test/samples.js';
 import { signPagerDuty } from '../test/signing.js';
 
-/** A positive integer from the environment (`BENCH_*`), or the fallback. */
-export function positiveInt(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
-
 /** Nearest-rank percentile of ascending samples. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return Number.NaN;

@@ -30,18 +30,13 @@ import { MAX_FORM_FIELDS } from '../src/sources/victorops.js';
 import { eventually } from './eventually.js';
 import { startHarness, uniqueId, type Harness } from './harness.js';
 import { fixture, fixtureJson } from './samples.js';
+import { intFromEnv } from './settings.js';
 import { recordLogs, recordSecrets } from './secrets-scan.js';
 import { pagerDutySignature, signPagerDuty, signSlack, signVictorOps, slackSignature, victorOpsSignature } from './signing.js';
 
-const RUNS = positive('FUZZ_RUNS', 10_000);
+const RUNS = intFromEnv('FUZZ_RUNS', 10_000);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 0x7fffffff));
-const REAL_RUNS = positive('FUZZ_REAL_RUNS', 40);
-
-function positive(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-  return value;
-}
+const REAL_RUNS = intFromEnv('FUZZ_REAL_RUNS', 40);
 
 const PD_SECRETS = ['pd-fuzz-secret-retiring', 'pd-fuzz-secret-current'] as const;
 /** A secret PagerDuty signed with once and that was removed from the configuration. */

@@ -28,6 +28,7 @@ import type { AllFakes } from './fakes/env.js';
 import { seededRandom } from './fakes/http.js';
 import { eventually } from './eventually.js';
 import { startHarness, type Harness } from './harness.js';
+import { intFromEnv } from './settings.js';
 import {
   checkRetryAfter,
   faultCounts,
@@ -42,22 +43,13 @@ import {
   type VendorCall,
 } from './vendor-calls.js';
 
-/** A positive whole number from the environment, or the npm-test default. */
-function countFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number, got "${raw}"`);
-  return value;
-}
-
-const STORM_INCIDENTS = countFromEnv('STORM_INCIDENTS', 40);
-const STORM_DELIVERIES = countFromEnv('STORM_DELIVERIES', 5);
-const STORM_IN_FLIGHT = countFromEnv('STORM_IN_FLIGHT', 20);
-const OUTAGE_INCIDENTS = countFromEnv('OUTAGE_INCIDENTS', 20);
-const OUTAGE_DELIVERIES = countFromEnv('OUTAGE_DELIVERIES', 5);
-const OUTAGE_IN_FLIGHT = countFromEnv('OUTAGE_IN_FLIGHT', 20);
-const SEED = countFromEnv('RELIABILITY_SEED', 5);
+const STORM_INCIDENTS = intFromEnv('STORM_INCIDENTS', 40);
+const STORM_DELIVERIES = intFromEnv('STORM_DELIVERIES', 5);
+const STORM_IN_FLIGHT = intFromEnv('STORM_IN_FLIGHT', 20);
+const OUTAGE_INCIDENTS = intFromEnv('OUTAGE_INCIDENTS', 20);
+const OUTAGE_DELIVERIES = intFromEnv('OUTAGE_DELIVERIES', 5);
+const OUTAGE_IN_FLIGHT = intFromEnv('OUTAGE_IN_FLIGHT', 20);
+const SEED = intFromEnv('RELIABILITY_SEED', 5);
 
 const ANNOUNCE = 'incidents';
 const SECRETS: SenderSecrets = {
