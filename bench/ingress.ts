@@ -262,7 +262,7 @@ async function main(): Promise<void> {
     const forBare: { client: Client; connection: Connection } = await connectClient({ ...stack.config.temporal, address: stack.temporal.address });
     cleanups.push(() => forBare.connection.close());
     // Idle keep-alive sockets must survive the bare rounds, or the first POSTs of a round reconnect.
-    stack.server!.keepAliveTimeout = settings.timeoutMs;
+    stack.apiServer!.keepAliveTimeout = settings.timeoutMs;
     const port = stack.apiPort;
     const sender = settings.sender === 'thread' ? threadSender(settings.concurrency) : inlineSender(settings.concurrency);
     cleanups.push(() => sender.close());

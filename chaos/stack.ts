@@ -165,7 +165,7 @@ export interface ProcessStackOptions {
 }
 
 /** test/stack.ts's stack (fakes, dev server on a file, this process's client) with warroom as two processes. */
-export interface ProcessStack extends Omit<Stack, 'server' | 'worker'> {
+export interface ProcessStack extends Omit<Stack, 'apiServer' | 'worker'> {
   dir: string;
   api: WarroomProcess;
   worker: WarroomProcess;

@@ -32,7 +32,7 @@ export type DevServerSettings = Omit<DevServerOptions, 'port'> & { port?: number
 export type CreateWorker = (deps: WorkerDeps & { workflowBundle: WorkflowBundleOption }) => Promise<Worker>;
 
 export interface StackOptions {
-  /** Starts the task queue's name (`<name>-<random>`) and the temporary files'. */
+  /** Prefix of the task queue's name (`<name>-<random>`) and of temporary files. */
   name?: string;
   /** A running server's address, or a dev server to start (default: one in memory, headless). */
   temporal?: { address: string } | DevServerSettings;
@@ -45,9 +45,10 @@ export interface StackOptions {
   /** warroom's worker in this process (the default); `false` runs none, so workflows only queue. */
   worker?: false | { workflowBundle?: WorkflowBundleOption; maxCachedWorkflows?: number; create?: CreateWorker };
   /**
-   * warroom's API in this process on 127.0.0.1 (the default); `false` serves none here, yet the
-   * port in `env` and `apiUrl` is still chosen, for an API started elsewhere. `temporalAddress`
-   * connects the API (only) to another address, lazily, e.g. a dead port.
+   * warroom's API in this process on 127.0.0.1 (the default), on a free port unless told one;
+   * `false` serves none here, yet a port for `env` and `apiUrl` is still chosen, for an API
+   * started elsewhere. `temporalAddress` connects the API (only) to another address, lazily,
+   * e.g. a dead port.
    */
   api?: false | { port?: number; logger?: ReturnType<typeof createLogger>; temporalAddress?: string };
 }
@@ -67,7 +68,7 @@ export interface Stack {
   apiPort: number;
   apiUrl: string;
   /** The API's HTTP server, when it runs here. */
-  server?: Server;
+  apiServer?: Server;
   worker?: Worker;
   /** State of the incident's latest run: queried while open, its result once completed. */
   state(key: string): Promise<IncidentState>;
@@ -202,7 +203,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       },
       apiPort,
       apiUrl: `http://127.0.0.1:${apiPort}`,
-      server: http,
+      apiServer: http,
       worker,
       async state(key) {
         const handle = client.workflow.getHandle(workflowIdFor(key));
