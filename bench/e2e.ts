@@ -13,30 +13,18 @@
  *   npm run bench:e2e
  *   BENCH_INCIDENTS=30 BENCH_CONCURRENCY=5 BENCH_WARMUP=5 BENCH_LATENCY_MS=200 BENCH_TIMEOUT_S=600
  */
-import { fakeVendorEnv } from '../test/fakes/env.js';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { arch, cpus, platform } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import proto from '@temporalio/proto';
-import { createApp } from '../src/api.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { createMetrics } from '../src/metrics.js';
 import { workflowIdFor } from '../src/shared/ids.js';
-import { cliVersion, findTemporalCli } from '../src/temporal/cli.js';
-import { connectClient } from '../src/temporal/connection.js';
-import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
-import { bundleWorkflows, createWorker, type WorkerDeps } from '../src/worker.js';
-import { startJiraFake, type JiraFake } from '../test/fakes/jira.js';
-import { startPagerDutyFake, type PagerDutyFake } from '../test/fakes/pagerduty.js';
-import { startSlackFake, type SlackFake } from '../test/fakes/slack.js';
-import { startVictorOpsFake, type VictorOpsFake } from '../test/fakes/victorops.js';
-import { CLOCK_TICKS_PER_SECOND, listen, percentile, positiveInt, processCpuUs, signedPagerDutyTrigger } from './measure.js';
+import type { AllFakes } from '../test/fakes/env.js';
+import { intFromEnv } from '../test/settings.js';
+import { startStack, type CreateWorker } from '../test/stack.js';
+import { CLOCK_TICKS_PER_SECOND, machineLine, percentile, processCpuUs, signedPagerDutyTrigger, watchdog } from './measure.js';
 import { closedLoop, tally } from './http-sender.js';
 import { longestChain, watchWarRoom, type VendorCall, type WarRoomTrace, type WarRoomWatch } from './war-room-watch.js';
 
@@ -45,40 +33,23 @@ const TARGET_P50_MS = 300;
 const TARGET_BOUND_RATIO = 1.3;
 const WEBHOOK_SECRET = 'bench-webhook-secret';
 const ANNOUNCE_CHANNEL = 'incidents';
-const ASSIGNEE = { id: 'PUSR001', name: 'Dana Oncall', email: 'dana.oncall@example.com' };
 /** One incident that takes longer than this has gone wrong; it is counted as a failure. */
 const INCIDENT_DEADLINE_MS = 60_000;
 
 
 const settings = {
-  incidents: positiveInt('BENCH_INCIDENTS', 30),
-  concurrency: positiveInt('BENCH_CONCURRENCY', 5),
-  warmup: positiveInt('BENCH_WARMUP', 5, 0),
-  latencyMs: positiveInt('BENCH_LATENCY_MS', 200),
-  timeoutMs: positiveInt('BENCH_TIMEOUT_S', 600) * 1000,
+  incidents: intFromEnv('BENCH_INCIDENTS', 30),
+  concurrency: intFromEnv('BENCH_CONCURRENCY', 5),
+  warmup: intFromEnv('BENCH_WARMUP', 5, 0),
+  latencyMs: intFromEnv('BENCH_LATENCY_MS', 200),
+  timeoutMs: intFromEnv('BENCH_TIMEOUT_S', 600) * 1000,
 };
 
 // ---------------------------------------------------------------------------------------------
-// The stack.
-
-interface Fakes {
-  jira: JiraFake;
-  slack: SlackFake;
-  pagerduty: PagerDutyFake;
-  victorops: VictorOpsFake;
-}
-
-/** Every fake answers each call `ms` later (0: as fast as it can). */
-function setLatency(fakes: Fakes, ms: number): void {
-  for (const table of [fakes.jira.faults, fakes.pagerduty.faults, fakes.victorops.faults]) {
-    table.set('*', ms > 0 ? { latencyMs: ms } : undefined);
-  }
-  if (ms > 0) fakes.slack.faults.latency('*', ms);
-  else fakes.slack.faults.clear('*');
-}
+// Options.
 
 /** How the benchmark gets its worker; scratch variants pass their own to compare worker set-ups. */
-export type StartWorker = (deps: WorkerDeps & { workflowBundle: NonNullable<WorkerDeps['workflowBundle']> }) => Promise<Worker>;
+export type StartWorker = CreateWorker;
 
 export interface E2eOptions {
   /** Printed with the settings: what this run's worker differs in. */
@@ -126,26 +97,26 @@ async function runSetting(
   name: string,
   latencyMs: number,
   count: number,
-  stack: { fakes: Fakes; watch: WarRoomWatch; apiUrl: string; channelTemplate?: string; serverPid?: number },
+  target: { fakes: AllFakes; watch: WarRoomWatch; apiUrl: string; channelTemplate?: string; serverPid?: number },
 ): Promise<SettingResult> {
-  setLatency(stack.fakes, latencyMs);
-  const incidents = Array.from({ length: count }, () => stack.fakes.pagerduty.addIncident({ title: 'checkout-api: 5xx rate above 5% for 10 minutes' }));
+  target.fakes.setLatency(latencyMs);
+  const incidents = Array.from({ length: count }, () => target.fakes.pagerduty.addIncident({ title: 'checkout-api: 5xx rate above 5% for 10 minutes' }));
   const deliveries = incidents.map((incident, index) => signedPagerDutyTrigger(incident.id, `01E2E${name.replace(/\W/g, '')}${index}${incident.id}`, WEBHOOK_SECRET));
   const traces: WarRoomTrace[] = [];
-  const sharedFrom = stack.watch.shared.length;
+  const sharedFrom = target.watch.shared.length;
   const loopBefore = performance.eventLoopUtilization();
   const cpuBefore = process.cpuUsage();
-  const serverBefore = processCpuUs(stack.serverPid);
+  const serverBefore = processCpuUs(target.serverPid);
   const machineBefore = machineCpuUs();
 
   const { labels, elapsedMs } = await closedLoop(count, settings.concurrency, async (index) => {
     const incident = incidents[index] as (typeof incidents)[number];
-    const { body, signature } = deliveries[index] as ReturnType<typeof signedPagerDutyTrigger>;
-    const trace = stack.watch.follow(incident.id, stack.channelTemplate);
+    const { body, headers } = deliveries[index] as ReturnType<typeof signedPagerDutyTrigger>;
+    const trace = target.watch.follow(incident.id, target.channelTemplate);
     traces[index] = trace;
-    const response = await fetch(`${stack.apiUrl}/webhooks/pagerduty`, {
+    const response = await fetch(`${target.apiUrl}/webhooks/pagerduty`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-pagerduty-signature': signature },
+      headers: { 'content-type': 'application/json', ...headers },
       body,
     });
     trace.acceptedAt = performance.now();
@@ -158,7 +129,7 @@ async function runSetting(
     // `late`: not furnished within INCIDENT_DEADLINE_MS.
     return settled === 'done' ? `202 ${answer.outcome ?? ''}` : 'late';
   });
-  const serverAfter = processCpuUs(stack.serverPid);
+  const serverAfter = processCpuUs(target.serverPid);
   const machineAfter = machineCpuUs();
   const cpu = process.cpuUsage(cpuBefore);
   const mainBusy = performance.eventLoopUtilization(performance.eventLoopUtilization(), loopBefore).utilization;
@@ -170,7 +141,7 @@ async function runSetting(
     traces,
     failures,
     elapsedMs,
-    shared: stack.watch.shared.slice(sharedFrom),
+    shared: target.watch.shared.slice(sharedFrom),
     mainBusy,
     nodeCpuMs: (cpu.user + cpu.system) / 1000 / count,
     serverCpuMs: serverBefore !== undefined && serverAfter !== undefined ? (serverAfter - serverBefore) / 1000 / count : undefined,
@@ -444,19 +415,9 @@ function printTemporalView(name: string, view: TemporalView): void {
 
 // ---------------------------------------------------------------------------------------------
 
-
-const startDefaultWorker: StartWorker = (deps) => createWorker(deps);
-
 /** Runs both settings and prints the figures; `options` lets scratch variants swap the worker. */
 export async function runE2e(options: E2eOptions = {}): Promise<void> {
-  const cli = findTemporalCli();
-  const machine = [
-    `node ${process.version}`,
-    `${platform()} ${arch()}`,
-    `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})`,
-    cli ? cliVersion(cli) : 'temporal CLI not found',
-  ].join(' · ');
-  console.log(`machine: ${machine}`);
+  console.log(`machine: ${machineLine()}`);
   console.log(
     `settings: ${settings.incidents} incidents per setting, ${settings.concurrency} at a time (closed loop), warm-up ${settings.warmup}; ` +
       `fakes at 0 ms, then ${settings.latencyMs} ms per call; PagerDuty v3 incident.triggered, signed; one worker` +
@@ -465,79 +426,33 @@ export async function runE2e(options: E2eOptions = {}): Promise<void> {
 
   // The worker's lifecycle chatter at INFO would drown the figures; warnings still show.
   Runtime.install({ logger: new DefaultLogger('WARN') });
-
-  const cleanups: (() => Promise<unknown>)[] = [];
-  let devServer: DevServer | undefined;
-  const watchdog = setTimeout(() => {
-    console.error(`benchmark did not finish within ${settings.timeoutMs / 1000} s; stopping`);
-    devServer?.process.kill('SIGKILL');
-    process.exit(2);
-  }, settings.timeoutMs);
-  watchdog.unref();
+  const disarm = watchdog(settings.timeoutMs);
+  // As test/warroom.test.ts sets it up.
+  const stack = await startStack({
+    name: 'bench-e2e',
+    temporal: { headless: true, dynamicConfig: options.devServerConfig },
+    fakes: { slack: { seed: 7 }, configure: ['jira', 'slack', 'pagerduty', 'victorops'], announceChannel: ANNOUNCE_CHANNEL },
+    worker: { create: options.startWorker },
+    env: {
+      PAGERDUTY_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com,nobody@example.com',
+      TEMPORAL_UI_URL: 'http://localhost:8233',
+    },
+  });
 
   try {
-    // Each part registers its own cleanup as soon as it runs, so a failed start stops what did start.
-    const started = <T extends { stop(): Promise<void> }>(part: T): T => {
-      cleanups.push(() => part.stop());
-      return part;
-    };
-    const [bundle, jira, slack, pagerduty, victorops, server] = await Promise.all([
-      bundleWorkflows(),
-      startJiraFake().then(started),
-      startSlackFake({ seed: 7 }).then(started),
-      startPagerDutyFake().then(started),
-      startVictorOpsFake().then(started),
-      freePort().then((port) => startDevServer({ port, headless: true, cliPath: cli, dynamicConfig: options.devServerConfig })).then((dev) => started((devServer = dev))),
-    ]);
-    const fakes: Fakes = { jira, slack, pagerduty, victorops };
-    slack.addChannel({ name: ANNOUNCE_CHANNEL, creator: 'U0SAMSRE01', members: ['U0SAMSRE01', slack.bot.userId] });
-    pagerduty.addUser(ASSIGNEE);
-
-    const taskQueue = `bench-e2e-${process.pid}-${Date.now().toString(36)}`;
-    // As test/warroom.test.ts sets it up, pointed at this run's fakes and server.
-    const config = loadConfig({
-      TEMPORAL_ADDRESS: server.address,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      PAGERDUTY_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      ...fakeVendorEnv({ jira, slack, pagerduty, victorops }),
-      SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com,nobody@example.com',
-      SLACK_ANNOUNCE_CHANNEL: `#${ANNOUNCE_CHANNEL}`,
-      TEMPORAL_UI_URL: 'http://localhost:8233',
-    });
-    const temporal = { ...config.temporal, address: server.address };
-
-    const workerConnection = await NativeConnection.connect({ address: server.address });
-    cleanups.push(() => workerConnection.close());
-    const worker = await (options.startWorker ?? startDefaultWorker)({ connection: workerConnection, config, workflowBundle: bundle });
-    const running = worker.run();
-    cleanups.push(async () => {
-      worker.shutdown();
-      await running;
-    });
-
-    const { client, connection } = await connectClient(temporal);
-    cleanups.push(() => connection.close());
-    const api = createServer(createApp({ client, config, logger: createLogger('silent'), metrics: createMetrics() }));
-    const port = await listen(api);
-    cleanups.push(
-      () =>
-        new Promise<void>((resolveClose) => {
-          api.closeAllConnections();
-          api.close(() => resolveClose());
-        }),
-    );
-
+    const { fakes, client, config } = stack;
     const watch = watchWarRoom(fakes);
-    const stack = { fakes, watch, apiUrl: `http://127.0.0.1:${port}`, channelTemplate: config.slack?.channelTemplate, serverPid: server.process.pid };
+    const target = { fakes, watch, apiUrl: stack.apiUrl, channelTemplate: config.slack?.channelTemplate, serverPid: stack.temporal.pid };
     if (settings.warmup > 0) {
-      const warm = await runSetting('warm-up', 0, settings.warmup, stack);
+      const warm = await runSetting('warm-up', 0, settings.warmup, target);
       console.log(`warm-up: ${settings.warmup} incidents at 0 ms; failures ${failuresText(warm.failures)}`);
     }
     const results = [
-      await runSetting('fakes 0 ms', 0, settings.incidents, stack),
-      await runSetting(`fakes ${settings.latencyMs} ms`, settings.latencyMs, settings.incidents, stack),
+      await runSetting('fakes 0 ms', 0, settings.incidents, target),
+      await runSetting(`fakes ${settings.latencyMs} ms`, settings.latencyMs, settings.incidents, target),
     ];
-    setLatency(fakes, 0);
+    fakes.setLatency(0);
     const [fast, slow] = results as [SettingResult, SettingResult];
 
     console.log('\nwebhook POST → war room, ms (ready = ticket + channel with invites + PagerDuty note; furnished = ready + topic + summary + pin):');
@@ -581,10 +496,8 @@ export async function runE2e(options: E2eOptions = {}): Promise<void> {
     console.log('\nTemporal, from the runs\' histories (server timestamps):');
     for (const result of results) printTemporalView(result.name, await temporalView(client, result.traces));
   } finally {
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((err: Error) => console.error(`cleanup failed: ${err.message}`));
-    }
-    clearTimeout(watchdog);
+    await stack.stop().catch((err: Error) => console.error(`cleanup failed: ${err.message}`));
+    disarm();
   }
 }
 

@@ -7,43 +7,37 @@
  *   BENCH_REQUESTS=3000 BENCH_CONCURRENCY=50 BENCH_ROUNDS=3 BENCH_WARMUP=200 BENCH_DUPLICATES=5
  *   BENCH_SENDER=thread|inline   (HTTP senders in a worker thread, or on the API's own event loop)
  */
-import { createServer, Agent, type Server } from 'node:http';
-import { cpus, arch, platform } from 'node:os';
+import { Agent } from 'node:http';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { Client, Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { createApp } from '../src/api.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { createMetrics } from '../src/metrics.js';
 import { workflowIdFor } from '../src/shared/ids.js';
 import type { IncidentEvent } from '../src/shared/incident.js';
 import { incidentEventSignal, INCIDENT_WORKFLOW } from '../src/shared/messages.js';
 import { keyKey, severityKey, sourceKey, statusKey } from '../src/shared/search-attributes.js';
 import { normalisePagerDuty } from '../src/sources/pagerduty.js';
-import { cliVersion, findTemporalCli } from '../src/temporal/cli.js';
 import { connectClient } from '../src/temporal/connection.js';
-import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
 import type { IncidentWorkflowInput } from '../src/workflows/incident.js';
-import { listen, percentile, positiveInt, processCpuUs, signedPagerDutyTrigger } from './measure.js';
+import { intFromEnv } from '../test/settings.js';
+import { startStack } from '../test/stack.js';
+import { machineLine, percentile, processCpuUs, signedPagerDutyTrigger, watchdog } from './measure.js';
 import { closedLoop, postAll, tally, type PostPlan, type RunResult } from './http-sender.js';
 
 const TARGET_RATIO = 0.9;
 const TARGET_P99_MS = 50;
 /** Webhooks are signed as in production, so verification is part of what is measured. */
 const WEBHOOK_SECRET = 'bench-webhook-secret';
-const NAMESPACE = 'default';
 
 
 const settings = {
-  requests: positiveInt('BENCH_REQUESTS', 3000),
-  concurrency: positiveInt('BENCH_CONCURRENCY', 50),
-  rounds: positiveInt('BENCH_ROUNDS', 3),
-  warmup: positiveInt('BENCH_WARMUP', 200, 0),
-  duplicates: positiveInt('BENCH_DUPLICATES', 5, 0),
+  requests: intFromEnv('BENCH_REQUESTS', 3000),
+  concurrency: intFromEnv('BENCH_CONCURRENCY', 50),
+  rounds: intFromEnv('BENCH_ROUNDS', 3),
+  warmup: intFromEnv('BENCH_WARMUP', 200, 0),
+  duplicates: intFromEnv('BENCH_DUPLICATES', 5, 0),
   sender: process.env.BENCH_SENDER === 'inline' ? ('inline' as const) : ('thread' as const),
-  timeoutMs: positiveInt('BENCH_TIMEOUT_S', 900) * 1000,
+  timeoutMs: intFromEnv('BENCH_TIMEOUT_S', 900) * 1000,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -61,11 +55,11 @@ function deliveries(tag: string, count: number, perIncident = 1): Deliveries {
   const result: Deliveries = { bodies: [], headers: [], events: [] };
   for (let index = 0; index < count; index++) {
     const incidentId = `PB${tag}${Math.floor(index / perIncident)}`;
-    const { body, signature } = signedPagerDutyTrigger(incidentId, `01BENCH${tag}E${index}`, WEBHOOK_SECRET);
+    const { body, headers } = signedPagerDutyTrigger(incidentId, `01BENCH${tag}E${index}`, WEBHOOK_SECRET);
     const normalised = normalisePagerDuty(JSON.parse(body));
     if (!('event' in normalised)) throw new Error(`fixture does not normalise: ${JSON.stringify(normalised)}`);
     result.bodies.push(body);
-    result.headers.push({ 'x-pagerduty-signature': signature });
+    result.headers.push(headers);
     result.events.push(normalised.event);
   }
   return result;
@@ -248,61 +242,28 @@ function outcomesText(rows: Row[]): string {
 
 
 async function main(): Promise<void> {
-  const cli = findTemporalCli();
-  const machine = [
-    `node ${process.version}`,
-    `${platform()} ${arch()}`,
-    `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})`,
-    cli ? cliVersion(cli) : 'temporal CLI not found',
-  ].join(' · ');
-  console.log(`machine: ${machine}`);
+  console.log(`machine: ${machineLine()}`);
   console.log(
     `settings: ${settings.requests} requests × ${settings.rounds} rounds per path, concurrency ${settings.concurrency}, ` +
       `warm-up ${settings.warmup}, senders ${settings.sender === 'thread' ? 'in a worker thread' : 'on the API event loop'}, ` +
       `PagerDuty v3 incident.triggered, signed, no worker running`,
   );
 
-  const cleanups: (() => Promise<unknown>)[] = [];
-  let devServer: DevServer | undefined;
-  const watchdog = setTimeout(() => {
-    console.error(`benchmark did not finish within ${settings.timeoutMs / 1000} s; stopping`);
-    devServer?.process.kill('SIGKILL');
-    process.exit(2);
-  }, settings.timeoutMs);
-  watchdog.unref();
+  const disarm = watchdog(settings.timeoutMs);
+  // The API alone: no worker runs, so workflows only queue.
+  const stack = await startStack({ name: 'bench-ingress', worker: false, env: { PAGERDUTY_WEBHOOK_SECRET: WEBHOOK_SECRET } });
+  const cleanups: (() => Promise<unknown>)[] = [() => stack.stop()];
 
   try {
-    devServer = await startDevServer({ port: await freePort(), headless: true, cliPath: cli });
-    cleanups.push(() => devServer?.stop() ?? Promise.resolve());
-    const serverPid = devServer.process.pid;
-    const taskQueue = `bench-ingress-${process.pid}-${Date.now().toString(36)}`;
-    const temporal = { address: devServer.address, namespace: NAMESPACE, taskQueue };
-
-    // Separate connections: the Dispatcher wraps its client's signalWithStart RPC, and the bare
-    // path must be the SDK untouched.
-    const forApi: { client: Client; connection: Connection } = await connectClient(temporal);
-    cleanups.push(() => forApi.connection.close());
-    const forBare: { client: Client; connection: Connection } = await connectClient(temporal);
+    const serverPid = stack.temporal.pid;
+    const { taskQueue } = stack;
+    // The bare path has a connection of its own: the API's Dispatcher wraps its client's
+    // signalWithStart RPC, and the bare path must be the SDK untouched.
+    const forBare: { client: Client; connection: Connection } = await connectClient({ ...stack.config.temporal, address: stack.temporal.address });
     cleanups.push(() => forBare.connection.close());
-
-    const server = createServer(
-      createApp({
-        client: forApi.client,
-        config: { sources: loadConfig({ PAGERDUTY_WEBHOOK_SECRET: WEBHOOK_SECRET }).sources, temporal },
-        logger: createLogger('silent'),
-        metrics: createMetrics(),
-      }),
-    );
     // Idle keep-alive sockets must survive the bare rounds, or the first POSTs of a round reconnect.
-    server.keepAliveTimeout = settings.timeoutMs;
-    const port = await listen(server);
-    cleanups.push(
-      () =>
-        new Promise<void>((resolveClose) => {
-          server.closeAllConnections();
-          server.close(() => resolveClose());
-        }),
-    );
+    stack.apiServer!.keepAliveTimeout = settings.timeoutMs;
+    const port = stack.apiPort;
     const sender = settings.sender === 'thread' ? threadSender(settings.concurrency) : inlineSender(settings.concurrency);
     cleanups.push(() => sender.close());
 
@@ -397,7 +358,7 @@ async function main(): Promise<void> {
     for (const cleanup of cleanups.reverse()) {
       await cleanup().catch((err: Error) => console.error(`cleanup failed: ${err.message}`));
     }
-    clearTimeout(watchdog);
+    disarm();
   }
 }
 

@@ -1,15 +1,8 @@
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-
-/** A positive integer from the environment (`BENCH_*`), or the fallback. */
-export function positiveInt(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
+import { arch, cpus, platform } from 'node:os';
+import { cliVersion, findTemporalCli } from '../src/temporal/cli.js';
+import { fixtureJson } from '../test/samples.js';
+import { signPagerDuty } from '../test/signing.js';
 
 /** Nearest-rank percentile of ascending samples. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
@@ -31,33 +24,43 @@ export function processCpuUs(pid: number | undefined): number | undefined {
   }
 }
 
-/** Listens on a free loopback port; resolves with the port. */
-export async function listen(server: Server): Promise<number> {
-  return new Promise((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (typeof address === 'object' && address) resolveListen(address.port);
-      else reject(new Error('API server has no port'));
-    });
-  });
+/** The first line of a benchmark's output: Node, OS, CPUs and the Temporal CLI. */
+export function machineLine(): string {
+  const cli = findTemporalCli();
+  return [
+    `node ${process.version}`,
+    `${platform()} ${arch()}`,
+    `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'})`,
+    cli ? cliVersion(cli) : 'temporal CLI not found',
+  ].join(' · ');
+}
+
+/**
+ * Ends this process (exit code 2) if the benchmark is still running after `timeoutMs`; the dev
+ * server test/stack.ts started goes with it. Answers the function that disarms it.
+ */
+export function watchdog(timeoutMs: number): () => void {
+  const timer = setTimeout(() => {
+    console.error(`benchmark did not finish within ${timeoutMs / 1000} s; stopping`);
+    process.exit(2);
+  }, timeoutMs);
+  timer.unref();
+  return () => clearTimeout(timer);
 }
 
 interface PagerDutyFixture {
   event: { id: string; data: { id: string; self?: string; html_url?: string } };
 }
 
-const pagerDutyTrigger = JSON.parse(
-  readFileSync(new URL('../test/fixtures/pagerduty-v3-incident-triggered.json', import.meta.url), 'utf8'),
-) as PagerDutyFixture;
+const pagerDutyTrigger = fixtureJson<PagerDutyFixture>('pagerduty-v3-incident-triggered.json');
 
 /** The sample PagerDuty v3 trigger for `incidentId` with its own event id, signed with `secret` as PagerDuty signs it. */
-export function signedPagerDutyTrigger(incidentId: string, eventId: string, secret: string): { body: string; signature: string } {
+export function signedPagerDutyTrigger(incidentId: string, eventId: string, secret: string): { body: string; headers: { 'x-pagerduty-signature': string } } {
   const body = structuredClone(pagerDutyTrigger);
   body.event.id = eventId;
   body.event.data.id = incidentId;
   body.event.data.self = `https://api.pagerduty.com/incidents/${incidentId}`;
   body.event.data.html_url = `https://example-co.pagerduty.com/incidents/${incidentId}`;
   const text = JSON.stringify(body);
-  return { body: text, signature: `v1=${createHmac('sha256', secret).update(text).digest('hex')}` };
+  return { body: text, headers: signPagerDuty(text, secret) };
 }

@@ -5,11 +5,12 @@
  * retrying sender behaves as PagerDuty does: it retries 5xx, refused, reset and timed-out
  * deliveries with a growing backoff, and stops at the first 2xx or 4xx.
  */
-import { createHmac, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { incidentKey } from '../src/shared/ids.js';
+import { fixture } from '../test/samples.js';
+import { signPagerDuty } from '../test/signing.js';
 import { API_TOKEN, PAGERDUTY_WEBHOOK_SECRET } from './stack.js';
 
 /** How one attempt ended. */
@@ -37,11 +38,11 @@ export interface Delivery {
 
 const REQUEST_TIMEOUT_MS = 15_000;
 
-const fixture = (name: string) => readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url), 'utf8');
-const PD_TRIGGERED = fixture('pagerduty-v3-incident-triggered.json');
-const PD_ACKNOWLEDGED = fixture('pagerduty-v3-incident-acknowledged.json');
-const PD_RESOLVED = fixture('pagerduty-v3-incident-resolved.json');
-const PD_ANNOTATED = fixture('pagerduty-v3-incident-annotated.json');
+const sample = (name: string) => fixture(name).toString('utf8');
+const PD_TRIGGERED = sample('pagerduty-v3-incident-triggered.json');
+const PD_ACKNOWLEDGED = sample('pagerduty-v3-incident-acknowledged.json');
+const PD_RESOLVED = sample('pagerduty-v3-incident-resolved.json');
+const PD_ANNOTATED = sample('pagerduty-v3-incident-annotated.json');
 
 function signedPagerDuty(body: object, key: string, expect: Delivery['expect']): Delivery {
   const text = JSON.stringify(body);
@@ -50,10 +51,7 @@ function signedPagerDuty(body: object, key: string, expect: Delivery['expect']):
     expect,
     path: '/webhooks/pagerduty',
     body: text,
-    headers: {
-      'content-type': 'application/json',
-      'x-pagerduty-signature': `v1=${createHmac('sha256', PAGERDUTY_WEBHOOK_SECRET).update(text).digest('hex')}`,
-    },
+    headers: { 'content-type': 'application/json', ...signPagerDuty(text, PAGERDUTY_WEBHOOK_SECRET) },
   };
 }
 

@@ -37,7 +37,8 @@ import {
   type Delivery,
   type Sent,
 } from './deliveries.js';
-import { API_TOKEN, keepScratchDirs, startStack, stopAllStacks, tail, type Stack } from './stack.js';
+import { eventually } from '../test/eventually.js';
+import { API_TOKEN, keepScratchDirs, startProcessStack, stopAllStacks, tail, type ProcessStack as Stack } from './stack.js';
 
 // ---------------------------------------------------------------------------------------------
 // Arguments and reporting.
@@ -73,17 +74,6 @@ class Report {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** Polls `check` every `everyMs` until it answers a value, or throws after `timeoutMs`. */
-async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${seconds(timeoutMs)}`);
-    await sleep(everyMs);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Incidents and what "complete" means.
 
@@ -115,11 +105,10 @@ function warRoomComplete(incident: PlannedIncident, state: IncidentState): boole
   return done && (incident.source === 'pagerduty' ? post === 'done' : post === 'skipped');
 }
 
-/** Waits until every incident's war room is complete; answers when each was first seen complete. */
+/** Waits until every incident's war room is complete; answers when each was first seen complete (those complete within `timeoutMs`). */
 async function waitComplete(stack: Stack, incidents: readonly PlannedIncident[], timeoutMs: number): Promise<Map<string, number>> {
   const completedAt = new Map<string, number>();
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  await eventually(`${incidents.length} war rooms complete`, async () => {
     const open = incidents.filter((incident) => !completedAt.has(incident.key));
     await pool(open, 8, async (incident) => {
       try {
@@ -128,9 +117,9 @@ async function waitComplete(stack: Stack, incidents: readonly PlannedIncident[],
         // not started yet, or Temporal or the worker busy: asked again next round
       }
     });
-    if (completedAt.size === incidents.length || Date.now() > deadline) return completedAt;
-    await sleep(500);
-  }
+    return completedAt.size === incidents.length;
+  }, { timeoutMs, intervalMs: 500 }).catch(() => undefined); // the caller reports the ones missing
+  return completedAt;
 }
 
 /** What the fakes hold per incident: anything above one is a duplicate. */
@@ -249,7 +238,7 @@ function createCalls(stack: Stack) {
 
 async function workerKill(count: number, latencyMs: number): Promise<Report> {
   const report = new Report('worker-kill');
-  const stack = await startStack({ name: 'worker-kill', latencyMs });
+  const stack = await startProcessStack({ name: 'worker-kill', latencyMs });
   try {
     const incidents = planIncidents(stack, count, 'wk');
     const pagerDutyCount = incidents.filter((incident) => incident.source === 'pagerduty').length;
@@ -259,11 +248,11 @@ async function workerKill(count: number, latencyMs: number): Promise<Report> {
 
     // Mid-flight: a quarter or more of the tickets asked for but not all, and creates unanswered
     // at the fakes (three or more preferred; past 60% of the tickets, one will do).
-    const atKill = await waitFor('incidents mid-flight', 120_000, () => {
+    const atKill = await eventually('incidents mid-flight', async () => {
       const calls = createCalls(stack);
       const wanted = calls.tickets < count * 0.6 ? 3 : 1;
-      return calls.tickets >= Math.ceil(count * 0.25) && calls.tickets < count && calls.inFlight >= wanted ? calls : undefined;
-    }, 5);
+      return calls.tickets >= Math.ceil(count * 0.25) && calls.tickets < count && calls.inFlight >= wanted && calls;
+    }, { timeoutMs: 120_000, intervalMs: 5 });
     const victim = stack.worker;
     victim.child.kill('SIGKILL');
     const killedAt = Date.now();
@@ -295,7 +284,7 @@ async function workerKill(count: number, latencyMs: number): Promise<Report> {
     report.figure('activities retried (after a timeout)', `${recovery.retried} (${recovery.afterTimeout})${recovery.types ? `: ${recovery.types}` : ''}`);
 
     // Every call at the fakes answered (the dead worker's included) before counting.
-    await waitFor('the fakes to answer every call', 30_000, () => (createCalls(stack).unanswered === 0 ? true : undefined), 50);
+    await eventually('the fakes to answer every call', async () => createCalls(stack).unanswered === 0, { timeoutMs: 30_000 });
     reportDuplicates(report, countDuplicates(stack, incidents), incidents.length);
     report.expect(stack.worker.alive(), 'the new worker died');
   } catch (err) {
@@ -315,7 +304,7 @@ const RECOVERY_LIMIT_MS = 10_000;
 
 async function temporalRestart(count: number, latencyMs: number, outageMs: number): Promise<Report> {
   const report = new Report('temporal-restart');
-  const stack = await startStack({ name: 'temporal-restart', latencyMs });
+  const stack = await startProcessStack({ name: 'temporal-restart', latencyMs });
   try {
     const incidents = planIncidents(stack, count, 'tr');
     report.figure('open incidents', count);
@@ -348,7 +337,7 @@ async function temporalRestart(count: number, latencyMs: number, outageMs: numbe
       }),
     );
     await sleep(outageMs);
-    await waitFor('every sender refused once', 60_000, () => (refusedOnce.size === duringOutage.length ? true : undefined));
+    await eventually('every sender refused once', async () => refusedOnce.size === duringOutage.length, { timeoutMs: 60_000, intervalMs: 250 });
     const get = await fetch(`${stack.apiUrl}/incidents/${incidents[0]?.key}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
     report.figure('GET /incidents/:key while down', get.status);
     report.expect(get.status === 503, `GET /incidents/:key answered ${get.status} while Temporal was down`);
@@ -379,12 +368,12 @@ async function temporalRestart(count: number, latencyMs: number, outageMs: numbe
 
     // The worker is back too: every acknowledge sent during the outage is applied.
     const acknowledged = new Set<string>();
-    await waitFor('acknowledges applied', 120_000, async () => {
+    await eventually('acknowledges applied', async () => {
       await pool(incidents.filter((incident) => !acknowledged.has(incident.key)), 8, async (incident) => {
         if ((await stack.state(incident.key).catch(() => undefined))?.status === 'acknowledged') acknowledged.add(incident.key);
       });
-      return acknowledged.size === incidents.length ? true : undefined;
-    }, 500).catch(() => undefined);
+      return acknowledged.size === incidents.length;
+    }, { timeoutMs: 120_000, intervalMs: 500 }).catch(() => undefined);
     report.figure('acknowledged (sent while down)', `${acknowledged.size}/${incidents.length}, all applied ${seconds(Date.now() - upAt)} after up`);
     report.expect(acknowledged.size === incidents.length, 'an acknowledge sent while Temporal was down did not land');
 
@@ -395,13 +384,13 @@ async function temporalRestart(count: number, latencyMs: number, outageMs: numbe
     let busy = 0;
     await pool(everyone, 8, async (incident) => {
       let last = '';
-      const answered = await waitFor(`GET ${incident.key}`, 60_000, async () => {
+      const answered = await eventually(`GET ${incident.key}`, async () => {
         const answer = await fetch(`${stack.apiUrl}/incidents/${incident.key}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
         const body = (await answer.json()) as Partial<IncidentState>;
         last = `${answer.status} ${body.status ?? ''}`;
         if (answer.status === 503) busy += 1;
         return answer.status === 503 ? undefined : { status: answer.status, body };
-      }, 1000).catch(() => undefined);
+      }, { timeoutMs: 60_000, intervalMs: 1000 }).catch(() => undefined);
       if (!answered || answered.status !== 200 || answered.body.status === 'resolved') lost.push(`${incident.key}: ${last}`);
     });
     report.figure('open incidents queryable after', `${everyone.length - lost.length}/${everyone.length} (${busy} answers 503 on the way)`);
@@ -419,9 +408,9 @@ async function temporalRestart(count: number, latencyMs: number, outageMs: numbe
     const notClosed: string[] = [];
     await pool(everyone, 8, async (incident) => {
       try {
-        const result = (await waitFor(`${incident.key} completes`, 120_000, async () => {
+        const result = await eventually(`${incident.key} completes`, async () => {
           return (await stack.status(incident.key)) === 'COMPLETED' ? stack.state(incident.key) : undefined;
-        }, 500));
+        }, { timeoutMs: 120_000, intervalMs: 500 });
         const ok = result.status === 'resolved' && result.steps.jiraTransition?.status === 'done' && result.steps.slackArchive?.status === 'done';
         (ok ? closed : notClosed).push(incident.key);
       } catch (err) {
@@ -444,7 +433,7 @@ async function temporalRestart(count: number, latencyMs: number, outageMs: numbe
 
 async function apiRestart(deliveries: number, ratePerSecond: number): Promise<Report> {
   const report = new Report('api-restart');
-  const stack = await startStack({ name: 'api-restart', latencyMs: 0 });
+  const stack = await startProcessStack({ name: 'api-restart', latencyMs: 0 });
   try {
     // A third are new incidents (signal-with-start), two thirds notes on open PagerDuty incidents (signal).
     const hosts = planIncidents(stack, 20, 'ar', 'pagerduty');
@@ -472,7 +461,7 @@ async function apiRestart(deliveries: number, ratePerSecond: number): Promise<Re
     const restarts: { signal: NodeJS.Signals; at: number; goneAt?: number; downMs?: number }[] = [];
     let sentSoFar = 0;
     const restart = async (signal: NodeJS.Signals, afterDeliveries: number) => {
-      await waitFor('the stream to reach the restart', 600_000, () => (sentSoFar >= afterDeliveries ? true : undefined), 5);
+      await eventually('the stream to reach the restart', async () => sentSoFar >= afterDeliveries, { timeoutMs: 600_000, intervalMs: 5 });
       const entry: (typeof restarts)[number] = { signal, at: Date.now() };
       restarts.push(entry);
       await stack.api.stop(signal);
@@ -553,10 +542,10 @@ async function missingFromRuns(stack: Stack, deliveries: readonly Delivery[]): P
   const missing: string[] = [];
   await pool([...byKey.entries()], 8, async ([key, expected]) => {
     const shows = (state: IncidentState | undefined) => state !== undefined && expected.every((delivery) => onTimeline(state, delivery));
-    const settled = await waitFor(`${key} shows its deliveries`, 30_000, async () => {
-      const state = await stack.state(key).catch(() => undefined);
-      return shows(state) ? true : undefined;
-    }, 500).catch(() => false);
+    const settled = await eventually(`${key} shows its deliveries`, async () => shows(await stack.state(key).catch(() => undefined)), {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    }).catch(() => false);
     if (settled) return;
     const state = await stack.state(key).catch(() => undefined);
     if (!state) return void missing.push(`${key}: no run`);

@@ -1,21 +1,16 @@
 /**
- * The stack a process-level chaos scenario runs on: the vendor fakes in this process, a Temporal
- * dev server on a SQLite file in a temporary directory, and warroom's API and worker as separate
- * child processes (`node --import tsx src/main.ts --role=…`, one process each, so a kill -9 hits
- * the process that does the work, not a launcher). Every child is registered so that it is
- * killed on any exit of this process, failures included.
+ * The stack a process-level chaos scenario runs on: test/stack.ts's vendor fakes in this process
+ * and Temporal dev server on a SQLite file in a temporary directory, with warroom's API and worker
+ * as separate child processes (`node --import tsx src/main.ts --role=…`, one process each, so a
+ * kill -9 hits the process that does the work, not a launcher). Every child is registered so that
+ * it is killed on any exit of this process, failures included.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { workflowIdFor } from '../src/shared/ids.js';
-import type { IncidentState } from '../src/shared/incident.js';
-import { incidentQuery } from '../src/shared/messages.js';
-import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
-import { startAllFakes, type AllFakes } from '../test/fakes/env.js';
+import { startStack, type Stack } from '../test/stack.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 /** Where warroom's processes run from: this checkout, or CHAOS_WARROOM_ROOT (a patched copy, to try a fix). */
@@ -24,7 +19,6 @@ export const WARROOM_ROOT = resolve(process.env.CHAOS_WARROOM_ROOT ?? REPO_ROOT)
 export const PAGERDUTY_WEBHOOK_SECRET = 'chaos-pagerduty-webhook-secret';
 export const API_TOKEN = 'chaos-api-token';
 export const ANNOUNCE_CHANNEL = 'incidents';
-export const ASSIGNEE = { id: 'PUSR001', name: 'Dana Oncall', email: 'dana.oncall@example.com' };
 
 // ---------------------------------------------------------------------------------------------
 // Everything this process started, torn down on every way out.
@@ -51,7 +45,7 @@ function removeScratch(): void {
   scratchDirs.clear();
 }
 
-const liveStacks = new Set<Stack>();
+const liveStacks = new Set<ProcessStack>();
 
 /** Stops every stack still running and waits for its processes to be gone (failures, Ctrl-C). */
 export async function stopAllStacks(): Promise<void> {
@@ -162,7 +156,7 @@ export function tail(file: string, lines = 15): string {
 // ---------------------------------------------------------------------------------------------
 // The whole stack.
 
-export interface StackOptions {
+export interface ProcessStackOptions {
   name: string;
   /** Latency every fake adds to each call, in ms. */
   latencyMs: number;
@@ -170,144 +164,72 @@ export interface StackOptions {
   env?: Record<string, string>;
 }
 
-export interface Stack {
+/** test/stack.ts's stack (fakes, dev server on a file, this process's client) with warroom as two processes. */
+export interface ProcessStack extends Omit<Stack, 'apiServer' | 'worker'> {
   dir: string;
-  fakes: AllFakes;
-  temporal: DevServer;
-  temporalPort: number;
-  dbFile: string;
-  apiPort: number;
-  apiUrl: string;
-  /** The environment both warroom roles run with. */
-  env: Record<string, string>;
   api: WarroomProcess;
   worker: WarroomProcess;
-  /** This process's own client of the dev server, for checks (never used by warroom). */
-  client: Client;
   startApi(): WarroomProcess;
   startWorker(): WarroomProcess;
-  /** Stops the dev server (SIGTERM); its SQLite file stays. */
-  stopTemporal(): Promise<void>;
-  /** Starts the dev server again on the same file and port. */
-  restartTemporal(): Promise<void>;
-  /** State of the incident's latest run (queried while open, the result once completed). */
-  state(key: string): Promise<IncidentState>;
-  /** Status name of the incident's latest run, or `missing`. */
-  status(key: string): Promise<string>;
-  stop(): Promise<void>;
-}
-
-/** Every fake answers each call `ms` later. */
-export function setLatency(fakes: AllFakes, ms: number): void {
-  for (const table of [fakes.jira.faults, fakes.pagerduty.faults, fakes.victorops.faults, fakes.pagerdutyEvents.faults, fakes.statuscast.faults]) {
-    table.set('*', ms > 0 ? { latencyMs: ms } : undefined);
-  }
-  if (ms > 0) fakes.slack.faults.latency('*', ms);
-  else fakes.slack.faults.clear('*');
 }
 
 /** Fakes, dev server on a SQLite file, API and worker processes; waits until both are running. */
-export async function startStack(options: StackOptions): Promise<Stack> {
+export async function startProcessStack(options: ProcessStackOptions): Promise<ProcessStack> {
   const dir = scratchDir(options.name);
-  const dbFile = join(dir, 'temporal.sqlite');
-  const temporalLog = join(dir, 'temporal.log');
-  const cleanups: (() => Promise<unknown>)[] = [];
-  try {
-    const fakes = await startAllFakes({ slackSeed: 5 });
-    cleanups.push(() => fakes.stop());
-    fakes.slack.addChannel({ name: ANNOUNCE_CHANNEL, creator: 'U0SAMSRE01', members: ['U0SAMSRE01', fakes.slack.bot.userId] });
-    fakes.pagerduty.addUser(ASSIGNEE);
-    setLatency(fakes, options.latencyMs);
-
-    const [temporalPort, apiPort] = await Promise.all([freePort(), freePort()]);
-    const launch = async () => {
-      const server = await startDevServer({ port: temporalPort, dbFile, logFile: temporalLog, headless: true });
-      children.add(server.process);
-      server.process.once('exit', () => children.delete(server.process));
-      return server;
-    };
-    let temporal = await launch();
-    cleanups.push(() => temporal.stop());
-
-    const connection = await Connection.connect({ address: temporal.address });
-    cleanups.push(() => connection.close());
-    const client = new Client({ connection });
-
-    const taskQueue = `chaos-${options.name}`;
-    const env: Record<string, string> = {
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      PORT: String(apiPort),
-      HOST: '127.0.0.1',
+  const base = await startStack({
+    name: `chaos-${options.name}`,
+    temporal: { dbFile: join(dir, 'temporal.sqlite'), logFile: join(dir, 'temporal.log'), headless: true },
+    fakes: { slack: { seed: 5 }, announceChannel: ANNOUNCE_CHANNEL },
+    worker: false,
+    api: false,
+    env: {
       LOG_LEVEL: 'info',
       PAGERDUTY_WEBHOOK_SECRET,
       WARROOM_API_TOKEN: API_TOKEN,
       SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com',
-      SLACK_ANNOUNCE_CHANNEL: `#${ANNOUNCE_CHANNEL}`,
       SLACK_ARCHIVE_DELAY: '1s',
       TEMPORAL_UI_URL: 'http://localhost:8233',
-      ...fakes.env,
       ...options.env,
-    };
-    let apiCount = 0;
-    let workerCount = 0;
-    const startApi = () => startWarroom('api', env, join(dir, `api-${++apiCount}.log`));
-    const startWorker = () => startWarroom('worker', env, join(dir, `worker-${++workerCount}.log`));
-
-    const stack: Stack = {
-      dir,
-      fakes,
-      get temporal() {
-        return temporal;
-      },
-      temporalPort,
-      dbFile,
-      apiPort,
-      apiUrl: `http://127.0.0.1:${apiPort}`,
-      env,
-      api: startApi(),
-      worker: startWorker(),
-      client,
-      startApi,
-      startWorker,
-      stopTemporal: () => temporal.stop(),
-      async restartTemporal() {
-        temporal = await launch();
-      },
-      async state(key) {
-        const handle = client.workflow.getHandle(workflowIdFor(key));
-        const description = await handle.describe();
-        if (description.status.name === 'COMPLETED') return (await handle.result()) as IncidentState;
-        return handle.query(incidentQuery);
-      },
-      async status(key) {
-        try {
-          return (await client.workflow.getHandle(workflowIdFor(key)).describe()).status.name;
-        } catch (err) {
-          if (err instanceof WorkflowNotFoundError) return 'missing';
-          throw err;
-        }
-      },
-      async stop() {
-        liveStacks.delete(stack);
-        await Promise.all([stack.api.stop('SIGTERM'), stack.worker.stop('SIGTERM')]);
-        for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-      },
-    };
-    cleanups.push(async () => {
-      await Promise.all([stack.api.stop('SIGKILL'), stack.worker.stop('SIGKILL')]);
-    });
-    liveStacks.add(stack);
-    try {
-      await Promise.all([stack.api.ready, stack.worker.ready]);
-    } catch (err) {
-      process.stderr.write(`api log:\n${tail(stack.api.logFile)}\nworker log:\n${tail(stack.worker.logFile)}\n`);
-      throw err;
-    }
-    return stack;
+    },
+  });
+  base.fakes.setLatency(options.latencyMs);
+  let apiCount = 0;
+  let workerCount = 0;
+  const startApi = () => startWarroom('api', base.env, join(dir, `api-${++apiCount}.log`));
+  const startWorker = () => startWarroom('worker', base.env, join(dir, `worker-${++workerCount}.log`));
+  const stack: ProcessStack = {
+    get temporal() {
+      return base.temporal;
+    },
+    taskQueue: base.taskQueue,
+    env: base.env,
+    config: base.config,
+    client: base.client,
+    fakes: base.fakes,
+    apiPort: base.apiPort,
+    apiUrl: base.apiUrl,
+    state: base.state,
+    status: base.status,
+    stopTemporal: base.stopTemporal,
+    restartTemporal: base.restartTemporal,
+    dir,
+    api: startApi(),
+    worker: startWorker(),
+    startApi,
+    startWorker,
+    async stop() {
+      liveStacks.delete(stack);
+      await Promise.all([stack.api.stop('SIGTERM'), stack.worker.stop('SIGTERM')]);
+      await base.stop().catch(() => undefined);
+    },
+  };
+  liveStacks.add(stack);
+  try {
+    await Promise.all([stack.api.ready, stack.worker.ready]);
   } catch (err) {
-    for (const live of liveStacks) if (live.dir === dir) liveStacks.delete(live);
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+    process.stderr.write(`api log:\n${tail(stack.api.logFile)}\nworker log:\n${tail(stack.worker.logFile)}\n`);
+    await stack.stop();
     throw err;
   }
+  return stack;
 }

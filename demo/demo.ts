@@ -5,32 +5,23 @@
  * click on the Slack summary's Resolve button, prints the closed loop (PagerDuty resolved, status
  * page closed, change events) and the close-out, and stops (`--keep` / DEMO_KEEP=1 keeps it up).
  */
-import { fakeVendorEnv } from '../test/fakes/env.js';
-import { createHmac } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { RESOLVE_ACTION } from '../src/activities/slack-blocks.js';
 import { SLACK_EVENT_TYPES } from '../src/activities/slack.js';
-import { createApp } from '../src/api.js';
-import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { createMetrics } from '../src/metrics.js';
 import type { IncidentState, StepName } from '../src/shared/incident.js';
-import { victorOpsSignature } from '../src/sources/victorops.js';
-import { connectClient, connectWorker } from '../src/temporal/connection.js';
-import { freePort, startDevServer } from '../src/temporal/dev-server.js';
-import { bundleWorkflows, createWorker } from '../src/worker.js';
-import { startJiraFake, type JiraFake } from '../test/fakes/jira.js';
-import { startPagerDutyEventsFake, type PagerDutyEventsFake } from '../test/fakes/pagerduty-events.js';
-import { startPagerDutyFake, type PagerDutyFake } from '../test/fakes/pagerduty.js';
-import { startSlackFake, type FakeMessage, type SlackFake } from '../test/fakes/slack.js';
-import { startStatusCastFake, type StatusCastFake, type StatusCastIncident } from '../test/fakes/statuscast.js';
-import { startVictorOpsFake, type VictorOpsFake } from '../test/fakes/victorops.js';
+import { freePort } from '../src/temporal/dev-server.js';
+import type { JiraFake } from '../test/fakes/jira.js';
+import type { PagerDutyEventsFake } from '../test/fakes/pagerduty-events.js';
+import type { PagerDutyFake } from '../test/fakes/pagerduty.js';
+import type { FakeMessage, SlackFake } from '../test/fakes/slack.js';
+import type { StatusCastFake, StatusCastIncident } from '../test/fakes/statuscast.js';
+import type { VictorOpsFake } from '../test/fakes/victorops.js';
+import { eventually } from '../test/eventually.js';
+import { fixture, fixtureJson } from '../test/samples.js';
+import { signPagerDuty, signSlack, signVictorOps } from '../test/signing.js';
+import { startStack } from '../test/stack.js';
 
 const KEEP = process.argv.includes('--keep') || process.env.DEMO_KEEP === '1';
 const ANNOUNCE_CHANNEL = 'incidents';
@@ -208,21 +199,6 @@ const onSignal = () => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = DEADLINE_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not done within ${timeoutMs / 1000} s${lastError ? ` (${String(lastError)})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** The port a variable names, or a free one when it is unset. */
 async function portFromEnv(name: string): Promise<number> {
   const value = process.env[name]?.trim();
@@ -232,7 +208,8 @@ async function portFromEnv(name: string): Promise<number> {
   return port;
 }
 
-interface Stack {
+/** What the demo drives and shows. */
+interface Demo {
   apiUrl: string;
   client: Client;
   uiUrl: string;
@@ -244,112 +221,53 @@ interface Stack {
   statuscast: StatusCastFake;
 }
 
-async function startStack(): Promise<Stack> {
+async function startDemo(): Promise<Demo> {
   // Before any native connection: worker lifecycle chatter stays out of the demo's output.
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const started = Date.now();
-  const [grpcPort, uiPort, apiPort] = await Promise.all([freePort(), portFromEnv('TEMPORAL_DEV_UI_PORT'), portFromEnv('PORT')]);
-  const [devServer, bundle, jira, slack, pd, vo, events, statuscast] = await Promise.all([
-    startDevServer({ cliPath: process.env.TEMPORAL_CLI_PATH, port: grpcPort, uiPort, namespace: 'default' }),
-    bundleWorkflows(),
-    startJiraFake(),
-    startSlackFake({ seed: 7 }),
-    startPagerDutyFake(),
-    startVictorOpsFake(),
-    startPagerDutyEventsFake(),
-    startStatusCastFake({ components: STATUS_COMPONENTS }),
-  ]);
-  cleanups.push(async () => {
-    await Promise.all([jira.stop(), slack.stop(), pd.stop(), vo.stop(), events.stop(), statuscast.stop()]);
+  const [uiPort, apiPort] = await Promise.all([portFromEnv('TEMPORAL_DEV_UI_PORT'), portFromEnv('PORT')]);
+  const stack = await startStack({
+    name: 'demo',
+    temporal: { cliPath: process.env.TEMPORAL_CLI_PATH, uiPort, namespace: 'default' },
+    fakes: { slack: { seed: 7 }, statuscast: { components: STATUS_COMPONENTS }, announceChannel: ANNOUNCE_CHANNEL },
+    monitors: MONITORS_YAML,
+    env: {
+      LOG_LEVEL: 'warn',
+      PAGERDUTY_WEBHOOK_SECRET: PAGERDUTY_SECRET,
+      VICTOROPS_WEBHOOK_KEY: VICTOROPS_KEY,
+      VICTOROPS_WEBHOOK_URL: `http://127.0.0.1:${apiPort}/webhooks/victorops`,
+      SLACK_SIGNING_SECRET,
+      SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com,nobody@example.com',
+      SLACK_USERNAME: 'warroom',
+      SLACK_ICON_EMOJI: ':rotating_light:',
+      SLACK_ARCHIVE_DELAY: ARCHIVE_DELAY,
+    },
+    api: { port: apiPort, logger: createLogger('warn', process.stderr) },
   });
-  const monitorsDir = mkdtempSync(join(tmpdir(), 'warroom-demo-'));
-  const monitorsFile = join(monitorsDir, 'monitors.yaml');
-  writeFileSync(monitorsFile, MONITORS_YAML);
-  cleanups.push(async () => rmSync(monitorsDir, { recursive: true, force: true }));
-  cleanups.push(() => devServer.stop());
-  // Last resort: never leave the dev server behind if this process dies abruptly.
-  process.once('exit', () => devServer.process.kill('SIGTERM'));
-  const uiUrl = devServer.uiUrl ?? `http://localhost:${uiPort}`;
-
-  slack.addChannel({ name: ANNOUNCE_CHANNEL, creator: 'U0SAMSRE01', members: ['U0SAMSRE01', slack.bot.userId] });
-  pd.addUser({ id: 'PUSR001', name: 'Dana Oncall', email: 'dana.oncall@example.com' });
+  cleanups.push(() => stack.stop());
+  const { jira, slack, pagerduty: pd, victorops: vo, pagerdutyEvents: events, statuscast } = stack.fakes;
   const sample = fixtureJson('pagerduty-v3-incident-triggered.json');
   pd.addIncident({ id: sample.event.data.id, title: sample.event.data.title });
-
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const config = loadConfig({
-    PORT: String(apiPort),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    TEMPORAL_ADDRESS: devServer.address,
-    TEMPORAL_UI_URL: uiUrl,
-    PAGERDUTY_WEBHOOK_SECRET: PAGERDUTY_SECRET,
-    VICTOROPS_WEBHOOK_KEY: VICTOROPS_KEY,
-    VICTOROPS_WEBHOOK_URL: `${apiUrl}/webhooks/victorops`,
-    ...fakeVendorEnv({ jira, slack, pagerduty: pd, victorops: vo, pagerdutyEvents: events, statuscast }),
-    STATUSCAST_MONITORS_FILE: monitorsFile,
-    SLACK_SIGNING_SECRET,
-    SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com,nobody@example.com',
-    SLACK_USERNAME: 'warroom',
-    SLACK_ICON_EMOJI: ':rotating_light:',
-    SLACK_ARCHIVE_DELAY: ARCHIVE_DELAY,
-    SLACK_ANNOUNCE_CHANNEL: `#${ANNOUNCE_CHANNEL}`,
-  });
-  const temporal = { ...config.temporal, address: devServer.address };
-
-  const { client, connection } = await connectClient(temporal);
-  cleanups.push(() => connection.close());
-
-  const workerConnection = await connectWorker(temporal);
-  const worker: Worker = await createWorker({ connection: workerConnection, config, workflowBundle: bundle });
-  const running = worker.run();
-  running.catch((err: Error) => process.stderr.write(`demo: the worker stopped: ${err.message}\n`));
-  cleanups.push(async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running.catch(() => undefined);
-    await workerConnection.close();
-  });
-
-  const logger = createLogger('warn', process.stderr);
-  const app = createApp({ client, config, logger, metrics: createMetrics() });
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(apiPort, '127.0.0.1');
-    listening.once('listening', () => resolve(listening));
-    listening.once('error', reject);
-  });
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
+  const uiUrl = stack.temporal.uiUrl ?? `http://localhost:${uiPort}`;
+  const { config } = stack;
 
   section('warroom, against local fakes');
-  say(`  Temporal     ${devServer.address}, namespace default (in memory)`);
+  say(`  Temporal     ${stack.temporal.address}, namespace default (in memory)`);
   say(`  Temporal UI  ${uiUrl}`);
-  say(`  API          http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  say(`  API          ${stack.apiUrl}`);
   say(`  fakes        Slack ${slack.url}  Jira ${jira.url}  PagerDuty ${pd.url}  VictorOps ${new URL(vo.url).origin}`);
   say(`               StatusCast ${statuscast.url}  PagerDuty Events ${events.url}`);
   say(`  settings     responders sam.sre@example.com, nobody@example.com (not in Slack); announcements #${ANNOUNCE_CHANNEL}; archive ${ARCHIVE_DELAY} after resolve`);
-  say(`               status page: ${config.statuscast?.monitors.map((monitor) => `${monitor.name} ${monitor.autoPublish ? 'published' : 'draft'}${monitor.autoClose ? ', auto-close' : ''}`).join('; ')} (${monitorsFile})`);
+  say(`               status page: ${config.statuscast?.monitors.map((monitor) => `${monitor.name} ${monitor.autoPublish ? 'published' : 'draft'}${monitor.autoClose ? ', auto-close' : ''}`).join('; ')} (${stack.env.STATUSCAST_MONITORS_FILE})`);
   say('               Slack buttons on (signing secret set); PagerDuty change events and failure alerts on');
   say(`  ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return { apiUrl, client, uiUrl, slack, jira, pd, vo, events, statuscast };
+  return { apiUrl: stack.apiUrl, client: stack.client, uiUrl, slack, jira, pd, vo, events, statuscast };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Webhooks and the API
 
-function fixture(name: string): Buffer {
-  return readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url));
-}
-
-function fixtureJson(name: string): Record<string, any> {
-  return JSON.parse(fixture(name).toString('utf8')) as Record<string, any>;
-}
-
-async function call(stack: Stack, method: string, path: string, body?: Buffer, headers: Record<string, string> = {}) {
+async function call(stack: Demo, method: string, path: string, body?: Buffer, headers: Record<string, string> = {}) {
   const response = await fetch(`${stack.apiUrl}${path}`, { method, body, headers });
   const text = await response.text();
   let json: any;
@@ -362,29 +280,23 @@ async function call(stack: Stack, method: string, path: string, body?: Buffer, h
 }
 
 /** Posts a PagerDuty v3 sample, signed as PagerDuty signs it; returns the incident key. */
-async function postPagerDuty(stack: Stack, file: string): Promise<string> {
+async function postPagerDuty(stack: Demo, file: string): Promise<string> {
   const body = fixture(file);
-  const signature = `v1=${createHmac('sha256', PAGERDUTY_SECRET).update(body).digest('hex')}`;
   const event = (JSON.parse(body.toString('utf8')) as { event: { event_type: string; data: { id: string } } }).event;
-  const answer = await call(stack, 'POST', '/webhooks/pagerduty', body, {
-    'content-type': 'application/json',
-    'x-pagerduty-signature': signature,
-  });
+  const answer = await call(stack, 'POST', '/webhooks/pagerduty', body, { 'content-type': 'application/json', ...signPagerDuty(body, PAGERDUTY_SECRET) });
   say(`  POST /webhooks/pagerduty  ${event.event_type} ${event.data.id} (signed)  → ${answer.status} ${answer.body.outcome ?? answer.body.error ?? ''}`);
   if (answer.status !== 202) throw new Error(`PagerDuty webhook answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return answer.body.key as string;
 }
 
 /** Posts the VictorOps escalation sample, signed as VictorOps signs it; returns the incident key. */
-async function postVictorOps(stack: Stack): Promise<string> {
+async function postVictorOps(stack: Demo): Promise<string> {
   const body = fixture('victorops-escalation.form-urlencoded.txt');
-  const fields = [...new URLSearchParams(body.toString('utf8')).entries()];
-  const signature = victorOpsSignature(VICTOROPS_KEY, `${stack.apiUrl}/webhooks/victorops`, fields);
   const answer = await call(stack, 'POST', '/webhooks/victorops', body, {
     'content-type': 'application/x-www-form-urlencoded',
-    'x-victorops-signature': signature,
+    ...signVictorOps(body, VICTOROPS_KEY, `${stack.apiUrl}/webhooks/victorops`),
   });
-  const incident = fields.find(([name]) => name === 'incident')?.[1];
+  const incident = new URLSearchParams(body.toString('utf8')).get('incident');
   say(`  POST /webhooks/victorops  escalation, incident ${incident} (signed)  → ${answer.status} ${answer.body.outcome ?? answer.body.error ?? ''}`);
   if (answer.status !== 202) throw new Error(`VictorOps webhook answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return answer.body.key as string;
@@ -396,7 +308,7 @@ type Button = { type: string; action_id?: string; value?: string; style?: string
  * A responder clicks the Resolve button of the incident's pinned summary: the request Slack would
  * send (form body `payload=<block_actions JSON>`), signed with the app's signing secret.
  */
-async function clickResolve(stack: Stack, state: IncidentState): Promise<string> {
+async function clickResolve(stack: Demo, state: IncidentState): Promise<string> {
   const { slack } = stack;
   const channel = slack.state.channels.find((candidate) => candidate.id === state.steps.slackChannel?.ref);
   if (!channel) throw new Error(`${state.key}: no Slack channel to click in`);
@@ -415,28 +327,25 @@ async function clickResolve(stack: Stack, state: IncidentState): Promise<string>
   payload.message = { type: 'message', subtype: 'bot_message', text: summary.text, ts: summary.ts, blocks: summary.blocks };
   payload.actions = [{ ...button, block_id: actions.block_id, action_ts: (Date.now() / 1000).toFixed(6) }];
   const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const signature = `v0=${createHmac('sha256', SLACK_SIGNING_SECRET).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 
   say(`  ${user.realName} clicks [ ${button.text?.text ?? 'Resolve'} ] on the pinned summary in #${channel.name}`);
   const answer = await call(stack, 'POST', '/slack/interactions', Buffer.from(body), {
     'content-type': 'application/x-www-form-urlencoded',
-    'x-slack-request-timestamp': timestamp,
-    'x-slack-signature': signature,
+    ...signSlack(body, SLACK_SIGNING_SECRET),
   });
   say(`  POST /slack/interactions  block_actions ${button.action_id} ${button.value}, user ${user.name} (signed)  → ${answer.status}${answer.body?.error ? ` ${answer.body.error}` : ''}`);
   if (answer.status !== 200 || answer.body?.text) throw new Error(`the Slack click answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return user.name;
 }
 
-async function incident(stack: Stack, key: string): Promise<IncidentState | undefined> {
+async function incident(stack: Demo, key: string): Promise<IncidentState | undefined> {
   const answer = await call(stack, 'GET', `/incidents/${key}`);
   return answer.status === 200 ? (answer.body as IncidentState) : undefined;
 }
 
 /** Polls GET /incidents/:key until every step named has finished (done, skipped or failed). */
 async function untilSteps(
-  stack: Stack,
+  stack: Demo,
   key: string,
   steps: StepName[],
   extra: (state: IncidentState) => boolean = () => true,
@@ -444,11 +353,11 @@ async function untilSteps(
 ) {
   let last: IncidentState | undefined;
   try {
-    return await waitFor(`incident ${key}`, async () => {
+    return await eventually(`incident ${key}`, async () => {
       last = await incident(stack, key);
       if (!last || !extra(last)) return undefined;
       return steps.every((step) => last!.steps[step] && last!.steps[step]!.status !== 'pending') ? last : undefined;
-    }, timeoutMs);
+    }, { timeoutMs, intervalMs: 100 });
   } catch (err) {
     const progress = last ? steps.map((step) => `${step}=${last!.steps[step]?.status ?? 'not started'}`).join(', ') : 'no state yet';
     throw new Error(`${(err as Error).message}; ${progress}`);
@@ -489,7 +398,7 @@ function messageLines(slack: SlackFake, message: FakeMessage, pinned: boolean): 
   }
 }
 
-function showSlack(stack: Stack, state: IncidentState): void {
+function showSlack(stack: Demo, state: IncidentState): void {
   const { slack } = stack;
   const channel = slack.state.channels.find((candidate) => candidate.id === state.steps.slackChannel?.ref);
   if (!channel) {
@@ -512,7 +421,7 @@ function showSlack(stack: Stack, state: IncidentState): void {
   for (const message of announced) for (const line of messageLines(slack, message, false)) say(`    ${line}`);
 }
 
-function showJira(stack: Stack, state: IncidentState): void {
+function showJira(stack: Demo, state: IncidentState): void {
   const issue = stack.jira.state.issues.find((candidate) => candidate.key === state.steps.jiraTicket?.ref);
   if (!issue) {
     say(`Jira: no ticket (${state.steps.jiraTicket?.status ?? 'not started'}: ${state.steps.jiraTicket?.detail ?? ''})`);
@@ -525,7 +434,7 @@ function showJira(stack: Stack, state: IncidentState): void {
   say(indent(adfText(issue.fields.description as AdfNode), '    '));
 }
 
-function showTimelinePost(stack: Stack, state: IncidentState): void {
+function showTimelinePost(stack: Demo, state: IncidentState): void {
   if (state.source === 'pagerduty') {
     const notes = stack.pd.state.incidents.get(state.externalId)?.notes ?? [];
     say(bold(`PagerDuty notes on incident ${state.externalId}`) + `  (${notes.length})`);
@@ -548,13 +457,13 @@ function showTimelinePost(stack: Stack, state: IncidentState): void {
 /** How StatusCast labels an incident's status on its dashboard. */
 const PAGE_STATUS: Record<StatusCastIncident['status'], string> = { InProgress: 'Published', Draft: 'Draft', Future: 'Scheduled', Closed: 'Closed' };
 
-function statusPageOf(stack: Stack, state: IncidentState): StatusCastIncident | undefined {
+function statusPageOf(stack: Demo, state: IncidentState): StatusCastIncident | undefined {
   const ref = Number(state.steps.statusPage?.ref);
   return stack.statuscast.incidents.get(ref) ?? [...stack.statuscast.incidents.values()].find((candidate) => candidate.externalId === state.key);
 }
 
 /** The StatusCast incident as a customer reads it: title, status, posts, affected components. */
-function showStatusPage(stack: Stack, state: IncidentState): void {
+function showStatusPage(stack: Demo, state: IncidentState): void {
   const page = statusPageOf(stack, state);
   if (!page) {
     say(`Status page: nothing posted (${state.steps.statusPage?.status ?? 'not started'}: ${state.steps.statusPage?.detail ?? ''})`);
@@ -583,7 +492,7 @@ function showTimeline(state: IncidentState): void {
   }
 }
 
-function showIncident(stack: Stack, state: IncidentState, label: string): void {
+function showIncident(stack: Demo, state: IncidentState, label: string): void {
   section(`${label} ${state.externalId}: ${state.title}`);
   say(`Temporal run  ${stack.uiUrl}/namespaces/default/workflows/${state.workflowId}`);
   say();
@@ -599,7 +508,7 @@ function showIncident(stack: Stack, state: IncidentState, label: string): void {
 }
 
 /** The PagerDuty incident as PagerDuty shows it now, and every status change made through its REST API. */
-function showPagerDutyIncident(stack: Stack, state: IncidentState): void {
+function showPagerDutyIncident(stack: Demo, state: IncidentState): void {
   const incident = stack.pd.state.incidents.get(state.externalId);
   if (!incident) {
     say(`PagerDuty: no incident ${state.externalId} (${state.steps.pagerdutySync?.status ?? 'not synced'}: ${state.steps.pagerdutySync?.detail ?? ''})`);
@@ -615,13 +524,13 @@ function showPagerDutyIncident(stack: Stack, state: IncidentState): void {
 }
 
 /** Change events on the PagerDuty service's change timeline: they page nobody. */
-function showChangeEvents(stack: Stack): void {
+function showChangeEvents(stack: Demo): void {
   const changes = stack.events.changeEvents.filter((event) => event.keyName === 'changeRoutingKey');
   say(bold('PagerDuty change events') + `  (${changes.length} sent with PAGERDUTY_CHANGE_ROUTING_KEY; they page nobody)`);
   for (const event of changes) say(`  ${clock(new Date(event.receivedAt))}  ${String(event.payload.summary)}`);
 }
 
-function showAfterResolve(stack: Stack, state: IncidentState, resolvedAt: number): void {
+function showAfterResolve(stack: Demo, state: IncidentState, resolvedAt: number): void {
   section(`After resolve: ${state.key}`);
   showPagerDutyIncident(stack, state);
   say();
@@ -666,7 +575,7 @@ function showAfterResolve(stack: Stack, state: IncidentState, resolvedAt: number
   }
 }
 
-function showVendorChecks(stack: Stack): void {
+function showVendorChecks(stack: Demo): void {
   const { slack, jira, pd, vo, events, statuscast } = stack;
   const refused = [
     ...slack.problems().map((problem) => `Slack: ${problem}`),
@@ -693,7 +602,7 @@ function showVendorChecks(stack: Stack): void {
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const stack = await startStack();
+  const stack = await startDemo();
 
   section('Sample webhooks');
   const sent = Date.now();

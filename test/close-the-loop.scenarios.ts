@@ -4,26 +4,22 @@
  * worker's normal cache, and by every-task-replays.test.ts with no workflow cache at all, so
  * every workflow task of every path replays its history (issue 5, scenario 8).
  */
-import { createHmac } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { WorkflowBundleOption } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SLACK_EVENT_TYPES } from '../src/activities/slack.js';
 import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import type { IncidentState } from '../src/shared/incident.js';
 import { statusPageQuery, statusPageWorkflowId, type StatusPageState } from '../src/shared/messages.js';
-import { bundleWorkflows } from '../src/worker.js';
-import { fakeVendorEnv } from './fakes/env.js';
-import { startJiraFake, type JiraFake } from './fakes/jira.js';
+import type { JiraFake } from './fakes/jira.js';
 import { SPECS_PRESENT } from './fakes/openapi.js';
-import { startPagerDutyEventsFake, type PagerDutyEventsFake } from './fakes/pagerduty-events.js';
-import { startPagerDutyFake, type PagerDutyFake } from './fakes/pagerduty.js';
-import { startSlackFake, type SlackFake } from './fakes/slack.js';
-import { startStatusCastFake, type StatusCastFake } from './fakes/statuscast.js';
-import { startVictorOpsFake, type VictorOpsFake } from './fakes/victorops.js';
-import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness, type HarnessOptions } from './harness.js';
+import type { PagerDutyEventsFake } from './fakes/pagerduty-events.js';
+import type { PagerDutyFake } from './fakes/pagerduty.js';
+import type { SlackFake } from './fakes/slack.js';
+import type { StatusCastFake } from './fakes/statuscast.js';
+import type { VictorOpsFake } from './fakes/victorops.js';
+import { eventually } from './eventually.js';
+import { startHarness, uniqueId, type Harness, type HarnessOptions } from './harness.js';
+import { fixture, fixtureJson } from './samples.js';
+import { signSlack } from './signing.js';
 
 const API_TOKEN = 'api-token-for-close-the-loop';
 const SIGNING_SECRET = 'slack-signing-secret-for-close-the-loop';
@@ -56,7 +52,6 @@ monitors:
 /** Registers the scenarios; `options` reach the harness (e.g. `maxCachedWorkflows: 0`). */
 export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWorkflows'> = {}): void {
   const ORDERS = `orders-api-${uniqueId().toLowerCase()}`;
-  let bundle: WorkflowBundleOption;
   let h: Harness;
   let jira: JiraFake;
   let slack: SlackFake;
@@ -66,24 +61,11 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
   let statuscast: StatusCastFake;
 
   beforeAll(async () => {
-    [bundle, jira, slack, pd, events, vo, statuscast] = await Promise.all([
-      bundleWorkflows(),
-      startJiraFake(),
-      startSlackFake({ seed: 11 }),
-      startPagerDutyFake(),
-      startPagerDutyEventsFake(),
-      startVictorOpsFake(),
-      startStatusCastFake(),
-    ]);
-    pd.addUser({ id: 'PUSR001', name: 'Dana Oncall', email: 'dana.oncall@example.com' });
-    const monitorsFile = join(mkdtempSync(join(tmpdir(), 'warroom-monitors-')), 'monitors.yaml');
-    writeFileSync(monitorsFile, monitors(ORDERS));
     h = await startHarness({
       ...options,
-      workflowBundle: bundle,
+      fakes: { slack: { seed: 11 } },
+      monitors: monitors(ORDERS),
       env: {
-        ...fakeVendorEnv({ jira, slack, pagerduty: pd, victorops: vo, pagerdutyEvents: events, statuscast }),
-        STATUSCAST_MONITORS_FILE: monitorsFile,
         SLACK_SIGNING_SECRET: SIGNING_SECRET,
         SLACK_ARCHIVE_DELAY: '1s',
         WARROOM_API_TOKEN: API_TOKEN,
@@ -91,16 +73,16 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
         TEMPORAL_UI_URL: 'http://localhost:8233',
       },
     });
+    ({ jira, slack, pagerduty: pd, pagerdutyEvents: events, victorops: vo, statuscast } = h.fakes);
   });
 
   afterEach(() => {
     jira.requiredFields = {};
-    for (const fake of [jira, slack, pd, events, vo, statuscast]) fake.faults.clear();
+    h.fakes.heal();
   });
 
   afterAll(async () => {
     await h?.stop();
-    await Promise.all([jira, slack, pd, events, vo, statuscast].map((fake) => fake?.stop()));
   });
 
   /** Opens an incident through the generic API for a service (a monitor name). */
@@ -127,10 +109,10 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
   }
 
   async function stepDone(key: string, step: keyof IncidentState['steps'], timeoutMs = 30_000): Promise<IncidentState> {
-    return eventually(async () => {
+    return eventually(`${key}'s ${step} done`, async () => {
       const state = await h.state(key);
       return state.steps[step]?.status === 'done' && state;
-    }, timeoutMs);
+    }, { timeoutMs });
   }
 
   async function finished(key: string): Promise<IncidentState> {
@@ -145,12 +127,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
     payload.actions = [{ type: 'button', block_id: 'incident_actions', action_id: actionId, value: key, action_ts: '1773480555.221190' }];
     const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
     const timestamp = String(Math.floor(Date.now() / 1000) - (options.ageSeconds ?? 0));
-    const signature = `v0=${createHmac('sha256', options.secret ?? SIGNING_SECRET).update(`v0:${timestamp}:${body}`).digest('hex')}`;
-    const headers = {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-slack-request-timestamp': timestamp,
-      'x-slack-signature': signature,
-    };
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', ...signSlack(body, options.secret ?? SIGNING_SECRET, timestamp) };
     return { body, headers, actor: payload.user.name as string };
   }
 
@@ -166,7 +143,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
     it('posts nothing when the incident resolves within the wait time, and says so on the timeline', async () => {
       // A wait far longer than any test run: however loaded the machine, the resolve lands within it.
       const key = await openApiIncident('flapping-api');
-      await eventually(async () => (await h.state(key)).steps.statusPage?.status === 'pending');
+      await eventually(`${key}'s status page waiting`, async () => (await h.state(key)).steps.statusPage?.status === 'pending');
       await resolveApiIncident(key);
       const state = await finished(key);
       expect(state.steps.statusPage).toMatchObject({ status: 'skipped', detail: expect.stringContaining('resolved within the 600 s wait time') });
@@ -208,7 +185,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       const keys = [await openApiIncident(ORDERS, 'Orders 502s'), await openApiIncident(ORDERS), await openApiIncident(ORDERS)];
       for (const key of keys) await stepDone(key, 'statusPage');
       const monitor = h.client.workflow.getHandle(statusPageWorkflowId(ORDERS));
-      const page = await eventually(async () => {
+      const page = await eventually('three incidents attached to the combined status page', async () => {
         const current = await monitor.query(statusPageQuery);
         return current.attached.length === 3 && current.statusPageId !== undefined && current;
       });
@@ -221,7 +198,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       await resolveApiIncident(keys[1]!);
       await finished(keys[0]!);
       await finished(keys[1]!);
-      await eventually(async () => (await monitor.query(statusPageQuery)).attached.length === 1);
+      await eventually('one incident left on the combined status page', async () => (await monitor.query(statusPageQuery)).attached.length === 1);
       expect(combined[0]!.status).toBe('InProgress');
 
       await resolveApiIncident(keys[2]!);
@@ -250,7 +227,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       await stepDone(key, 'pagerdutySync');
       const putsBefore = pd.requests.filter((request) => request.method === 'PUT').length;
       expect((await h.post('/webhooks/pagerduty', pagerDutyBody('pagerduty-v3-incident-resolved.json', incident.id))).status).toBe(202);
-      const state = await eventually(async () => {
+      const state = await eventually(`${key} closed out after the PagerDuty resolve`, async () => {
         const current = await h.state(key);
         const closed = (['pagerdutySync', 'statusPageClose', 'jiraTransition', 'slackSummaryUpdate'] as const).every((step) => current.steps[step]?.status === 'done');
         return closed && current.timeline.some((entry) => entry.what === 'resolve from pagerduty') && current;
@@ -322,7 +299,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       await stepDone(key, 'pagerdutySync');
       expect(incident.status).toBe('acknowledged');
       await h.post('/webhooks/pagerduty', pagerDutyBody('pagerduty-v3-incident-acknowledged.json', incident.id));
-      const state = await eventually(async () => {
+      const state = await eventually(`the acknowledge from PagerDuty on ${key}'s timeline`, async () => {
         const current = await h.state(key);
         return current.timeline.some((entry) => entry.what === 'acknowledge from pagerduty') && current;
       });
@@ -354,7 +331,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       jira.requiredFields = { customfield_10050: 'Customer impact' };
       const key = await openApiIncident('no-monitor', 'Ledger drift');
       const dedupKey = `warroom-${key}-jiraTicket`;
-      const failed = await eventually(async () => {
+      const failed = await eventually(`${key}'s ticket failed and a failure alert raised`, async () => {
         const state = await h.state(key);
         return state.steps.jiraTicket?.status === 'failed' && events.alerts.get(dedupKey) && state;
       });
@@ -362,7 +339,7 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       const alert = events.alerts.get(dedupKey)!;
       expect(alert).toMatchObject({ status: 'triggered', triggers: 1 });
       expect(String(alert.lastPayload.summary)).toContain(key);
-      await eventually(async () => (await h.state(key)).timeline.some((entry) => entry.what.startsWith('page someone')));
+      await eventually(`the failure alert on ${key}'s timeline`, async () => (await h.state(key)).timeline.some((entry) => entry.what.startsWith('page someone')));
 
       // The Jira admin removes the required field; an operator asks for a retry.
       jira.requiredFields = {};
@@ -371,11 +348,11 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
         body: { outcome: 'retrying', retrying: ['open Jira ticket'] },
       });
       const state = await stepDone(key, 'jiraTicket');
-      await eventually(async () => events.alerts.get(dedupKey)?.status === 'resolved');
+      await eventually(`the failure alert for ${key} resolved`, async () => events.alerts.get(dedupKey)?.status === 'resolved');
       expect(jira.issuesWithLabel(`warroom-${key}`)).toHaveLength(1);
       expect(events.alerts.get(dedupKey)).toMatchObject({ triggers: 1, resolves: 1 });
       expect(state.timeline).toEqual(expect.arrayContaining([expect.objectContaining({ what: 'retry failed steps', actor: 'ops@example.com' })]));
-      await eventually(async () => (await h.state(key)).failures?.jiraTicket === undefined);
+      await eventually(`${key}'s ticket failure cleared`, async () => (await h.state(key)).failures?.jiraTicket === undefined);
       await resolveApiIncident(key);
       await finished(key);
     });

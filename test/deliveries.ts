@@ -5,11 +5,11 @@
  * builder returns the exact bytes a sender would repeat, so five deliveries of one alert are five
  * copies of one body.
  */
-import { createHash, createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { incidentKey } from '../src/shared/ids.js';
 import type { SourceName } from '../src/shared/incident.js';
-import { victorOpsSignature } from '../src/sources/victorops.js';
+import { fixture } from './samples.js';
+import { signPagerDuty, signVictorOps } from './signing.js';
 
 /** One webhook: where it goes, the bytes, the headers. */
 export interface Delivery {
@@ -45,7 +45,7 @@ export interface IncidentDelivery {
   delivery: Delivery;
 }
 
-const sample = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+const sample = (name: string) => fixture(name).toString('utf8');
 const PD_TRIGGERED = sample('pagerduty-v3-incident-triggered.json');
 const VO_ESCALATION = sample('victorops-escalation.form-urlencoded.txt').trim();
 const VO_OUTGOING = sample('victorops-outgoing-triggered.json');
@@ -66,10 +66,7 @@ export function pagerDutyTriggered(incidentId: string, options: { title: string;
   return {
     path: '/webhooks/pagerduty',
     body: text,
-    headers: {
-      'content-type': 'application/json',
-      'x-pagerduty-signature': `v1=${createHmac('sha256', options.secret).update(text).digest('hex')}`,
-    },
+    headers: { 'content-type': 'application/json', ...signPagerDuty(text, options.secret) },
   };
 }
 
@@ -96,13 +93,11 @@ export function victorOpsEscalation(alert: VictorOpsAlert, secrets: Pick<SenderS
     state_start_time: JSON.stringify(at),
   };
   const fields = [...new URLSearchParams(VO_ESCALATION).entries()].map(([name, value]): [string, string] => [name, replaced[name] ?? value]);
+  const body = new URLSearchParams(fields).toString();
   return {
     path: '/webhooks/victorops',
-    body: new URLSearchParams(fields).toString(),
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-victorops-signature': victorOpsSignature(secrets.victorOpsKey, secrets.victorOpsUrl, fields),
-    },
+    body,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...signVictorOps(body, secrets.victorOpsKey, secrets.victorOpsUrl) },
   };
 }
 

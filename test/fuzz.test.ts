@@ -11,7 +11,6 @@
  * FUZZ_RUNS: generated requests against the stub app (default 10,000, the issue's bar; the chaos run uses 100,000).
  * FUZZ_SEED: replays a run; FUZZ_REAL_RUNS: requests per endpoint against the real server (default 40).
  */
-import { createHmac } from 'node:crypto';
 import http, { type Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -27,19 +26,17 @@ import { createApp } from '../src/api.js';
 import { loadConfig, secretValues } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
-import { MAX_FORM_FIELDS, victorOpsSignature } from '../src/sources/victorops.js';
-import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
+import { MAX_FORM_FIELDS } from '../src/sources/victorops.js';
+import { eventually } from './eventually.js';
+import { startHarness, uniqueId, type Harness } from './harness.js';
+import { fixture, fixtureJson } from './samples.js';
+import { intFromEnv } from './settings.js';
 import { recordLogs, recordSecrets } from './secrets-scan.js';
+import { pagerDutySignature, signPagerDuty, signSlack, signVictorOps, slackSignature, victorOpsSignature } from './signing.js';
 
-const RUNS = positive('FUZZ_RUNS', 10_000);
+const RUNS = intFromEnv('FUZZ_RUNS', 10_000);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 0x7fffffff));
-const REAL_RUNS = positive('FUZZ_REAL_RUNS', 40);
-
-function positive(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-  return value;
-}
+const REAL_RUNS = intFromEnv('FUZZ_REAL_RUNS', 40);
 
 const PD_SECRETS = ['pd-fuzz-secret-retiring', 'pd-fuzz-secret-current'] as const;
 /** A secret PagerDuty signed with once and that was removed from the configuration. */
@@ -112,12 +109,7 @@ const overLimit = (body: Buffer) => body.length > BODY_LIMIT;
 const DELETE = Symbol('delete');
 const POLLUTION_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
 
-const hmacHex = (secret: string, data: string | Buffer) => createHmac('sha256', secret).update(data).digest('hex');
-const pdSignature = (secret: string, body: Buffer) => `v1=${hmacHex(secret, body)}`;
-const slackSignature = (secret: string, timestamp: string, body: Buffer) =>
-  `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:`).update(body).digest('hex')}`;
-const voSignatureOf = (body: Buffer, key = VO_KEY, url = VO_URL) =>
-  victorOpsSignature(key, url, [...new URLSearchParams(body.toString('utf8')).entries()]);
+const voSignatureOf = (body: Buffer, key = VO_KEY, url = VO_URL) => victorOpsSignature(body, key, url);
 
 /** Replaces the character at `index` with a different one of `alphabet`. */
 function flip(text: string, index: number, alphabet = '0123456789abcdef'): string {
@@ -384,7 +376,7 @@ const pdSignedBodies: fc.Arbitrary<{ body: Buffer; what: string; verdict: 400 | 
 
 /** X-PagerDuty-Signature values that match no configured secret for `body`. */
 function pdBadSignature(body: Buffer): fc.Arbitrary<{ header?: string | string[]; what: string }> {
-  const valid = hmacHex(PD_SECRETS[1], body);
+  const valid = pagerDutySignature(body, PD_SECRETS[1]).slice('v1='.length);
   const hex = fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 });
   return fc.oneof(
     fc.constant({ what: 'missing' }),
@@ -392,11 +384,11 @@ function pdBadSignature(body: Buffer): fc.Arbitrary<{ header?: string | string[]
     fc.nat({ max: 63 }).map((n) => ({ header: `v1=${valid.slice(0, n)}`, what: 'truncated' })),
     fc.nat().map((index) => ({ header: `v1=${flip(valid, index)}`, what: 'one digit changed' })),
     hex.map((digest) => ({ header: `v1=${unlike(digest, valid)}`, what: 'random digest' })),
-    fc.constant({ header: pdSignature(PD_REVOKED, body), what: 'rotation: only a revoked secret' }),
-    fc.constant({ header: `${pdSignature(PD_REVOKED, body)}, v1=${flip(valid, 5)}`, what: 'rotation: two wrong values' }),
-    fc.constant({ header: [pdSignature(PD_REVOKED, body), `v1=${valid.slice(0, 40)}`] as string[], what: 'two headers, both wrong' }),
+    fc.constant({ header: pagerDutySignature(body, PD_REVOKED), what: 'rotation: only a revoked secret' }),
+    fc.constant({ header: `${pagerDutySignature(body, PD_REVOKED)}, v1=${flip(valid, 5)}`, what: 'rotation: two wrong values' }),
+    fc.constant({ header: [pagerDutySignature(body, PD_REVOKED), `v1=${valid.slice(0, 40)}`] as string[], what: 'two headers, both wrong' }),
     fc.constant({ header: `v0=${valid}`, what: 'wrong scheme' }),
-    fc.constant({ header: `v1=${unlike(hmacHex(PD_SECRETS[0], Buffer.concat([body, Buffer.from(' ')])), valid)}`, what: 'replayed: signature of another body' }),
+    fc.constant({ header: `v1=${unlike(pagerDutySignature(Buffer.concat([body, Buffer.from(' ')]), PD_SECRETS[0]).slice('v1='.length), valid)}`, what: 'replayed: signature of another body' }),
     fc.string({ maxLength: 200 }).map((junk) => ({ header: headerText(junk).replaceAll('v1=', 'v2='), what: 'junk' })),
   );
 }
@@ -409,7 +401,7 @@ const pagerDutyRequests: fc.Arbitrary<Hostile> = fc.oneof(
         what: `pagerduty signed, ${what}`,
         method: 'POST',
         path: '/webhooks/pagerduty',
-        headers: { 'content-type': type, 'x-pagerduty-signature': pdSignature(secret, body) },
+        headers: { 'content-type': type, ...signPagerDuty(body, secret) },
         body,
         expect: overLimit(body) ? [413] : [verdict],
         ok: 'ignored',
@@ -439,7 +431,7 @@ const pagerDutyRequests: fc.Arbitrary<Hostile> = fc.oneof(
         what: `pagerduty content type ${JSON.stringify(type)}`,
         method: 'POST',
         path: '/webhooks/pagerduty',
-        headers: { ...withType(type), 'x-pagerduty-signature': pdSignature(PD_SECRETS[1], body) },
+        headers: { ...withType(type), ...signPagerDuty(body, PD_SECRETS[1]) },
         body,
         expect: [415],
       }),
@@ -452,7 +444,7 @@ const pagerDutyRequests: fc.Arbitrary<Hostile> = fc.oneof(
         what: `pagerduty over the limit${chunked ? ', chunked' : ''}`,
         method: 'POST',
         path: '/webhooks/pagerduty',
-        headers: { 'content-type': JSON_TYPE, 'x-pagerduty-signature': pdSignature(PD_SECRETS[1], body) },
+        headers: { 'content-type': JSON_TYPE, ...signPagerDuty(body, PD_SECRETS[1]) },
         body,
         chunked,
         expect: [413],
@@ -515,7 +507,7 @@ const voFormRequests: fc.Arbitrary<Hostile> = fc.oneof(
         what: `victorops signed ${what}`,
         method: 'POST',
         path: '/webhooks/victorops',
-        headers: { 'content-type': type, 'x-victorops-signature': voSignatureOf(body) },
+        headers: { 'content-type': type, ...signVictorOps(body, VO_KEY, VO_URL) },
         body,
         expect: overLimit(body) ? [413] : [400],
       }),
@@ -562,7 +554,7 @@ const voFormRequests: fc.Arbitrary<Hostile> = fc.oneof(
         what: `victorops content type ${JSON.stringify(type)}`,
         method: 'POST',
         path: '/webhooks/victorops',
-        headers: { ...withType(type), 'x-victorops-signature': voSignatureOf(VO_FORM) },
+        headers: { ...withType(type), ...signVictorOps(VO_FORM, VO_KEY, VO_URL) },
         body: VO_FORM,
         expect: [415],
       }),
@@ -576,7 +568,7 @@ const voFormRequests: fc.Arbitrary<Hostile> = fc.oneof(
         what: 'victorops form over the limit',
         method: 'POST',
         path: '/webhooks/victorops',
-        headers: { 'content-type': FORM_TYPE, 'x-victorops-signature': voSignatureOf(body) },
+        headers: { 'content-type': FORM_TYPE, ...signVictorOps(body, VO_KEY, VO_URL) },
         body,
         expect: [413],
       });
@@ -1111,7 +1103,7 @@ const staleOffset = fc.oneof(fc.integer({ min: 302, max: 400_000_000 }), fc.inte
 
 /** Slack headers that fail verification for `body`, computed when the request is sent. */
 function slackBadHeaders(body: Buffer): fc.Arbitrary<{ what: string; make: (now: number) => Record<string, string> }> {
-  const signed = (timestamp: string, secret = SLACK_SECRET, signedBody = body) => slackSignature(secret, timestamp, signedBody);
+  const signed = (timestamp: string, secret = SLACK_SECRET, signedBody = body) => slackSignature(signedBody, secret, timestamp);
   return fc.oneof(
     fc.constant({ what: 'no headers', make: () => ({}) }),
     fc.constant({ what: 'no timestamp', make: (now: number) => ({ 'x-slack-signature': signed(String(now)) }) }),
@@ -1169,7 +1161,7 @@ const slackRequests: fc.Arbitrary<Hostile> = fc.oneof(
         path: '/slack/interactions',
         headers: { 'content-type': FORM_TYPE },
         body,
-        clockHeaders: (now) => ({ 'x-slack-request-timestamp': String(now + offset), 'x-slack-signature': slackSignature(SLACK_SECRET, String(now + offset), body) }),
+        clockHeaders: (now) => signSlack(body, SLACK_SECRET, String(now + offset)),
         expect: overLimit(body) ? [413] : [verdict],
         ok: 'empty',
       }),
@@ -1201,7 +1193,7 @@ const slackRequests: fc.Arbitrary<Hostile> = fc.oneof(
         path: '/slack/interactions',
         headers: withType(type),
         body: SLACK_CLICK_EXAMPLE,
-        clockHeaders: (now) => ({ 'x-slack-request-timestamp': String(now), 'x-slack-signature': slackSignature(SLACK_SECRET, String(now), SLACK_CLICK_EXAMPLE) }),
+        clockHeaders: (now) => signSlack(SLACK_CLICK_EXAMPLE, SLACK_SECRET, String(now)),
         expect: [415],
       }),
     ),
@@ -1216,7 +1208,7 @@ const slackRequests: fc.Arbitrary<Hostile> = fc.oneof(
         headers: { 'content-type': FORM_TYPE },
         body,
         chunked,
-        clockHeaders: (now) => ({ 'x-slack-request-timestamp': String(now), 'x-slack-signature': slackSignature(SLACK_SECRET, String(now), body) }),
+        clockHeaders: (now) => signSlack(body, SLACK_SECRET, String(now)),
         expect: [413],
       }),
     ),
@@ -1234,8 +1226,8 @@ interface EncodedRoute {
   auth: (inflated: Buffer) => Pick<Hostile, 'headers' | 'clockHeaders'>;
 }
 const ENCODED_ROUTES: EncodedRoute[] = [
-  { name: 'pagerduty', path: '/webhooks/pagerduty', type: JSON_TYPE, auth: (inflated) => ({ headers: { 'x-pagerduty-signature': pdSignature(PD_SECRETS[1], inflated) } }) },
-  { name: 'victorops form', path: '/webhooks/victorops', type: FORM_TYPE, auth: (inflated) => ({ headers: { 'x-victorops-signature': voSignatureOf(inflated) } }) },
+  { name: 'pagerduty', path: '/webhooks/pagerduty', type: JSON_TYPE, auth: (inflated) => ({ headers: signPagerDuty(inflated, PD_SECRETS[1]) }) },
+  { name: 'victorops form', path: '/webhooks/victorops', type: FORM_TYPE, auth: (inflated) => ({ headers: signVictorOps(inflated, VO_KEY, VO_URL) }) },
   { name: 'victorops JSON', path: '/webhooks/victorops', type: JSON_TYPE, auth: () => ({ headers: { 'x-warroom-token': VO_TOKEN } }) },
   { name: 'incidents', path: '/incidents', type: JSON_TYPE, auth: () => ({ headers: bearer }) },
   { name: 'alertmanager', path: '/webhooks/alertmanager', type: JSON_TYPE, auth: () => ({ headers: amBearer }) },
@@ -1244,7 +1236,7 @@ const ENCODED_ROUTES: EncodedRoute[] = [
     name: 'slack',
     path: '/slack/interactions',
     type: FORM_TYPE,
-    auth: (inflated) => ({ headers: {}, clockHeaders: (now) => ({ 'x-slack-request-timestamp': String(now), 'x-slack-signature': slackSignature(SLACK_SECRET, String(now), inflated) }) }),
+    auth: (inflated) => ({ headers: {}, clockHeaders: (now) => signSlack(inflated, SLACK_SECRET, String(now)) }),
   },
 ];
 
@@ -1315,7 +1307,7 @@ const encodedRequests: fc.Arbitrary<Hostile> = fc.oneof(
         what: `pagerduty ${encoding}-compressed, ${what}`,
         method: 'POST',
         path: '/webhooks/pagerduty',
-        headers: { 'content-type': JSON_TYPE, 'content-encoding': encoding, 'x-pagerduty-signature': pdSignature(PD_SECRETS[0], body) },
+        headers: { 'content-type': JSON_TYPE, 'content-encoding': encoding, ...signPagerDuty(body, PD_SECRETS[0]) },
         body: COMPRESSORS[encoding]!(body),
         expect: overLimit(body) ? [413] : [verdict],
         ok: 'ignored',
@@ -1329,7 +1321,7 @@ const encodedRequests: fc.Arbitrary<Hostile> = fc.oneof(
 
 const SIGNED_PD = (() => {
   const body = PD_VALID_BODIES[0]!;
-  return { body, head: `content-type: application/json\r\nx-pagerduty-signature: ${pdSignature(PD_SECRETS[1], body)}\r\n` };
+  return { body, head: `content-type: application/json\r\nx-pagerduty-signature: ${pagerDutySignature(body, PD_SECRETS[1])}\r\n` };
 })();
 
 const framingRequests: fc.Arbitrary<RawHostile> = fc.oneof(
@@ -1744,9 +1736,9 @@ describe('hostile input against a real Temporal server', () => {
 
     // Control: one valid webhook does show up through the same query, so the zero above is not an artefact.
     const valid = Buffer.from(JSON.stringify(setAt(PD_INCIDENT_FIXTURES[0], ['event', 'data', 'id'], uniqueId('FUZZCONTROL'))));
-    const control = await h.post('/webhooks/pagerduty', valid, { 'content-type': JSON_TYPE, 'x-pagerduty-signature': pdSignature(PD_SECRETS[1], valid) });
+    const control = await h.post('/webhooks/pagerduty', valid, { 'content-type': JSON_TYPE, ...signPagerDuty(valid, PD_SECRETS[1]) });
     expect(control).toMatchObject({ status: 202, body: { outcome: 'started' } });
-    await eventually(async () => (await runsOnQueue()) === 1);
+    await eventually('the control run listed on the task queue', async () => (await runsOnQueue()) === 1);
     await h.client.workflow.getHandle(control.body.workflowId).terminate('fuzz control run');
   });
 });

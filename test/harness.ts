@@ -1,49 +1,20 @@
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
-import { readFileSync } from 'node:fs';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { NativeConnection, type Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import type { WorkflowBundleOption } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createApp } from '../src/api.js';
-import { loadConfig, secretValues, type Config } from '../src/config.js';
+import { secretValues, type Config } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { createMetrics } from '../src/metrics.js';
 import { workflowIdFor } from '../src/shared/ids.js';
 import type { IncidentState } from '../src/shared/incident.js';
-import { incidentQuery } from '../src/shared/messages.js';
-import { createWorker } from '../src/worker.js';
+import { eventually } from './eventually.js';
+import type { AllFakes } from './fakes/env.js';
 import { recordLogs, recordSecrets } from './secrets-scan.js';
-
-/** A sample body from test/fixtures, as bytes. */
-export function fixture(name: string): Buffer {
-  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
-}
-
-export function fixtureJson<T = Record<string, any>>(name: string): T {
-  return JSON.parse(fixture(name).toString('utf8')) as T;
-}
+import { startStack, type StackOptions } from './stack.js';
 
 /** A short unique suffix so every test has its own incidents. */
 export function uniqueId(prefix = ''): string {
   return `${prefix}${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
-}
-
-/** Polls `check` until it returns a value (not undefined/false) or the deadline passes. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export interface Harness {
@@ -51,6 +22,8 @@ export interface Harness {
   client: Client;
   config: Config;
   logs: string[];
+  /** The vendor fakes, when `HarnessOptions.fakes` started them. */
+  fakes: AllFakes;
   post(path: string, body: string | Buffer, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   state(key: string): Promise<IncidentState>;
@@ -62,8 +35,7 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export interface HarnessOptions {
-  env?: Record<string, string>;
+export interface HarnessOptions extends Pick<StackOptions, 'fakes' | 'monitors' | 'env'> {
   workflowBundle?: WorkflowBundleOption;
   /** Without a worker, workflows are accepted but never run. */
   worker?: boolean;
@@ -72,12 +44,8 @@ export interface HarnessOptions {
   apiTemporalAddress?: string;
 }
 
-/** The API on a real port and (optionally) a worker, on the suite's Temporal server, with a fresh task queue. */
+/** The stack on the suite's Temporal server, with a fresh task queue: the API on a real port, a worker unless told not to, fakes if asked. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const address = inject('temporalAddress');
-  const taskQueue = `test-${randomUUID()}`;
-  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: taskQueue, ...options.env });
-  recordSecrets(secretValues(options.env ?? {}));
   const logs: string[] = [];
   const logger = createLogger(
     'info',
@@ -88,34 +56,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       },
     }),
   );
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
-  const apiConnection = options.apiTemporalAddress
-    ? Connection.lazy({ address: options.apiTemporalAddress, connectTimeout: '1s' })
-    : connection;
-  const apiClient = options.apiTemporalAddress ? new Client({ connection: apiConnection }) : client;
-  const app = createApp({ client: apiClient, config, logger, metrics: createMetrics() });
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  const stack = await startStack({
+    name: 'test',
+    temporal: { address: inject('temporalAddress') },
+    fakes: options.fakes,
+    monitors: options.monitors,
+    env: options.env,
+    worker: options.worker === false ? false : { workflowBundle: options.workflowBundle, maxCachedWorkflows: options.maxCachedWorkflows },
+    api: { logger, temporalAddress: options.apiTemporalAddress },
   });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-  let worker: Worker | undefined;
-  let workerConnection: NativeConnection | undefined;
-  let running: Promise<void> | undefined;
-  if (options.worker !== false) {
-    workerConnection = await NativeConnection.connect({ address });
-    worker = await createWorker({
-      connection: workerConnection,
-      config,
-      workflowBundle: options.workflowBundle,
-      maxCachedWorkflows: options.maxCachedWorkflows,
-    });
-    running = worker.run();
-  }
+  recordSecrets(secretValues(stack.env));
+  const { client } = stack;
 
   const request = async (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${baseUrl}${path}`, { method, body, headers });
+    const response = await fetch(`${stack.apiUrl}${path}`, { method, body, headers });
     const text = await response.text();
     let parsed: unknown = text;
     try {
@@ -127,51 +81,33 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 
   const harness: Harness = {
-    baseUrl,
+    baseUrl: stack.apiUrl,
     client,
-    config,
+    config: stack.config,
     logs,
+    get fakes() {
+      return stack.fakes;
+    },
     post: (path, body, headers = { 'content-type': 'application/json' }) => request('POST', path, body, headers),
     get: (path, headers) => request('GET', path, undefined, headers),
-    async state(key) {
-      const handle = client.workflow.getHandle(workflowIdFor(key));
-      const description = await handle.describe();
-      if (description.status.name === 'COMPLETED') return (await handle.result()) as IncidentState;
-      return handle.query(incidentQuery);
-    },
+    state: (key) => stack.state(key),
     async runCount(key) {
       let count = 0;
       for await (const _run of client.workflow.list({ query: `WorkflowId = '${workflowIdFor(key)}'` })) count += 1;
       return count;
     },
     async listedRuns(key) {
-      return eventually(async () => {
+      return eventually(`a run of ${key} listed`, async () => {
         const count = await harness.runCount(key);
         return count > 0 && count;
       });
     },
     async exists(key) {
-      try {
-        await client.workflow.getHandle(workflowIdFor(key)).describe();
-        return true;
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return false;
-        throw err;
-      }
+      return (await stack.status(key)) !== 'missing';
     },
     async stop() {
       recordLogs(logs.join(''));
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      if (worker) {
-        worker.shutdown();
-        await running;
-      }
-      await workerConnection?.close();
-      if (apiConnection !== connection) await apiConnection.close();
-      await connection.close();
+      await stack.stop();
     },
   };
   return harness;

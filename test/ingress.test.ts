@@ -1,12 +1,13 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { freePort } from '../src/temporal/dev-server.js';
 import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import { resolveSignal } from '../src/shared/messages.js';
-import { victorOpsSignature } from '../src/sources/victorops.js';
 import { bundleWorkflows } from '../src/worker.js';
-import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
+import { eventually } from './eventually.js';
+import { startHarness, uniqueId, type Harness } from './harness.js';
+import { fixture, fixtureJson } from './samples.js';
+import { signPagerDuty, signVictorOps } from './signing.js';
 
 const PD_SECRET = 'pd-secret-for-ingress-tests';
 const VO_KEY = 'vo-key-for-ingress-tests';
@@ -44,8 +45,7 @@ function pagerDuty(file: string, incidentId: string, eventId = uniqueId('EV')) {
   if (body.event.data.type === 'incident') body.event.data.id = incidentId;
   else body.event.data.incident.id = incidentId;
   const raw = JSON.stringify(body);
-  const signature = `v1=${createHmac('sha256', PD_SECRET).update(raw).digest('hex')}`;
-  return { raw, headers: { 'content-type': 'application/json', 'x-pagerduty-signature': signature } };
+  return { raw, headers: { 'content-type': 'application/json', ...signPagerDuty(raw, PD_SECRET) } };
 }
 
 function postPagerDuty(file: string, incidentId: string, eventId?: string) {
@@ -56,8 +56,7 @@ function postPagerDuty(file: string, incidentId: string, eventId?: string) {
 /** The escalation sample for a fresh incident number, signed as VictorOps would. */
 function escalation(number: string) {
   const raw = fixture('victorops-escalation.form-urlencoded.txt').toString().replace('incident=2231', `incident=${number}`);
-  const signature = victorOpsSignature(VO_KEY, VO_URL, [...new URLSearchParams(raw).entries()]);
-  return { raw, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-victorops-signature': signature } };
+  return { raw, headers: { 'content-type': 'application/x-www-form-urlencoded', ...signVictorOps(raw, VO_KEY, VO_URL) } };
 }
 
 function outgoing(file: string, number: string) {
@@ -78,7 +77,7 @@ describe('PagerDuty', () => {
 
     const acked = await postPagerDuty('pagerduty-v3-incident-acknowledged.json', id);
     expect(acked).toMatchObject({ status: 202, body: { outcome: 'signaled' } });
-    const acknowledged = await eventually(async () => {
+    const acknowledged = await eventually(`${key} acknowledged`, async () => {
       const state = await h.state(key);
       return state.status === 'acknowledged' && state;
     });
@@ -97,7 +96,7 @@ describe('PagerDuty', () => {
     const id = uniqueId('PD');
     const key = incidentKey('pagerduty', id);
     await postPagerDuty('pagerduty-v3-incident-triggered.json', id);
-    const state = await eventually(async () => {
+    const state = await eventually(`${key}'s war room settled`, async () => {
       const current = await h.state(key);
       return current.steps.timelinePost?.status === 'skipped' && current;
     });
@@ -115,13 +114,13 @@ describe('PagerDuty', () => {
     const answers = await Promise.all(Array.from({ length: 5 }, () => h.post('/webhooks/pagerduty', raw, headers)));
     expect(answers.map((answer) => answer.status)).toEqual([202, 202, 202, 202, 202]);
     expect(answers.filter((answer) => answer.body.outcome === 'started')).toHaveLength(1);
-    const state = await eventually(async () => {
+    const state = await eventually(`${key}'s war room under way`, async () => {
       const current = await h.state(key);
       return current.steps.timelinePost && current;
     });
     expect(state.timeline.filter((entry) => entry.what === 'trigger from pagerduty')).toHaveLength(1);
     expect(state.repeatCount).toBe(0);
-    expect(await eventually(async () => (await h.runCount(key)) === 1)).toBe(true);
+    expect(await eventually(`one run of ${key} listed`, async () => (await h.runCount(key)) === 1)).toBe(true);
   });
 
   it('counts a new alert for an open incident as a repeat, not a new incident', async () => {
@@ -129,7 +128,7 @@ describe('PagerDuty', () => {
     const key = incidentKey('pagerduty', id);
     await postPagerDuty('pagerduty-v3-incident-triggered.json', id);
     expect(await postPagerDuty('pagerduty-v3-incident-triggered.json', id)).toMatchObject({ body: { outcome: 'signaled' } });
-    const state = await eventually(async () => {
+    const state = await eventually(`${key}'s repeat counted`, async () => {
       const current = await h.state(key);
       return current.repeatCount === 1 && current;
     });
@@ -141,7 +140,7 @@ describe('PagerDuty', () => {
     const key = incidentKey('pagerduty', id);
     await postPagerDuty('pagerduty-v3-incident-triggered.json', id);
     expect(await postPagerDuty('pagerduty-v3-incident-annotated.json', id)).toMatchObject({ status: 202 });
-    await eventually(async () => (await h.state(key)).timeline.some((entry) => entry.detail?.startsWith('Rolled back')));
+    await eventually(`the note on ${key}'s timeline`, async () => (await h.state(key)).timeline.some((entry) => entry.detail?.startsWith('Rolled back')));
     const stranger = uniqueId('PD');
     expect(await postPagerDuty('pagerduty-v3-incident-annotated.json', stranger)).toMatchObject({
       status: 200,
@@ -152,8 +151,7 @@ describe('PagerDuty', () => {
 
   it('answers pings with 200 ignored and starts nothing', async () => {
     const raw = fixture('pagerduty-v3-pagey-ping.json');
-    const signature = `v1=${createHmac('sha256', PD_SECRET).update(raw).digest('hex')}`;
-    const answer = await h.post('/webhooks/pagerduty', raw, { 'content-type': 'application/json', 'x-pagerduty-signature': signature });
+    const answer = await h.post('/webhooks/pagerduty', raw, { 'content-type': 'application/json', ...signPagerDuty(raw, PD_SECRET) });
     expect(answer).toEqual({ status: 200, body: { ignored: 'event type pagey.ping is not acted on' } });
   });
 
@@ -164,7 +162,7 @@ describe('PagerDuty', () => {
     await postPagerDuty('pagerduty-v3-incident-resolved.json', id);
     await h.client.workflow.getHandle(workflowIdFor(key)).result();
     expect(await postPagerDuty('pagerduty-v3-incident-triggered.json', id)).toMatchObject({ body: { outcome: 'started' } });
-    expect(await eventually(async () => (await h.runCount(key)) === 2)).toBe(true);
+    expect(await eventually(`two runs of ${key} listed`, async () => (await h.runCount(key)) === 2)).toBe(true);
   });
 
   it('refuses a resolve for an incident that is not open without starting a run', async () => {
@@ -184,7 +182,7 @@ describe('VictorOps', () => {
 
     const token = { 'content-type': 'application/json', 'x-warroom-token': VO_TOKEN };
     expect(await h.post('/webhooks/victorops', outgoing('victorops-outgoing-acknowledged.json', number), token)).toMatchObject({ status: 202 });
-    await eventually(async () => (await h.state(key)).status === 'acknowledged');
+    await eventually(`${key} acknowledged`, async () => (await h.state(key)).status === 'acknowledged');
     expect(await h.post(`/webhooks/victorops?token=${VO_TOKEN}`, outgoing('victorops-outgoing-resolved.json', number), { 'content-type': 'application/json' })).toMatchObject({ status: 202 });
     const result = await h.client.workflow.getHandle(workflowIdFor(key)).result();
     expect(result).toMatchObject({ status: 'resolved', resolvedBy: 'dana.oncall', acknowledgedBy: 'dana.oncall', title: 'orders-db replication lag > 300s' });
@@ -218,7 +216,7 @@ describe('Alertmanager', () => {
       status: 202,
       body: { key, workflowId: workflowIdFor(key), outcome: 'started' },
     });
-    const opened = await eventually(async () => {
+    const opened = await eventually(`${key} opened`, async () => {
       const current = await h.state(key);
       return current.steps.timelinePost && current;
     });
@@ -229,7 +227,7 @@ describe('Alertmanager', () => {
     const partly = notification('alertmanager-v4-partly-resolved.json', group);
     expect(await h.post('/webhooks/alertmanager', partly.raw, bearer)).toMatchObject({ status: 202, body: { key, outcome: 'signaled' } });
     // Signals apply in order: once the partly resolved state shows, the re-send before it was applied too.
-    const repeated = await eventually(async () => {
+    const repeated = await eventually(`${key} shows the partly resolved group`, async () => {
       const current = await h.state(key);
       return current.details?.alerts_resolved === '1' && current;
     });
@@ -274,7 +272,7 @@ describe('generic API', () => {
     const opened = await h.post('/incidents', JSON.stringify({ id, title: 'Search latency', severity: 'warning', responders: ['sre@example.com'] }), api);
     expect(opened).toEqual({ status: 202, body: { key, workflowId: workflowIdFor(key), outcome: 'started' } });
 
-    const listed = await eventually(async () => {
+    const listed = await eventually(`${key} listed by GET /incidents`, async () => {
       const answer = await h.get('/incidents', api);
       return answer.body.incidents.find((incident: { key: string }) => incident.key === key);
     });
@@ -320,7 +318,7 @@ describe('generic API', () => {
     const headers = { ...api, 'idempotency-key': uniqueId('idem-') };
     await h.post('/incidents', JSON.stringify({ id, title: 'first' }), headers);
     await h.post('/incidents', JSON.stringify({ id, title: 'first again' }), headers);
-    const state = await eventually(async () => {
+    const state = await eventually(`${key}'s war room under way`, async () => {
       const current = await h.state(key);
       return current.steps.timelinePost && current;
     });
@@ -358,8 +356,7 @@ describe('bad input', () => {
     const parsed = JSON.parse(pagerDuty('pagerduty-v3-incident-triggered.json', id).raw);
     parsed.event.data.title = 42;
     const raw = JSON.stringify(parsed);
-    const signature = `v1=${createHmac('sha256', PD_SECRET).update(raw).digest('hex')}`;
-    const answer = await h.post('/webhooks/pagerduty', raw, { 'content-type': 'application/json', 'x-pagerduty-signature': signature });
+    const answer = await h.post('/webhooks/pagerduty', raw, { 'content-type': 'application/json', ...signPagerDuty(raw, PD_SECRET) });
     expect(answer).toMatchObject({ status: 400, body: { field: 'event.data.title' } });
     expect(await h.exists(incidentKey('pagerduty', id))).toBe(false);
   });
@@ -386,7 +383,7 @@ describe('bad input', () => {
     await h.post('/incidents', JSON.stringify({ id, title: 'stays open' }), api);
     expect(await h.post(`/incidents/${key}/resolve`, '{"by": 5}', api)).toMatchObject({ status: 400, body: { field: 'by' } });
     expect(await h.post(`/incidents/${key}/resolve`, '{', api)).toMatchObject({ status: 400 });
-    const state = await eventually(async () => {
+    const state = await eventually(`${key}'s war room under way`, async () => {
       const current = await h.state(key);
       return current.steps.timelinePost && current;
     });
@@ -419,7 +416,7 @@ describe('operations', () => {
       expect(await h.exists(incidentKey('pagerduty', id))).toBe(false);
       // Calls abandoned at the deadline keep retrying for a moment; they settle before the connection closes.
       const count = (text: string) => down.logs.filter((line) => line.includes(text)).length;
-      await eventually(async () => count('"name":"AcceptTimeoutError"') === count('temporal answered after the deadline'));
+      await eventually('every abandoned call settled', async () => count('"name":"AcceptTimeoutError"') === count('temporal answered after the deadline'));
     } finally {
       await down.stop();
     }

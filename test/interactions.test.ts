@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { ACKNOWLEDGE_ACTION, RESOLVE_ACTION } from '../src/activities/slack-blocks.js';
@@ -7,7 +6,10 @@ import { parseInteraction, SLACK_ACCEPT_DEADLINE_MS, verifySlackRequest } from '
 import { freePort } from '../src/temporal/dev-server.js';
 import { bundleWorkflows } from '../src/worker.js';
 import { startSlackFake, type SlackFake } from './fakes/slack.js';
-import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
+import { eventually } from './eventually.js';
+import { startHarness, uniqueId, type Harness } from './harness.js';
+import { fixture, fixtureJson } from './samples.js';
+import { signSlack } from './signing.js';
 
 const SLACK_SECRET = 'slack-secret-for-interaction-tests';
 const API_TOKEN = 'api-token-for-interaction-tests';
@@ -57,8 +59,7 @@ function click(actionId: string, value: string | undefined, user: SlackUser = { 
 
 /** Headers Slack would send for `body`, signed with `secret` at `timestamp`. */
 function signed(body: string | Buffer, { secret = SLACK_SECRET, timestamp = String(nowSeconds()) } = {}) {
-  const signature = `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:`).update(body).digest('hex')}`;
-  return { 'content-type': FORM, 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature };
+  return { 'content-type': FORM, ...signSlack(body, secret, timestamp) };
 }
 
 /** Opens an incident through the API and waits until its run is up. */
@@ -69,7 +70,7 @@ async function openIncident(): Promise<string> {
     status: 202,
     body: { outcome: 'started' },
   });
-  await eventually(async () => (await h.state(key)).status === 'triggered');
+  await eventually(`${key}'s run up`, async () => (await h.state(key)).status === 'triggered');
   return key;
 }
 
@@ -97,7 +98,7 @@ async function actionSignals(key: string) {
 
 /** Waits until the run's action signals are `expected` (a signal that arrives mid workflow task reaches the history a moment later). */
 async function expectActionSignals(key: string, expected: unknown[]) {
-  const received = await eventually(async () => {
+  const received = await eventually(`${expected.length} action signals in ${key}'s history`, async () => {
     const list = await actionSignals(key);
     return list.length >= expected.length && list;
   });
@@ -119,7 +120,7 @@ const BARRIER = { id: 'U0BARRIER', name: 'barrier.user' };
 async function signalsUpToBarrier(key: string) {
   const body = click(ACKNOWLEDGE_ACTION, key, BARRIER);
   expect(await h.post('/slack/interactions', body, signed(body))).toMatchObject({ status: 200 });
-  return eventually(async () => {
+  return eventually(`the barrier click in ${key}'s history`, async () => {
     const list = await actionSignals(key);
     return list.some((signal) => (signal.args[0] as { by?: string }).by === BARRIER.name) && list;
   });
@@ -205,7 +206,7 @@ describe('POST /slack/interactions', () => {
     const key = await openIncident();
     const body = click(ACKNOWLEDGE_ACTION, key);
     expect(await h.post('/slack/interactions', body, signed(body))).toEqual({ status: 200, body: '' });
-    const state = await eventually(async () => {
+    const state = await eventually(`${key} acknowledged`, async () => {
       const current = await h.state(key);
       return current.status === 'acknowledged' && current;
     });
@@ -217,7 +218,7 @@ describe('POST /slack/interactions', () => {
     const key = await openIncident();
     const body = click(RESOLVE_ACTION, key, { id: 'U0ANA002', username: 'ana.sre' });
     expect(await h.post('/slack/interactions', body, signed(body))).toMatchObject({ status: 200 });
-    const state = await eventually(async () => {
+    const state = await eventually(`${key} resolved`, async () => {
       const current = await h.state(key);
       return current.status === 'resolved' && current;
     });
@@ -333,7 +334,7 @@ describe('POST /slack/interactions', () => {
       expect(SLACK_ACCEPT_DEADLINE_MS).toBeLessThanOrEqual(2500);
       expect(Date.now() - started).toBeLessThan(3500);
       // A call abandoned at the deadline keeps retrying for a moment; it must settle before its connection closes.
-      await eventually(async () => abandonedCallsSettled(down.logs));
+      await eventually('every abandoned call settled', async () => abandonedCallsSettled(down.logs));
     } finally {
       await down.stop();
     }
@@ -379,7 +380,7 @@ describe('API actions', () => {
 
   it('answers a retry with 409 when no step has failed, and records nothing', async () => {
     const key = await openIncident();
-    await eventually(async () => (await h.state(key)).steps.timelinePost?.status === 'skipped');
+    await eventually(`${key} war room settled`, async () => (await h.state(key)).steps.timelinePost?.status === 'skipped');
     const answer = await h.post(`/incidents/${key}/retry`, JSON.stringify({ by: 'ana@example.com', note: 'Jira is back' }), api);
     expect(answer).toEqual({ status: 409, body: { error: 'no step has failed' } });
     expect(await actionSignals(key)).toEqual([]);
@@ -428,7 +429,7 @@ describe('while a resolved incident waits for its room to be archived', () => {
     const id = uniqueId('closing-');
     const key = incidentKey('api', id);
     expect(await room.post('/incidents', JSON.stringify({ id, title: 'Checkout errors' }), api)).toMatchObject({ status: 202 });
-    await eventually(async () => (await room.state(key)).steps.slackPin?.status === 'done');
+    await eventually(`${key} summary pinned`, async () => (await room.state(key)).steps.slackPin?.status === 'done');
     expect(await room.post(`/incidents/${key}/resolve`, JSON.stringify({ by: 'ana@example.com' }), api)).toMatchObject({ status: 200 });
     for (const action of ['acknowledge', 'resolve'] as const) {
       expect(await room.post(`/incidents/${key}/${action}`, JSON.stringify({ by: 'bo@example.com' }), api)).toEqual({

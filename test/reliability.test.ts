@@ -10,15 +10,11 @@
  * sending at once), OUTAGE_INCIDENTS (20), OUTAGE_DELIVERIES (5), OUTAGE_IN_FLIGHT (20),
  * RELIABILITY_SEED (5: the order of deliveries and every fake's dice).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channelName, DEFAULT_CHANNEL_TEMPLATE, SLACK_EVENT_TYPES } from '../src/activities/slack.js';
 import { workflowIdFor } from '../src/shared/ids.js';
 import type { IncidentState, StepName } from '../src/shared/incident.js';
 import { statusPageQuery, statusPageWorkflowId } from '../src/shared/messages.js';
-import { bundleWorkflows } from '../src/worker.js';
 import {
   DELIVERY_KINDS,
   deliverWithRetries,
@@ -28,15 +24,11 @@ import {
   type SenderSecrets,
   type Sent,
 } from './deliveries.js';
-import { fakeVendorEnv, type AllFakes } from './fakes/env.js';
+import type { AllFakes } from './fakes/env.js';
 import { seededRandom } from './fakes/http.js';
-import { startJiraFake } from './fakes/jira.js';
-import { startPagerDutyEventsFake } from './fakes/pagerduty-events.js';
-import { startPagerDutyFake } from './fakes/pagerduty.js';
-import { startSlackFake } from './fakes/slack.js';
-import { startStatusCastFake } from './fakes/statuscast.js';
-import { startVictorOpsFake } from './fakes/victorops.js';
-import { eventually, startHarness, type Harness } from './harness.js';
+import { eventually } from './eventually.js';
+import { startHarness, type Harness } from './harness.js';
+import { intFromEnv } from './settings.js';
 import {
   checkRetryAfter,
   faultCounts,
@@ -51,22 +43,13 @@ import {
   type VendorCall,
 } from './vendor-calls.js';
 
-/** A positive whole number from the environment, or the npm-test default. */
-function countFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number, got "${raw}"`);
-  return value;
-}
-
-const STORM_INCIDENTS = countFromEnv('STORM_INCIDENTS', 40);
-const STORM_DELIVERIES = countFromEnv('STORM_DELIVERIES', 5);
-const STORM_IN_FLIGHT = countFromEnv('STORM_IN_FLIGHT', 20);
-const OUTAGE_INCIDENTS = countFromEnv('OUTAGE_INCIDENTS', 20);
-const OUTAGE_DELIVERIES = countFromEnv('OUTAGE_DELIVERIES', 5);
-const OUTAGE_IN_FLIGHT = countFromEnv('OUTAGE_IN_FLIGHT', 20);
-const SEED = countFromEnv('RELIABILITY_SEED', 5);
+const STORM_INCIDENTS = intFromEnv('STORM_INCIDENTS', 40);
+const STORM_DELIVERIES = intFromEnv('STORM_DELIVERIES', 5);
+const STORM_IN_FLIGHT = intFromEnv('STORM_IN_FLIGHT', 20);
+const OUTAGE_INCIDENTS = intFromEnv('OUTAGE_INCIDENTS', 20);
+const OUTAGE_DELIVERIES = intFromEnv('OUTAGE_DELIVERIES', 5);
+const OUTAGE_IN_FLIGHT = intFromEnv('OUTAGE_IN_FLIGHT', 20);
+const SEED = intFromEnv('RELIABILITY_SEED', 5);
 
 const ANNOUNCE = 'incidents';
 const SECRETS: SenderSecrets = {
@@ -82,34 +65,26 @@ const CLIENT_TIMEOUT_MS = 10_000;
 const OWN_PAGE = 'payments-api';
 const SHARED_PAGE = { storm: 'orders-storm-reliability', outage: 'orders-outage-reliability' };
 
-let fakes: Omit<AllFakes, 'env' | 'heal' | 'stop'>;
+let fakes: AllFakes;
 let h: Harness;
 
 beforeAll(async () => {
-  const [bundle, jira, slack, pagerduty, pagerdutyEvents, victorops, statuscast] = await Promise.all([
-    bundleWorkflows(),
-    startJiraFake({ random: seededRandom(SEED + 1) }),
-    startSlackFake({ seed: SEED + 2 }),
-    startPagerDutyFake({ random: seededRandom(SEED + 3) }),
-    // PagerDuty's own limit (about 120 events a minute per key) is not what these scenarios test: a
-    // 200-incident storm would spend minutes throttled on change events; the outage injects its own 429s.
-    startPagerDutyEventsFake({ random: seededRandom(SEED + 4), eventsPerMinute: 1_000_000 }),
-    startVictorOpsFake({ random: seededRandom(SEED + 5) }),
-    startStatusCastFake({ random: seededRandom(SEED + 6) }),
-  ]);
-  fakes = { jira, slack, pagerduty, pagerdutyEvents, victorops, statuscast };
-  slack.addChannel({ name: ANNOUNCE, creator: 'U0SAMSRE01', members: ['U0SAMSRE01', slack.bot.userId] });
-  pagerduty.addUser({ id: 'PUSR001', name: 'Dana Oncall', email: 'dana.oncall@example.com' });
-  const monitorsFile = join(mkdtempSync(join(tmpdir(), 'warroom-reliability-')), 'monitors.yaml');
   const ownPages = ['checkout-api', 'prometheus-prod', 'database', OWN_PAGE].map((name) => `  - name: ${name}\n`).join('');
   const sharedPages = Object.values(SHARED_PAGE).map((name) => `  - name: ${name}\n    combineAlerts: true\n`).join('');
-  writeFileSync(monitorsFile, `monitors:\n${ownPages}${sharedPages}`);
   h = await startHarness({
-    workflowBundle: bundle,
+    fakes: {
+      jira: { random: seededRandom(SEED + 1) },
+      slack: { seed: SEED + 2 },
+      pagerduty: { random: seededRandom(SEED + 3) },
+      // PagerDuty's own limit (about 120 events a minute per key) is not what these scenarios test: a
+      // 200-incident storm would spend minutes throttled on change events; the outage injects its own 429s.
+      pagerdutyEvents: { random: seededRandom(SEED + 4), eventsPerMinute: 1_000_000 },
+      victorops: { random: seededRandom(SEED + 5) },
+      statuscast: { random: seededRandom(SEED + 6) },
+      announceChannel: ANNOUNCE,
+    },
+    monitors: `monitors:\n${ownPages}${sharedPages}`,
     env: {
-      ...fakeVendorEnv(fakes),
-      STATUSCAST_MONITORS_FILE: monitorsFile,
-      SLACK_ANNOUNCE_CHANNEL: `#${ANNOUNCE}`,
       SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com',
       SLACK_ARCHIVE_DELAY: '1s',
       PAGERDUTY_WEBHOOK_SECRET: SECRETS.pagerDutySecret,
@@ -120,11 +95,11 @@ beforeAll(async () => {
       TEMPORAL_UI_URL: 'http://localhost:8233',
     },
   });
+  fakes = h.fakes;
 }, 180_000);
 
 afterAll(async () => {
   await h?.stop();
-  await Promise.all(Object.values(fakes ?? {}).map((fake) => fake.stop()));
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -189,10 +164,9 @@ async function untilEach<T>(
   timeoutMs: number,
   what: string,
 ): Promise<Map<string, T>> {
-  const deadline = Date.now() + timeoutMs;
   const found = new Map<string, T>();
   const missing = new Map<string, string>();
-  for (;;) {
+  return eventually(`${keys.length} incidents ${what}`, async () => {
     const pending = keys.filter((key) => !found.has(key));
     for (let start = 0; start < pending.length; start += 16) {
       await Promise.all(
@@ -210,12 +184,10 @@ async function untilEach<T>(
       );
     }
     if (found.size === keys.length) return found;
-    if (Date.now() > deadline) {
-      const examples = [...missing].slice(0, 5).map(([key, why]) => `${key}: ${why}`);
-      throw new Error(`${keys.length - found.size} of ${keys.length} incidents not ${what} in ${timeoutMs / 1000} s:\n  ${examples.join('\n  ')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+    // Thrown, so that the deadline's error names what is missing.
+    const examples = [...missing].slice(0, 5).map(([key, why]) => `${key}: ${why}`);
+    throw new Error(`${keys.length - found.size} of ${keys.length} not ${what} yet:\n  ${examples.join('\n  ')}`);
+  }, { timeoutMs, intervalMs: 250 });
 }
 
 /** Each incident's state once its war room is complete. */
@@ -393,10 +365,10 @@ describe('scenario 1: duplicate storm', () => {
       };
       // The shared page is made by the monitor's own run once the first incident joins it.
       const sharing = incidents.filter(sharesPage).map((incident) => incident.key);
-      await eventually(async () => {
+      await eventually('the shared status page made, with every sharing incident attached', async () => {
         const page = await h.client.workflow.getHandle(statusPageWorkflowId(SHARED_PAGE.storm)).query(statusPageQuery);
         return Boolean(page.statusPageId) && sharing.every((key) => page.attached.includes(key));
-      }, 60_000);
+      }, { timeoutMs: 60_000 });
       const shared = sharedStatusPages(SHARED_PAGE.storm);
       const latencies = incidents.map((incident) => completedAt(rooms.get(incident.key)!) - firstSent(answers, incident.key));
 
@@ -506,29 +478,30 @@ function unfired(plan: OutagePlan, calls: readonly VendorCall[]): string[] {
  */
 async function untilEveryFaultFired(plan: OutagePlan, mark: RequestMark, incidents: readonly IncidentDelivery[], delivered: () => boolean): Promise<void> {
   const timeoutMs = 120_000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const waitingFor = (calls: VendorCall[]) => [...(delivered() ? [] : ['deliveries']), ...unfired(plan, calls)];
+  try {
+    await eventually('every planned fault to fire', async () => {
+      const calls = vendorCalls(fakes, mark);
+      // Slack's hang is a switch: off once one call hangs, so only that one waits out the client timeout.
+      if (calls.some((call) => call.vendor === 'slack' && call.fault === 'hang')) fakes.slack.faults.hang('conversations.info', false);
+      return waitingFor(calls).length === 0;
+    }, { timeoutMs, intervalMs: 100 });
+  } catch (err) {
     const calls = vendorCalls(fakes, mark);
-    // Slack's hang is a switch: off once one call hangs, so only that one waits out the client timeout.
-    if (calls.some((call) => call.vendor === 'slack' && call.fault === 'hang')) fakes.slack.faults.hang('conversations.info', false);
-    const waiting = [...(delivered() ? [] : ['deliveries']), ...unfired(plan, calls)];
-    if (waiting.length === 0) return;
-    if (Date.now() > deadline) {
-      const seen = calls.map((call) => `${call.vendor} ${call.route} ${call.status}${call.fault ? ` (${call.fault})` : ''}`);
-      const counted = [...new Set(seen)].map((line) => `${line} x${seen.filter((other) => other === line).length}`);
-      const ticketed = incidents.filter((incident) => fakes.jira.issuesWithLabel(label(incident)).length > 0).length;
-      throw new Error(
-        `the outage window did not see every planned fault in ${timeoutMs / 1000} s: ${waiting.join(', ')}\n` +
-          `incidents with a Jira ticket so far: ${ticketed} of ${incidents.length}\ncalls so far:\n  ${counted.join('\n  ')}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const seen = calls.map((call) => `${call.vendor} ${call.route} ${call.status}${call.fault ? ` (${call.fault})` : ''}`);
+    const counted = [...new Set(seen)].map((line) => `${line} x${seen.filter((other) => other === line).length}`);
+    const ticketed = incidents.filter((incident) => fakes.jira.issuesWithLabel(label(incident)).length > 0).length;
+    throw new Error(
+      `the outage window did not see every planned fault in ${timeoutMs / 1000} s: ${waitingFor(calls).join(', ')}\n` +
+        `incidents with a Jira ticket so far: ${ticketed} of ${incidents.length}\ncalls so far:\n  ${counted.join('\n  ')}`,
+      { cause: err },
+    );
   }
 }
 
 /** Every fault back to normal. */
 function healVendors(): void {
-  for (const fake of Object.values(fakes)) fake.faults.clear();
+  fakes.heal();
   fakes.jira.searchLagMs = 0;
 }
 

@@ -15,7 +15,8 @@ import {
 import type { StepInput, StepOutcome } from '../src/activities/step.js';
 import { startSlackFake, WARROOM_BOT_SCOPES, type FakeChannel, type SlackFake } from './fakes/slack.js';
 import { failureOf } from './activity-failures.js';
-import { fixtureJson, uniqueId } from './harness.js';
+import { uniqueId } from './harness.js';
+import { fixtureJson } from './samples.js';
 
 /** WebClient logs refusals' response_metadata; the negative tests make plenty on purpose. */
 const quiet: Logger = {

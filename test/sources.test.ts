@@ -6,7 +6,7 @@ import { normaliseVictorOps, unquote, verifyVictorOps, victorOpsSignature } from
 import { alertmanagerSource, normaliseAlertmanager, severityOfLabel } from '../src/sources/alertmanager.js';
 import { normaliseGeneric } from '../src/sources/generic.js';
 import { originLabel, SOURCE_REGISTRY, sourceLabel } from '../src/sources/index.js';
-import { fixture, fixtureJson } from './harness.js';
+import { fixture, fixtureJson } from './samples.js';
 
 const vectors = fixtureJson('signature-test-vectors.json');
 

@@ -6,7 +6,7 @@ import { createStatusCastActivities, type StatusCastDeps } from '../src/activiti
 import type { StatusPageRef, StepInput } from '../src/activities/step.js';
 import { startStatusCastFake, type StatusCastFake } from './fakes/statuscast.js';
 import { everything, failureOf, withRetries } from './activity-failures.js';
-import { fixtureJson } from './harness.js';
+import { fixtureJson } from './samples.js';
 
 const createRequest = fixtureJson('statuscast-v4-incident-create-request.json');
 const createResponse = fixtureJson('statuscast-v4-incident-create-response.json');

@@ -9,7 +9,7 @@ import { startPagerDutyFake, type PagerDutyFake } from './fakes/pagerduty.js';
 import { startPagerDutyEventsFake, type PagerDutyEventsFake } from './fakes/pagerduty-events.js';
 import { startVictorOpsFake, type VictorOpsFake } from './fakes/victorops.js';
 import { everything, failureOf, withRetries } from './activity-failures.js';
-import { fixtureJson } from './harness.js';
+import { fixtureJson } from './samples.js';
 
 const eventsSpec = loadSpec('pagerduty-events-v2.openapi.json');
 const voEntity = fixtureJson<Record<string, string>>('victorops-rest-recovery.json').entity_id!;

@@ -8,7 +8,7 @@ import { createTimelineActivities } from '../src/activities/timeline.js';
 import { startPagerDutyFake, type PagerDutyFake } from './fakes/pagerduty.js';
 import { startVictorOpsFake, type VictorOpsFake } from './fakes/victorops.js';
 import { failureOf, withRetries } from './activity-failures.js';
-import { fixtureJson } from './harness.js';
+import { fixtureJson } from './samples.js';
 
 const sampleInfo = fixtureJson<Record<string, string>>('victorops-rest-info-timeline-note.json');
 const jiraUrl = sampleInfo['vo_annotate.u.Jira']!;

@@ -1,20 +1,18 @@
-import { fakeVendorEnv } from './fakes/env.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkflowBundleOption } from '@temporalio/worker';
 import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import type { IncidentState } from '../src/shared/incident.js';
 import { channelName, SLACK_EVENT_TYPES } from '../src/activities/slack.js';
-import { bundleWorkflows } from '../src/worker.js';
-import { startJiraFake, type JiraFake } from './fakes/jira.js';
-import { startPagerDutyFake, type PagerDutyFake } from './fakes/pagerduty.js';
-import { startSlackFake, type SlackFake } from './fakes/slack.js';
-import { startVictorOpsFake, type VictorOpsFake } from './fakes/victorops.js';
-import { eventually, fixture, fixtureJson, startHarness, uniqueId, type Harness } from './harness.js';
+import type { JiraFake } from './fakes/jira.js';
+import type { PagerDutyFake } from './fakes/pagerduty.js';
+import type { SlackFake } from './fakes/slack.js';
+import type { VictorOpsFake } from './fakes/victorops.js';
+import { eventually } from './eventually.js';
+import { startHarness, uniqueId, type Harness } from './harness.js';
+import { fixture, fixtureJson } from './samples.js';
 
 const TEMPLATE = 'team-relay-production-incident-{id}';
 const ANNOUNCE = 'incidents';
 
-let bundle: WorkflowBundleOption;
 let h: Harness;
 let jira: JiraFake;
 let slack: SlackFake;
@@ -22,38 +20,24 @@ let pd: PagerDutyFake;
 let vo: VictorOpsFake;
 
 beforeAll(async () => {
-  [bundle, jira, slack, pd, vo] = await Promise.all([
-    bundleWorkflows(),
-    startJiraFake(),
-    startSlackFake({ seed: 7 }),
-    startPagerDutyFake(),
-    startVictorOpsFake(),
-  ]);
-  slack.addChannel({ name: ANNOUNCE, creator: 'U0SAMSRE01', members: ['U0SAMSRE01', slack.bot.userId] });
-  pd.addUser({ id: 'PUSR001', name: 'Dana Oncall', email: 'dana.oncall@example.com' });
   h = await startHarness({
-    workflowBundle: bundle,
+    fakes: { slack: { seed: 7 }, configure: ['jira', 'slack', 'pagerduty', 'victorops'], announceChannel: ANNOUNCE },
     env: {
-      ...fakeVendorEnv({ jira, slack, pagerduty: pd, victorops: vo }),
       SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com,nobody@example.com',
       SLACK_ARCHIVE_DELAY: '2s',
-      SLACK_ANNOUNCE_CHANNEL: `#${ANNOUNCE}`,
       TEMPORAL_UI_URL: 'http://localhost:8233',
     },
   });
+  ({ jira, slack, pagerduty: pd, victorops: vo } = h.fakes);
 });
 
 afterEach(() => {
-  jira.faults.clear();
+  h.fakes.heal();
   jira.searchLagMs = 0;
-  slack.faults.clear();
-  pd.faults.clear();
-  vo.faults.clear();
 });
 
 afterAll(async () => {
   await h?.stop();
-  await Promise.all([jira?.stop(), slack?.stop(), pd?.stop(), vo?.stop()]);
 });
 
 /** A PagerDuty v3 body from the samples, for an incident the PagerDuty fake knows. */
@@ -71,13 +55,13 @@ async function openPagerDutyIncident(): Promise<{ id: string; key: string }> {
 
 /** Waits until the war room is complete: ticket, channel, summary pinned, timeline post. */
 async function warRoomReady(key: string, timeoutMs = 60_000): Promise<IncidentState> {
-  return eventually(async () => {
+  return eventually(`${key}'s war room complete`, async () => {
     const state = await h.state(key);
     const settled = (['jiraTicket', 'slackChannel', 'slackPin', 'slackTopic', 'slackAnnounce', 'timelinePost'] as const).every(
       (step) => state.steps[step]?.status === 'done',
     );
     return settled && state;
-  }, timeoutMs);
+  }, { timeoutMs });
 }
 
 function label(key: string) {
@@ -179,7 +163,7 @@ describe('the war room', () => {
     const awkward = `Checkout.API Prod ${'X'.repeat(120)}`;
     const key = incidentKey('api', awkward);
     await h.post('/incidents', JSON.stringify({ id: awkward, title: 'awkward' }));
-    const state = await eventually(async () => {
+    const state = await eventually(`${key}'s summary pinned`, async () => {
       const current = await h.state(key);
       return current.steps.slackPin?.status === 'done' && current;
     });
@@ -192,10 +176,10 @@ describe('the war room', () => {
     const { id, key } = await openPagerDutyIncident();
     jira.faults.set('*', { errorRate: 1 });
     await h.post('/webhooks/pagerduty', pagerDutyBody('pagerduty-v3-incident-triggered.json', id));
-    const pending = await eventually(async () => {
+    const pending = await eventually(`${key}'s summary and topic with the ticket pending`, async () => {
       const current = await h.state(key);
       return current.steps.slackSummary?.status === 'done' && current.steps.slackTopic?.status === 'done' && current;
-    }, 30_000);
+    }, { timeoutMs: 30_000 });
     expect(pending.steps.jiraTicket?.status).toBe('pending');
     const channel = slack.channelByName(channelName(TEMPLATE, id))!;
     expect(channel.topic.value).toMatch(/pending/i);
@@ -204,9 +188,11 @@ describe('the war room', () => {
     jira.faults.clear();
     await warRoomReady(key);
     const issue = jira.issuesWithLabel(label(key))[0]!;
-    await eventually(async () => slack.channelByName(channel.name)!.topic.value.includes(issue.key));
+    await eventually(`the topic of #${channel.name} to show ${issue.key}`, async () => slack.channelByName(channel.name)!.topic.value.includes(issue.key));
     const summary = slack.messages(channel.id).find((message) => message.metadata?.event_type === SLACK_EVENT_TYPES.summary)!;
-    await eventually(async () => JSON.stringify(slack.messages(channel.id).find((m) => m.ts === summary.ts)!.blocks).includes(issue.key));
+    await eventually(`the summary in #${channel.name} to show ${issue.key}`, async () =>
+      JSON.stringify(slack.messages(channel.id).find((m) => m.ts === summary.ts)!.blocks).includes(issue.key),
+    );
     expect(pd.state.incidents.get(id)!.notes).toHaveLength(1);
   });
 

@@ -5,62 +5,30 @@
  * version, which must keep replaying), so only new scenarios are recorded. Never delete one to
  * make a failing replay pass: that failure is an open incident breaking.
  */
-import { fakeVendorEnv } from '../fakes/env.js';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { spawnSync } from 'node:child_process';
-import { NativeConnection } from '@temporalio/worker';
-import { loadConfig } from '../../src/config.js';
 import { Dispatcher } from '../../src/dispatch.js';
 import { incidentKey, workflowIdFor } from '../../src/shared/ids.js';
 import type { IncidentEvent } from '../../src/shared/incident.js';
 import { acknowledgeSignal, incidentQuery, resolveSignal, retrySignal, statusPageWorkflowId } from '../../src/shared/messages.js';
-import { freePort, startDevServer } from '../../src/temporal/dev-server.js';
 import { findTemporalCli } from '../../src/temporal/cli.js';
-import { startJiraFake } from '../fakes/jira.js';
-import { startPagerDutyEventsFake } from '../fakes/pagerduty-events.js';
-import { startPagerDutyFake } from '../fakes/pagerduty.js';
-import { startStatusCastFake } from '../fakes/statuscast.js';
-import { startSlackFake } from '../fakes/slack.js';
-import { startVictorOpsFake } from '../fakes/victorops.js';
-import { bundleWorkflows, createWorker } from '../../src/worker.js';
+import { eventually } from '../eventually.js';
+import { startStack } from '../stack.js';
 
-const server = await startDevServer({ port: await freePort(), headless: true });
-const taskQueue = `record-${randomUUID()}`;
 // Every integration configured against the fakes, so the histories hold the whole war-room path.
-const [jira, slack, pd, vo, events, statuscast] = await Promise.all([
-  startJiraFake(),
-  startSlackFake(),
-  startPagerDutyFake(),
-  startVictorOpsFake(),
-  startPagerDutyEventsFake(),
-  startStatusCastFake(),
-]);
-const monitorsFile = join(mkdtempSync(join(tmpdir(), 'warroom-record-')), 'monitors.yaml');
-writeFileSync(
-  monitorsFile,
-  ['monitors:', '  - name: checkout-api', '  - name: search-api', '    waitTime: 2s', '  - name: orders-api', '    combineAlerts: true', ''].join('\n'),
-);
-pd.addUser({ id: 'PUSR001', name: 'Dana Oncall', email: 'dana.oncall@example.com' });
-for (const id of ['PFULL01', 'PACK01', 'PFAST01', 'POPEN01', 'PREOPEN01', 'PJIRADOWN01', 'PLOOP01', 'PLOOPOPEN01']) pd.addIncident({ id, title: 'checkout-api: 5xx rate above 5% for 10 minutes' });
-const config = loadConfig({
-  TEMPORAL_ADDRESS: server.address,
-  TEMPORAL_TASK_QUEUE: taskQueue,
-  ...fakeVendorEnv({ jira, slack, pagerduty: pd, victorops: vo, pagerdutyEvents: events, statuscast }),
-  STATUSCAST_MONITORS_FILE: monitorsFile,
-  SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com',
-  SLACK_ARCHIVE_DELAY: '1s',
+const stack = await startStack({
+  name: 'record',
+  fakes: {},
+  monitors: ['monitors:', '  - name: checkout-api', '  - name: search-api', '    waitTime: 2s', '  - name: orders-api', '    combineAlerts: true', ''].join('\n'),
+  env: { SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com', SLACK_ARCHIVE_DELAY: '1s' },
+  api: false,
 });
-const connection = await Connection.connect({ address: server.address });
-const client = new Client({ connection });
-const workerConnection = await NativeConnection.connect({ address: server.address });
-const worker = await createWorker({ connection: workerConnection, config, workflowBundle: await bundleWorkflows() });
-const running = worker.run();
-const dispatcher = new Dispatcher(client, taskQueue);
+const { jira, pagerduty: pd } = stack.fakes;
+for (const id of ['PFULL01', 'PACK01', 'PFAST01', 'POPEN01', 'PREOPEN01', 'PJIRADOWN01', 'PLOOP01', 'PLOOPOPEN01']) pd.addIncident({ id, title: 'checkout-api: 5xx rate above 5% for 10 minutes' });
+const { client } = stack;
+const dispatcher = new Dispatcher(client, stack.taskQueue);
 
 function event(externalId: string, kind: IncidentEvent['kind'], extra: Partial<IncidentEvent> = {}): IncidentEvent {
   return {
@@ -81,11 +49,7 @@ function event(externalId: string, kind: IncidentEvent['kind'], extra: Partial<I
 }
 
 async function settled(key: string, check: (state: Awaited<ReturnType<typeof query>>) => boolean, timeoutMs = 10_000) {
-  for (let i = 0; i < timeoutMs / 50; i += 1) {
-    if (check(await query(key))) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${key} did not settle`);
+  await eventually(`${key} settled`, async () => check(await query(key)), { timeoutMs });
 }
 
 function query(key: string) {
@@ -97,7 +61,7 @@ const historyFile = (name: string) => new URL(`./${name}.json`, import.meta.url)
 /** The CLI's JSON export: the proto3 JSON form `Worker.runReplayHistories` reads. */
 async function save(name: string, key: string, workflowId = workflowIdFor(key)) {
   const cli = findTemporalCli() as string;
-  const shown = spawnSync(cli, ['workflow', 'show', '--address', server.address, '--workflow-id', workflowId, '--output', 'json'], {
+  const shown = spawnSync(cli, ['workflow', 'show', '--address', stack.temporal.address, '--workflow-id', workflowId, '--output', 'json'], {
     encoding: 'utf8',
   });
   if (shown.status !== 0) throw new Error(shown.stderr);
@@ -274,9 +238,4 @@ const wanted = scenarios.filter((scenario) => !existsSync(historyFile(scenario.n
 process.stdout.write(`recording ${wanted.length} new scenario(s); ${scenarios.length - wanted.length} already recorded, kept as they are\n`);
 for (const scenario of wanted) await scenario.record();
 
-worker.shutdown();
-await running;
-await workerConnection.close();
-await connection.close();
-await server.stop();
-await Promise.all([jira.stop(), slack.stop(), pd.stop(), vo.stop(), events.stop(), statuscast.stop()]);
+await stack.stop();
