@@ -352,10 +352,11 @@ export class Incident {
     return !open;
   }
 
-  /** The failure alert for a step was raised. */
-  alertRaised(name: StepName): void {
+  /** The failure alert for a step was raised. False when the step recovered meanwhile: the alert must be resolved at once. */
+  alertRaised(name: StepName): boolean {
     const failure = this.state.failures?.[name];
     if (failure) failure.alert = 'open';
+    return failure !== undefined;
   }
 
   /** Failed steps, oldest failure first. */

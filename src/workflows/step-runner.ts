@@ -212,8 +212,9 @@ export class StepRunner {
     const entry = `page someone: "${what}" failed`;
     try {
       await activities.raiseFailureAlert(this.alertInput(name, what, error));
-      this.incident.alertRaised(name);
       this.incident.record({ actor: 'warroom', what: entry, outcome: 'ok', detail: error });
+      // A retry that succeeded while the alert was on its way: the alert is resolved right after.
+      if (!this.incident.alertRaised(name)) await this.resolveAlert(name, { what, error, alert: 'open' });
     } catch (err) {
       this.incident.record({ actor: 'warroom', what: entry, outcome: 'failed', detail: failureDetail(err) });
     }
