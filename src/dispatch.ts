@@ -208,8 +208,8 @@ export class Dispatcher {
   }
 }
 
-/** Why a 0.1 run would ignore the action (it records it as ignored and changes nothing). */
-function legacyRefusal(state: IncidentState, action: IncidentAction): string | undefined {
+/** Why a 0.1 run would ignore the action (it records it as ignored and changes nothing), from its state. */
+export function legacyRefusal(state: IncidentState, action: IncidentAction): string | undefined {
   if (action === 'retry') {
     if (Object.keys(state.failures ?? {}).length > 0) return undefined;
     // Runs started before 0.1's close-the-loop patch record no failures and never re-run a step.
