@@ -9,8 +9,8 @@ const files = readdirSync(dir).filter((name) => name.endsWith('.json'));
 describe('recorded workflow histories', () => {
   const histories = files.map((name) => ({ name, text: readFileSync(new URL(name, dir), 'utf8') }));
 
-  it('has histories of both workflow types, from before and after the close-the-loop patch', () => {
-    expect(files.length).toBeGreaterThanOrEqual(12);
+  it('has histories of both workflow types, from every version: 0.1 before and after close-the-loop, and core-v2', () => {
+    expect(files.length).toBeGreaterThanOrEqual(23);
     const typeOf = (text: string) => (JSON.parse(text) as { events: Array<{ workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }> }).events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
     expect(new Set(histories.map((history) => typeOf(history.text)))).toEqual(new Set(['incidentWorkflow', 'statusPageWorkflow']));
     const incidents = histories.filter((history) => typeOf(history.text) === 'incidentWorkflow');
@@ -18,9 +18,11 @@ describe('recorded workflow histories', () => {
       (JSON.parse(text) as { events: Array<{ markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: Array<{ data?: string }> }> } }> }).events
         .filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_patch')
         .map((event) => JSON.parse(Buffer.from(event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data ?? '', 'base64').toString('utf8')).id);
-    const patched = incidents.filter((history) => patchesOf(history.text).includes('close-the-loop'));
-    expect(patched.length).toBeGreaterThanOrEqual(5);
-    expect(incidents.length - patched.length).toBeGreaterThanOrEqual(6);
+    const v2 = incidents.filter((history) => patchesOf(history.text).includes('core-v2'));
+    const closeLoop = incidents.filter((history) => !v2.includes(history) && patchesOf(history.text).includes('close-the-loop'));
+    expect(v2.length).toBeGreaterThanOrEqual(11);
+    expect(closeLoop.length).toBeGreaterThanOrEqual(5);
+    expect(incidents.length - v2.length - closeLoop.length).toBeGreaterThanOrEqual(6);
   });
 
   it('replays every recorded history against the current workflow code without non-determinism', async () => {

@@ -12,7 +12,16 @@ import { spawnSync } from 'node:child_process';
 import { Dispatcher } from '../../src/dispatch.js';
 import { incidentKey, workflowIdFor } from '../../src/shared/ids.js';
 import type { IncidentEvent } from '../../src/shared/incident.js';
-import { acknowledgeSignal, incidentQuery, resolveSignal, retrySignal, statusPageWorkflowId } from '../../src/shared/messages.js';
+import {
+  acknowledgeSignal,
+  acknowledgeUpdate,
+  incidentQuery,
+  resolveSignal,
+  resolveUpdate,
+  retrySignal,
+  retryUpdate,
+  statusPageWorkflowId,
+} from '../../src/shared/messages.js';
 import { findTemporalCli } from '../../src/temporal/cli.js';
 import { eventually } from '../eventually.js';
 import { startStack } from '../stack.js';
@@ -26,7 +35,11 @@ const stack = await startStack({
   api: false,
 });
 const { jira, pagerduty: pd } = stack.fakes;
-for (const id of ['PFULL01', 'PACK01', 'PFAST01', 'POPEN01', 'PREOPEN01', 'PJIRADOWN01', 'PLOOP01', 'PLOOPOPEN01']) pd.addIncident({ id, title: 'checkout-api: 5xx rate above 5% for 10 minutes' });
+/** The PagerDuty incidents of the scenarios recorded with the second version of the workflow (issue 9). */
+const V2_INCIDENTS = ['PV2FULL01', 'PV2ACK01', 'PV2FAST01', 'PV2OPEN01', 'PV2REOPEN01', 'PV2JIRADOWN01', 'PV2LOOP01', 'PV2OPENWAIT01'];
+for (const id of ['PFULL01', 'PACK01', 'PFAST01', 'POPEN01', 'PREOPEN01', 'PJIRADOWN01', 'PLOOP01', 'PLOOPOPEN01', ...V2_INCIDENTS]) {
+  pd.addIncident({ id, title: 'checkout-api: 5xx rate above 5% for 10 minutes' });
+}
 const { client } = stack;
 const dispatcher = new Dispatcher(client, stack.taskQueue);
 
@@ -230,6 +243,177 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
       await client.workflow.getHandle(workflowIdFor(key)).signal(resolveSignal, { by: 'ops@example.com', via: 'api' });
       await client.workflow.getHandle(workflowIdFor(key)).result();
       await save('close-loop-failure-alert-and-retry', key);
+    },
+  },
+  // Recorded with the second version of the workflow (the core-v2 patch, issue 9): the same paths,
+  // with acknowledge, resolve and retry as updates, and malformed messages ignored.
+  {
+    name: 'core-v2-pagerduty-full-lifecycle',
+    /* v2-1. Trigger, duplicate, repeat, acknowledge, note, update, reopen, resolve; a malformed signal on the way. */
+    async record() {
+      const id = 'PV2FULL01';
+      const key = incidentKey('pagerduty', id);
+      await dispatcher.dispatch(event(id, 'trigger', { eventId: 'dup' }));
+      await dispatcher.dispatch(event(id, 'trigger', { eventId: 'dup' }));
+      await dispatcher.dispatch(event(id, 'trigger'));
+      await settled(key, (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+      await client.workflow.getHandle(workflowIdFor(key)).signal('resolve', 'garbage');
+      await dispatcher.dispatch(event(id, 'acknowledge', { actor: 'Dana Oncall' }));
+      await dispatcher.dispatch(event(id, 'annotate', { title: undefined, note: 'rolled back' }));
+      await dispatcher.dispatch(event(id, 'update', { severity: 'warning' }));
+      await dispatcher.dispatch(event(id, 'reopen'));
+      await dispatcher.dispatch(event(id, 'resolve', { actor: 'Dana Oncall' }));
+      await client.workflow.getHandle(workflowIdFor(key)).result();
+      await save('core-v2-pagerduty-full-lifecycle', key);
+    },
+  },
+  {
+    name: 'core-v2-opened-by-acknowledge-resolved-by-update',
+    /* v2-2. Opened by an acknowledge; a refused acknowledge update; resolved by an update from another service. */
+    async record() {
+      const id = 'PV2ACK01';
+      const key = incidentKey('pagerduty', id);
+      const handle = client.workflow.getHandle(workflowIdFor(key));
+      await dispatcher.dispatch(event(id, 'acknowledge', { actor: 'Dana Oncall' }));
+      await settled(key, (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+      await handle.executeUpdate(acknowledgeUpdate, { args: [{ by: 'sam', via: 'api' }] }).catch(() => undefined);
+      await handle.executeUpdate(resolveUpdate, { args: [{ by: 'deploy-bot', note: 'auto', via: 'deployer' }] });
+      await handle.result();
+      await save('core-v2-opened-by-acknowledge-resolved-by-update', key);
+    },
+  },
+  {
+    name: 'core-v2-resolved-during-open',
+    /* v2-3. Resolved while the war room was still opening. */
+    async record() {
+      const id = 'PV2FAST01';
+      await dispatcher.dispatch(event(id, 'trigger'));
+      await dispatcher.dispatch(event(id, 'resolve'));
+      await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', id))).result();
+      await save('core-v2-resolved-during-open', incidentKey('pagerduty', id));
+    },
+  },
+  {
+    name: 'core-v2-open-incident',
+    /* v2-4. Still open: a running incident must keep replaying after a deploy. */
+    async record() {
+      const id = 'PV2OPEN01';
+      await dispatcher.dispatch(event(id, 'trigger'));
+      await settled(incidentKey('pagerduty', id), (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+      await save('core-v2-open-incident', incidentKey('pagerduty', id));
+    },
+  },
+  {
+    name: 'core-v2-reopened-before-archive',
+    /* v2-5. Resolved, then alerting again while the channel waits to be archived: reopened in the same room. */
+    async record() {
+      const id = 'PV2REOPEN01';
+      const key = incidentKey('pagerduty', id);
+      await dispatcher.dispatch(event(id, 'trigger'));
+      await settled(key, (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+      await dispatcher.dispatch(event(id, 'resolve'));
+      await settled(key, (state) => state.steps.jiraTransition !== undefined && state.steps.slackStatusMessage?.status === 'done');
+      await dispatcher.dispatch(event(id, 'trigger'));
+      await settled(key, (state) => state.status === 'triggered');
+      await dispatcher.dispatch(event(id, 'resolve'));
+      await client.workflow.getHandle(workflowIdFor(key)).result();
+      await save('core-v2-reopened-before-archive', key);
+    },
+  },
+  {
+    name: 'core-v2-jira-down-then-back',
+    /* v2-6. Jira failing past the grace period: the room opens with "ticket pending" and catches up. */
+    async record() {
+      const id = 'PV2JIRADOWN01';
+      const key = incidentKey('pagerduty', id);
+      jira.faults.set('*', { errors: 5 });
+      await dispatcher.dispatch(event(id, 'trigger'));
+      await settled(key, (state) => state.steps.jiraTicket?.status === 'done' && state.steps.timelinePost?.status === 'done', 60_000);
+      jira.faults.clear();
+      await dispatcher.dispatch(event(id, 'resolve'));
+      await client.workflow.getHandle(workflowIdFor(key)).result();
+      await save('core-v2-jira-down-then-back', key);
+    },
+  },
+  {
+    name: 'core-v2-slack-acknowledge-and-resolve',
+    /* v2-7. Status page posted, acknowledged and resolved by updates (as Slack clicks), PagerDuty synced, echoes ignored. */
+    async record() {
+      const id = 'PV2LOOP01';
+      const key = incidentKey('pagerduty', id);
+      const handle = client.workflow.getHandle(workflowIdFor(key));
+      await dispatcher.dispatch(event(id, 'trigger'));
+      await settled(key, (state) => state.steps.slackPin?.status === 'done' && state.steps.statusPage?.status === 'done' && state.steps.changeRoom?.status === 'done');
+      await handle.executeUpdate(acknowledgeUpdate, { args: [{ by: 'dana.oncall', via: 'slack' }] });
+      await settled(key, (state) => state.steps.pagerdutySync?.status === 'done');
+      await dispatcher.dispatch(event(id, 'acknowledge', { actor: 'Dana Oncall' }));
+      await handle.executeUpdate(resolveUpdate, { args: [{ by: 'dana.oncall', via: 'slack' }] });
+      await settled(key, (state) => state.steps.statusPageClose?.status === 'done' && state.steps.changeResolved?.status === 'done');
+      await dispatcher.dispatch(event(id, 'resolve', { actor: 'Dana Oncall' }));
+      await handle.result();
+      await save('core-v2-slack-acknowledge-and-resolve', key);
+    },
+  },
+  {
+    name: 'core-v2-resolved-within-wait-time',
+    /* v2-8. Resolved within the monitor's wait time (by a signal from another service): nothing reaches the status page. */
+    async record() {
+      const id = 'api-v2-wait-01';
+      const key = incidentKey('api', id);
+      await dispatcher.dispatch({ ...event(id, 'trigger'), source: 'api', key, service: 'search-api', assignees: [] });
+      await settled(key, (state) => state.steps.statusPage?.status === 'pending' && state.steps.slackPin?.status === 'done');
+      await client.workflow.getHandle(workflowIdFor(key)).signal(resolveSignal, { by: 'ana@example.com', via: 'api' });
+      await client.workflow.getHandle(workflowIdFor(key)).result();
+      await save('core-v2-resolved-within-wait-time', key);
+    },
+  },
+  {
+    name: 'core-v2-open-waiting-for-status-page',
+    /* v2-9. Still open, inside the wait time. */
+    async record() {
+      const id = 'PV2OPENWAIT01';
+      const key = incidentKey('pagerduty', id);
+      await dispatcher.dispatch({ ...event(id, 'trigger'), service: 'search-api' });
+      await settled(key, (state) => state.steps.statusPage?.status === 'pending' && state.steps.timelinePost?.status === 'done');
+      await save('core-v2-open-waiting-for-status-page', key);
+    },
+  },
+  {
+    name: 'core-v2-status-page-combined',
+    /* v2-10. Combined alerts: two incidents share their monitor's StatusCast incident. */
+    async record() {
+      const ids = ['api-v2-orders-01', 'api-v2-orders-02'];
+      const keys = ids.map((id) => incidentKey('api', id));
+      for (const [index, id] of ids.entries()) {
+        await dispatcher.dispatch({ ...event(id, 'trigger'), source: 'api', key: keys[index] as string, service: 'orders-api', assignees: [] });
+      }
+      for (const key of keys) await settled(key, (state) => state.steps.statusPage?.status === 'done');
+      for (const key of keys) {
+        await client.workflow.getHandle(workflowIdFor(key)).executeUpdate(resolveUpdate, { args: [{ by: 'ana@example.com', via: 'api' }] });
+        await client.workflow.getHandle(workflowIdFor(key)).result();
+      }
+      await save('core-v2-status-page-combined-incident', keys[1] as string);
+    },
+  },
+  {
+    name: 'core-v2-failure-alert-and-retry',
+    /* v2-11. A step failing for good pages someone; a retry (signal, then update) succeeds and resolves the alert. */
+    async record() {
+      const id = 'api-v2-retry-01';
+      const key = incidentKey('api', id);
+      const handle = client.workflow.getHandle(workflowIdFor(key));
+      jira.requiredFields = { customfield_10050: 'Customer impact' };
+      await dispatcher.dispatch({ ...event(id, 'trigger'), source: 'api', key, service: undefined, assignees: [] });
+      await settled(key, (state) => state.failures?.jiraTicket?.alert === 'open' && state.steps.timelinePost !== undefined);
+      await handle.signal(retrySignal, { by: 'ops@example.com', via: 'api' });
+      await settled(key, (state) => state.steps.jiraTicket?.status === 'failed' && state.timeline.some((entry) => entry.what === 'retry failed steps'));
+      jira.requiredFields = {};
+      await settled(key, (state) => state.steps.jiraTicket?.status !== 'pending');
+      await handle.executeUpdate(retryUpdate, { args: [{ by: 'ops@example.com', via: 'api' }] });
+      await settled(key, (state) => state.steps.jiraTicket?.status === 'done' && state.failures?.jiraTicket === undefined && state.steps.slackTopic?.status === 'done');
+      await handle.executeUpdate(resolveUpdate, { args: [{ by: 'ops@example.com', via: 'api' }] });
+      await handle.result();
+      await save('core-v2-failure-alert-and-retry', key);
     },
   },
 ];
