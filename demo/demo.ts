@@ -360,7 +360,7 @@ async function untilSteps(
     }, { timeoutMs, intervalMs: 100 });
   } catch (err) {
     const progress = last ? steps.map((step) => `${step}=${last!.steps[step]?.status ?? 'not started'}`).join(', ') : 'no state yet';
-    throw new Error(`${(err as Error).message}; ${progress}`);
+    throw new Error(`${(err as Error).message}; ${progress}`, { cause: err });
   }
 }
 

@@ -71,6 +71,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
       .join('\n  ');
     throw new Error(
       `search attributes ${missing.map((a) => a.name).join(', ')} are not registered and could not be added (${(err as Error).message}). Register them:\n  ${commands}`,
+      { cause: err },
     );
   }
   return missing.map((attribute) => attribute.name);

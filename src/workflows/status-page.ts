@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   condition,
   continueAsNew,
   log,
@@ -17,6 +16,8 @@ import {
   type StatusPageState,
 } from '../shared/messages.js';
 import { vendorCall } from './activity-options.js';
+import { TIMELINE_LIMIT } from './incident-state.js';
+import { failureDetail } from './step-runner.js';
 
 const steps = proxyActivities<Activities>(vendorCall);
 
@@ -44,7 +45,11 @@ export async function statusPageWorkflow(input: StatusPageWorkflowInput): Promis
   setHandler(detachIncidentSignal, (detach) => void changes.push({ kind: 'detach', ...detach }));
   setHandler(statusPageQuery, () => state);
 
-  const record = (entry: Omit<TimelineEntry, 'at'>) => state.timeline.push({ at: new Date().toISOString(), ...entry });
+  /** The latest entries only, like an incident's: the whole record stays in the run's history. */
+  const record = (entry: Omit<TimelineEntry, 'at'>) => {
+    state.timeline.push({ at: new Date().toISOString(), ...entry });
+    if (state.timeline.length > TIMELINE_LIMIT) state.timeline.splice(0, state.timeline.length - TIMELINE_LIMIT);
+  };
 
   const stepInput = (title: string, extra: Partial<StepInput> = {}): StepInput => ({
     key: episodeKey ?? workflowId,
@@ -74,7 +79,7 @@ export async function statusPageWorkflow(input: StatusPageWorkflowInput): Promis
       record({ actor: 'warroom', what, outcome: outcome.status === 'done' ? 'ok' : 'skipped', detail: outcome.detail });
       return outcome;
     } catch (err) {
-      const detail = err instanceof ActivityFailure && err.cause ? err.cause.message : (err as Error).message;
+      const detail = failureDetail(err);
       record({ actor: 'warroom', what, outcome: 'failed', detail });
       log.error('status page step failed', { monitor: state.monitor, error: detail });
       return undefined;
