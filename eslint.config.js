@@ -14,16 +14,49 @@ const NOT_IN_WORKFLOWS = {
       allowTypeImports: true,
     },
     { group: ['**/activities/index.js'], message: 'Only types of the activities belong in workflow code.', allowTypeImports: true },
-    { group: ['**/config.js', '**/env.js', '**/sources/*', '**/api.js', '**/worker.js', '**/main.js', '**/dispatch.js'], message: 'Not workflow code (it reads settings and secrets).', allowTypeImports: true },
+    {
+      group: ['**/config.js', '**/env.js', '**/sources/*', '**/api.js', '**/worker.js', '**/main.js', '**/dispatch.js'],
+      message: 'Not workflow code (it reads settings and secrets).',
+      allowTypeImports: true,
+    },
   ],
   paths: [
-    ...['fs', 'path', 'crypto', 'os', 'child_process', 'http', 'https', 'net', 'url', 'util', 'stream', 'events', 'timers', 'worker_threads'].map((name) => ({
+    ...[
+      'fs',
+      'path',
+      'crypto',
+      'os',
+      'child_process',
+      'http',
+      'https',
+      'net',
+      'url',
+      'util',
+      'stream',
+      'events',
+      'timers',
+      'worker_threads',
+    ].map((name) => ({
       name,
       message: 'Workflow code runs in a deterministic sandbox: no Node built-ins.',
     })),
-    ...['@slack/web-api', 'jira.js', 'jira.js/core', '@temporalio/client', '@temporalio/worker', '@temporalio/activity', 'express', 'pino', 'prom-client', 'yaml', 'json5'].map(
-      (name) => ({ name, message: 'Vendor clients, SDK clients and server libraries stay out of workflow code.', allowTypeImports: true }),
-    ),
+    ...[
+      '@slack/web-api',
+      'jira.js',
+      'jira.js/core',
+      '@temporalio/client',
+      '@temporalio/worker',
+      '@temporalio/activity',
+      'express',
+      'pino',
+      'prom-client',
+      'yaml',
+      'json5',
+    ].map((name) => ({
+      name,
+      message: 'Vendor clients, SDK clients and server libraries stay out of workflow code.',
+      allowTypeImports: true,
+    })),
   ],
 };
 

@@ -36,7 +36,6 @@ const ANNOUNCE_CHANNEL = 'incidents';
 /** One incident that takes longer than this has gone wrong; it is counted as a failure. */
 const INCIDENT_DEADLINE_MS = 60_000;
 
-
 const settings = {
   incidents: intFromEnv('BENCH_INCIDENTS', 30),
   concurrency: intFromEnv('BENCH_CONCURRENCY', 5),
@@ -91,8 +90,6 @@ function machineCpuUs(): { busy: number; total: number } | undefined {
   }
 }
 
-
-
 async function runSetting(
   name: string,
   latencyMs: number,
@@ -100,8 +97,12 @@ async function runSetting(
   target: { fakes: AllFakes; watch: WarRoomWatch; apiUrl: string; channelTemplate?: string; serverPid?: number },
 ): Promise<SettingResult> {
   target.fakes.setLatency(latencyMs);
-  const incidents = Array.from({ length: count }, () => target.fakes.pagerduty.addIncident({ title: 'checkout-api: 5xx rate above 5% for 10 minutes' }));
-  const deliveries = incidents.map((incident, index) => signedPagerDutyTrigger(incident.id, `01E2E${name.replace(/\W/g, '')}${index}${incident.id}`, WEBHOOK_SECRET));
+  const incidents = Array.from({ length: count }, () =>
+    target.fakes.pagerduty.addIncident({ title: 'checkout-api: 5xx rate above 5% for 10 minutes' }),
+  );
+  const deliveries = incidents.map((incident, index) =>
+    signedPagerDutyTrigger(incident.id, `01E2E${name.replace(/\W/g, '')}${index}${incident.id}`, WEBHOOK_SECRET),
+  );
   const traces: WarRoomTrace[] = [];
   const sharedFrom = target.watch.shared.length;
   const loopBefore = performance.eventLoopUtilization();
@@ -158,7 +159,10 @@ async function runSetting(
 
 /** Nearest-rank percentile of samples. */
 function percentileOf(samples: readonly number[], p: number): number {
-  return percentile(samples.filter(Number.isFinite).sort((a, b) => a - b), p);
+  return percentile(
+    samples.filter(Number.isFinite).sort((a, b) => a - b),
+    p,
+  );
 }
 
 const median = (samples: readonly number[]) => percentileOf(samples, 0.5);
@@ -195,7 +199,10 @@ function criticalPath(trace: WarRoomTrace, shared: readonly VendorCall[]): Criti
     ? shared.filter((call) =>
         call.what === 'users.lookupByEmail'
           ? call.arrivedAt >= channelAt && call.answeredAt <= invite.arrivedAt
-          : ROOM_HELPERS.has(call.what) && call.arrivedAt >= trace.sentAt && call.arrivedAt <= channelAt && call.answeredAt <= invite.arrivedAt,
+          : ROOM_HELPERS.has(call.what) &&
+            call.arrivedAt >= trace.sentAt &&
+            call.arrivedAt <= channelAt &&
+            call.answeredAt <= invite.arrivedAt,
       )
     : [];
   return {
@@ -225,7 +232,12 @@ function pathText(calls: readonly VendorCall[]): string {
     const step = longestChain(calls.filter((other) => other.answeredAt <= call.arrivedAt)).length;
     (steps[step] ??= new Set()).add(call.what);
   }
-  return steps.filter(Boolean).map((names) => [...names].join(' ‖ ')).join(' → ') || '(none)';
+  return (
+    steps
+      .filter(Boolean)
+      .map((names) => [...names].join(' ‖ '))
+      .join(' → ') || '(none)'
+  );
 }
 
 interface Bound {
@@ -238,8 +250,15 @@ interface Bound {
 function bound(result: SettingResult): Bound {
   const paths = result.traces.map((trace) => criticalPath(trace, result.shared));
   const deepest = (name: keyof CriticalPath) => mode(paths.map((path) => longestChain(path[name]).length));
-  const depth = { ticket: deepest('ticket'), room: deepest('room'), timeline: deepest('timeline'), topic: deepest('topic'), summaryPin: deepest('summaryPin') };
-  const typical = (path: CriticalPath) => (Object.keys(depth) as (keyof CriticalPath)[]).every((name) => longestChain(path[name]).length === depth[name]);
+  const depth = {
+    ticket: deepest('ticket'),
+    room: deepest('room'),
+    timeline: deepest('timeline'),
+    topic: deepest('topic'),
+    summaryPin: deepest('summaryPin'),
+  };
+  const typical = (path: CriticalPath) =>
+    (Object.keys(depth) as (keyof CriticalPath)[]).every((name) => longestChain(path[name]).length === depth[name]);
   const example = paths.find(typical) ?? (paths[0] as CriticalPath);
   const opened = Math.max(depth.ticket, depth.room);
   return {
@@ -370,12 +389,19 @@ const LABEL_WIDTH = 40;
 const COLUMN_WIDTH = 14;
 
 function line(cells: string[]): string {
-  return cells.map((cell, index) => cell.padEnd(WIDTHS[index] ?? 9)).join('').trimEnd();
+  return cells
+    .map((cell, index) => cell.padEnd(WIDTHS[index] ?? 9))
+    .join('')
+    .trimEnd();
 }
 
 function failuresText(failures: Record<string, number>): string {
   const count = Object.values(failures).reduce((sum, n) => sum + n, 0);
-  return count === 0 ? '0' : `${count} (${Object.entries(failures).map(([what, n]) => `${what}: ${n}`).join(', ')})`;
+  return count === 0
+    ? '0'
+    : `${count} (${Object.entries(failures)
+        .map(([what, n]) => `${what}: ${n}`)
+        .join(', ')})`;
 }
 
 function settingLine(result: SettingResult): string {
@@ -408,9 +434,7 @@ function printTemporalView(name: string, view: TemporalView): void {
     `  ${name}: ${fixed(median(view.workflowTasks))} workflow tasks up to the note; POST → first one done p50 ${fixed(median(view.firstTask), 1)} ms; ` +
       `each waits p50 ${fixed(median(view.wftWait), 1)} ms for the worker, runs p50 ${fixed(median(view.wftRun), 1)} ms`,
   );
-  console.log(
-    `    activity schedule→start p50 (ms): ${waits}; start → its first vendor call p50 ${fixed(median(view.startToCall), 1)} ms`,
-  );
+  console.log(`    activity schedule→start p50 (ms): ${waits}; start → its first vendor call p50 ${fixed(median(view.startToCall), 1)} ms`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -455,13 +479,32 @@ export async function runE2e(options: E2eOptions = {}): Promise<void> {
     fakes.setLatency(0);
     const [fast, slow] = results as [SettingResult, SettingResult];
 
-    console.log('\nwebhook POST → war room, ms (ready = ticket + channel with invites + PagerDuty note; furnished = ready + topic + summary + pin):');
-    console.log(line(['setting', 'incidents', 'ready p50', 'p99', 'max', 'furn. p50', 'p99', 'max', 'inc/s', 'main loop', 'node cpu', 'temporal cpu', 'others', 'failures']));
+    console.log(
+      '\nwebhook POST → war room, ms (ready = ticket + channel with invites + PagerDuty note; furnished = ready + topic + summary + pin):',
+    );
+    console.log(
+      line([
+        'setting',
+        'incidents',
+        'ready p50',
+        'p99',
+        'max',
+        'furn. p50',
+        'p99',
+        'max',
+        'inc/s',
+        'main loop',
+        'node cpu',
+        'temporal cpu',
+        'others',
+        'failures',
+      ]),
+    );
     for (const result of results) console.log(settingLine(result));
     console.log(
       'columns: inc/s = incidents furnished per second; main loop = busy share of the event loop running the API, activities and fakes; ' +
         'node cpu / temporal cpu = ms of CPU per incident of this whole process (all threads) / of the dev server; ' +
-        'others = share of the machine\'s CPU other processes used meanwhile',
+        "others = share of the machine's CPU other processes used meanwhile",
     );
 
     const fastReady = median(fast.traces.map((trace) => since(trace, trace.readyAt)));
@@ -493,7 +536,7 @@ export async function runE2e(options: E2eOptions = {}): Promise<void> {
     }
     console.log(`ready − bound (time outside vendor calls on the chain), ${slow.name}: p50 ${fixed(slowReady - limit.ms)} ms`);
 
-    console.log('\nTemporal, from the runs\' histories (server timestamps):');
+    console.log("\nTemporal, from the runs' histories (server timestamps):");
     for (const result of results) printTemporalView(result.name, await temporalView(client, result.traces));
   } finally {
     await stack.stop().catch((err: Error) => console.error(`cleanup failed: ${err.message}`));

@@ -29,7 +29,6 @@ const TARGET_P99_MS = 50;
 /** Webhooks are signed as in production, so verification is part of what is measured. */
 const WEBHOOK_SECRET = 'bench-webhook-secret';
 
-
 const settings = {
   requests: intFromEnv('BENCH_REQUESTS', 3000),
   concurrency: intFromEnv('BENCH_CONCURRENCY', 50),
@@ -147,9 +146,6 @@ interface Row {
   serverCpuUs?: number;
 }
 
-
-
-
 async function measure(
   path: string,
   round: number,
@@ -194,14 +190,31 @@ const percent = (value: number | undefined) => (value === undefined ? '-' : `${M
 function failuresText(row: Row): string {
   const count = Object.values(row.failures).reduce((sum, n) => sum + n, 0);
   if (count === 0) return '0';
-  return `${count} (${Object.entries(row.failures).map(([status, n]) => `${status}: ${n}`).join(', ')})`;
+  return `${count} (${Object.entries(row.failures)
+    .map(([status, n]) => `${status}: ${n}`)
+    .join(', ')})`;
 }
 
-const COLUMNS = ['path', 'round', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'non-202', 'main loop', 'sender loop', 'node µs/req', 'temporal µs/req'];
+const COLUMNS = [
+  'path',
+  'round',
+  'requests',
+  'req/s',
+  'p50 ms',
+  'p99 ms',
+  'non-202',
+  'main loop',
+  'sender loop',
+  'node µs/req',
+  'temporal µs/req',
+];
 const WIDTHS = [12, 6, 9, 8, 8, 8, 8, 10, 12, 12, 16];
 
 function line(cells: string[]): string {
-  return cells.map((cell, index) => cell.padEnd(WIDTHS[index] ?? 8)).join('').trimEnd();
+  return cells
+    .map((cell, index) => cell.padEnd(WIDTHS[index] ?? 8))
+    .join('')
+    .trimEnd();
 }
 
 function rowLine(row: Row, round: string = String(row.round)): string {
@@ -221,7 +234,15 @@ function rowLine(row: Row, round: string = String(row.round)): string {
 }
 
 function summaryLine(row: Row): string {
-  return line([row.path, String(row.round), String(row.requests), fixed(row.perSecond, 0), fixed(row.p50), fixed(row.p99), failuresText(row)]);
+  return line([
+    row.path,
+    String(row.round),
+    String(row.requests),
+    fixed(row.perSecond, 0),
+    fixed(row.p50),
+    fixed(row.p99),
+    failuresText(row),
+  ]);
 }
 
 /** The median round by throughput (for an even count, the slower of the middle two). */
@@ -235,11 +256,14 @@ function medianRound(rows: Row[]): Row {
 function outcomesText(rows: Row[]): string {
   const total: Record<string, number> = {};
   for (const row of rows) for (const [outcome, n] of Object.entries(row.outcomes)) total[outcome] = (total[outcome] ?? 0) + n;
-  return Object.entries(total).map(([outcome, n]) => `${outcome} ${n}`).join(', ') || 'none';
+  return (
+    Object.entries(total)
+      .map(([outcome, n]) => `${outcome} ${n}`)
+      .join(', ') || 'none'
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
-
 
 async function main(): Promise<void> {
   console.log(`machine: ${machineLine()}`);
@@ -259,7 +283,10 @@ async function main(): Promise<void> {
     const { taskQueue } = stack;
     // The bare path has a connection of its own: the API's Dispatcher wraps its client's
     // signalWithStart RPC, and the bare path must be the SDK untouched.
-    const forBare: { client: Client; connection: Connection } = await connectClient({ ...stack.config.temporal, address: stack.temporal.address });
+    const forBare: { client: Client; connection: Connection } = await connectClient({
+      ...stack.config.temporal,
+      address: stack.temporal.address,
+    });
     cleanups.push(() => forBare.connection.close());
     // Idle keep-alive sockets must survive the bare rounds, or the first POSTs of a round reconnect.
     stack.apiServer!.keepAliveTimeout = settings.timeoutMs;
@@ -285,9 +312,7 @@ async function main(): Promise<void> {
     if (settings.warmup > 0) {
       const warmWarroom = await measure('warroom', 0, serverPid, sender, warroomRun(deliveries('WU', settings.warmup)));
       const warmBare = await measure('bare SDK', 0, serverPid, undefined, bareRun(deliveries('BU', settings.warmup)));
-      console.log(
-        `warm-up: ${settings.warmup} each; non-202: warroom ${failuresText(warmWarroom)}, bare ${failuresText(warmBare)}`,
-      );
+      console.log(`warm-up: ${settings.warmup} each; non-202: warroom ${failuresText(warmWarroom)}, bare ${failuresText(warmBare)}`);
     }
 
     const warroomRows: Row[] = [];
@@ -333,10 +358,10 @@ async function main(): Promise<void> {
     const pairRatios = warroomRows.map((row, index) => row.perSecond / (bareRows[index]?.perSecond ?? Number.NaN));
     const medianPairRatio = [...pairRatios].sort((a, b) => a - b)[Math.floor((pairRatios.length - 1) / 2)] ?? Number.NaN;
     console.log(`ratio (warroom/bare throughput): ${ratio.toFixed(2)}   target >= ${TARGET_RATIO}`);
+    console.log(`  same-round ratios: ${pairRatios.map((value) => value.toFixed(2)).join(', ')} (median ${medianPairRatio.toFixed(2)})`);
     console.log(
-      `  same-round ratios: ${pairRatios.map((value) => value.toFixed(2)).join(', ')} (median ${medianPairRatio.toFixed(2)})`,
+      `p99 side by side: warroom ${fixed(warroom.p99)} ms, bare ${fixed(bareMedian.p99)} ms   target (warroom) <= ${TARGET_P99_MS} ms`,
     );
-    console.log(`p99 side by side: warroom ${fixed(warroom.p99)} ms, bare ${fixed(bareMedian.p99)} ms   target (warroom) <= ${TARGET_P99_MS} ms`);
     // Closed loop: mean latency = senders in flight / throughput, whatever the code path costs.
     console.log(
       `  Little's law: ${settings.concurrency} in flight / ${fixed(warroom.perSecond, 0)} req/s = ${fixed((settings.concurrency / warroom.perSecond) * 1000, 0)} ms mean; ` +
@@ -349,9 +374,11 @@ async function main(): Promise<void> {
           `p99 warroom ${fixed(warroomDuplicates.p99)} ms, bare ${fixed(bareDuplicates.p99)} ms`,
       );
     }
-    console.log(`warroom 202 outcomes: timed rounds ${outcomesText(warroomRows)}${warroomDuplicates ? `; x${settings.duplicates} run ${outcomesText([warroomDuplicates])}` : ''}`);
     console.log(
-      'columns: main loop = busy share of the event loop running the API (or the bare SDK calls); sender loop = the HTTP senders\' thread; ' +
+      `warroom 202 outcomes: timed rounds ${outcomesText(warroomRows)}${warroomDuplicates ? `; x${settings.duplicates} run ${outcomesText([warroomDuplicates])}` : ''}`,
+    );
+    console.log(
+      "columns: main loop = busy share of the event loop running the API (or the bare SDK calls); sender loop = the HTTP senders' thread; " +
         'node µs/req = CPU of this whole process per request; temporal µs/req = CPU of the dev server per request',
     );
   } finally {

@@ -55,7 +55,11 @@ interface PagerDutyFixture {
 const pagerDutyTrigger = fixtureJson<PagerDutyFixture>('pagerduty-v3-incident-triggered.json');
 
 /** The sample PagerDuty v3 trigger for `incidentId` with its own event id, signed with `secret` as PagerDuty signs it. */
-export function signedPagerDutyTrigger(incidentId: string, eventId: string, secret: string): { body: string; headers: { 'x-pagerduty-signature': string } } {
+export function signedPagerDutyTrigger(
+  incidentId: string,
+  eventId: string,
+  secret: string,
+): { body: string; headers: { 'x-pagerduty-signature': string } } {
   const body = structuredClone(pagerDutyTrigger);
   body.event.id = eventId;
   body.event.data.id = incidentId;

@@ -134,7 +134,13 @@ export function watchWarRoom(fakes: { jira: JiraFake; slack: SlackFake; pagerdut
   const note = (trace: WarRoomTrace | undefined, call: VendorCall) => (trace ? trace.calls.push(call) : shared.push(call));
 
   onAnswer(fakes.jira.requests, (record, arrivedAt, answeredAt) => {
-    const call: VendorCall = { vendor: 'jira', what: record.operation ?? `${record.method} ${record.path}`, arrivedAt, answeredAt, ok: record.status < 300 };
+    const call: VendorCall = {
+      vendor: 'jira',
+      what: record.operation ?? `${record.method} ${record.path}`,
+      arrivedAt,
+      answeredAt,
+      ok: record.status < 300,
+    };
     const label = jiraLabel(record);
     const trace = label ? byLabel.get(label) : undefined;
     note(trace, call);
@@ -144,7 +150,8 @@ export function watchWarRoom(fakes: { jira: JiraFake; slack: SlackFake; pagerdut
   onAnswer(fakes.slack.requests, (record, arrivedAt, answeredAt) => {
     const ok = record.status === 200 && (record.body as { ok?: unknown } | undefined)?.ok === true;
     const call: VendorCall = { vendor: 'slack', what: record.method, arrivedAt, answeredAt, ok };
-    let trace = record.method === 'conversations.create' ? byChannelName.get(record.args.name ?? '') : byChannelId.get(record.args.channel ?? '');
+    let trace =
+      record.method === 'conversations.create' ? byChannelName.get(record.args.name ?? '') : byChannelId.get(record.args.channel ?? '');
     const metadata = record.method === 'chat.postMessage' ? slackMetadata(record) : undefined;
     if (!trace && metadata?.event_type === SLACK_EVENT_TYPES.announcement) {
       trace = byKey.get(String(metadata.event_payload?.incident_key ?? ''));
@@ -176,7 +183,11 @@ export function watchWarRoom(fakes: { jira: JiraFake; slack: SlackFake; pagerdut
 
   onAnswer(fakes.pagerduty.requests, (record: PagerDutyRequest, arrivedAt, answeredAt) => {
     const notes = /^\/incidents\/([^/]+)\/notes$/.exec(record.path);
-    const what = notes ? `${record.method} notes` : /^\/users\/[^/]+$/.test(record.path) ? `${record.method} users` : `${record.method} ${record.path}`;
+    const what = notes
+      ? `${record.method} notes`
+      : /^\/users\/[^/]+$/.test(record.path)
+        ? `${record.method} users`
+        : `${record.method} ${record.path}`;
     const call: VendorCall = { vendor: 'pagerduty', what, arrivedAt, answeredAt, ok: record.status < 300 };
     const trace = notes ? byIncident.get(decodeURIComponent(notes[1] ?? '')) : undefined;
     note(trace, call);

@@ -69,7 +69,9 @@ export function pagerDutyEvent(kind: 'trigger' | 'acknowledge' | 'resolve', inci
 
 /** A PagerDuty v3 `incident.annotated` with a note no other delivery carries. */
 export function pagerDutyNote(incidentId: string, content: string): Delivery {
-  const body = JSON.parse(PD_ANNOTATED) as { event: { id: string; data: { id: string; content: string; incident: Record<string, unknown> } } };
+  const body = JSON.parse(PD_ANNOTATED) as {
+    event: { id: string; data: { id: string; content: string; incident: Record<string, unknown> } };
+  };
   body.event.id = `EV${randomUUID().replace(/-/g, '').slice(0, 20).toUpperCase()}`;
   body.event.data.id = `PN${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
   body.event.data.content = content;
@@ -87,12 +89,24 @@ const apiHeaders = (idempotencyKey?: string): Record<string, string> => ({
 /** `POST /incidents` for a new generic incident. */
 export function genericTrigger(id: string, title: string): Delivery {
   const body = { id, title, severity: 'error', service: 'chaos', responders: ['lee.dev@example.com'] };
-  return { key: incidentKey('api', id), expect: { what: 'trigger from api' }, path: '/incidents', body: JSON.stringify(body), headers: apiHeaders(randomUUID()) };
+  return {
+    key: incidentKey('api', id),
+    expect: { what: 'trigger from api' },
+    path: '/incidents',
+    body: JSON.stringify(body),
+    headers: apiHeaders(randomUUID()),
+  };
 }
 
 /** `POST /incidents/:key/acknowledge|resolve` by a named person. */
 export function genericAction(key: string, action: 'acknowledge' | 'resolve', by: string): Delivery {
-  return { key, expect: { what: `${action} from api` }, path: `/incidents/${key}/${action}`, body: JSON.stringify({ by }), headers: apiHeaders() };
+  return {
+    key,
+    expect: { what: `${action} from api` },
+    path: `/incidents/${key}/${action}`,
+    body: JSON.stringify({ by }),
+    headers: apiHeaders(),
+  };
 }
 
 /** One POST on a fresh connection; never throws. */
@@ -140,7 +154,8 @@ export function post(baseUrl: string, delivery: Pick<Delivery, 'path' | 'body' |
       req.destroy();
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
-      const kind: AttemptKind = err.code === 'ECONNREFUSED' ? 'refused' : err.code === 'ECONNRESET' || err.message === 'socket hang up' ? 'reset' : 'error';
+      const kind: AttemptKind =
+        err.code === 'ECONNREFUSED' ? 'refused' : err.code === 'ECONNRESET' || err.message === 'socket hang up' ? 'reset' : 'error';
       settle({ kind, detail: `${err.code ?? ''} ${err.message}`.trim() });
     });
     req.end(body);

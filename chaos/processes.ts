@@ -91,7 +91,12 @@ function planIncidents(stack: Stack, count: number, tag: string, mix: 'mixed' | 
     const title = `chaos ${tag} #${index}: checkout-api 5xx above 5%`;
     if (mix === 'pagerduty' || index % 5 < 3) {
       const incident = stack.fakes.pagerduty.addIncident({ id: `Q${tag.toUpperCase()}${run}${index}`.replace(/[^A-Z0-9]/g, ''), title });
-      return { key: incidentKey('pagerduty', incident.id), source: 'pagerduty', externalId: incident.id, trigger: pagerDutyEvent('trigger', incident.id, title) };
+      return {
+        key: incidentKey('pagerduty', incident.id),
+        source: 'pagerduty',
+        externalId: incident.id,
+        trigger: pagerDutyEvent('trigger', incident.id, title),
+      };
     }
     const id = `chaos-${tag}-${run.toLowerCase()}-${index}`;
     return { key: incidentKey('api', id), source: 'api', externalId: id, trigger: genericTrigger(id, title) };
@@ -108,17 +113,21 @@ function warRoomComplete(incident: PlannedIncident, state: IncidentState): boole
 /** Waits until every incident's war room is complete; answers when each was first seen complete (those complete within `timeoutMs`). */
 async function waitComplete(stack: Stack, incidents: readonly PlannedIncident[], timeoutMs: number): Promise<Map<string, number>> {
   const completedAt = new Map<string, number>();
-  await eventually(`${incidents.length} war rooms complete`, async () => {
-    const open = incidents.filter((incident) => !completedAt.has(incident.key));
-    await pool(open, 8, async (incident) => {
-      try {
-        if (warRoomComplete(incident, await stack.state(incident.key))) completedAt.set(incident.key, Date.now());
-      } catch {
-        // not started yet, or Temporal or the worker busy: asked again next round
-      }
-    });
-    return completedAt.size === incidents.length;
-  }, { timeoutMs, intervalMs: 500 }).catch(() => undefined); // the caller reports the ones missing
+  await eventually(
+    `${incidents.length} war rooms complete`,
+    async () => {
+      const open = incidents.filter((incident) => !completedAt.has(incident.key));
+      await pool(open, 8, async (incident) => {
+        try {
+          if (warRoomComplete(incident, await stack.state(incident.key))) completedAt.set(incident.key, Date.now());
+        } catch {
+          // not started yet, or Temporal or the worker busy: asked again next round
+        }
+      });
+      return completedAt.size === incidents.length;
+    },
+    { timeoutMs, intervalMs: 500 },
+  ).catch(() => undefined); // the caller reports the ones missing
   return completedAt;
 }
 
@@ -139,12 +148,19 @@ interface Duplicates {
 function countDuplicates(stack: Stack, incidents: readonly PlannedIncident[]): Duplicates {
   const { jira, slack, pagerduty, pagerdutyEvents } = stack.fakes;
   const result: Duplicates = {
-    tickets: 0, channels: 0, notes: 0, summaries: 0, announcements: 0, repeatedChangeEvents: 0,
+    tickets: 0,
+    channels: 0,
+    notes: 0,
+    summaries: 0,
+    announcements: 0,
+    repeatedChangeEvents: 0,
     found: { tickets: 0, channels: 0, notes: 0, pagerDuty: 0 },
     detail: [],
   };
   const announceChannel = slack.channelByName('incidents');
-  const announcements = announceChannel ? slack.messages(announceChannel.id).filter((message) => message.metadata?.event_type === SLACK_EVENT_TYPES.announcement) : [];
+  const announcements = announceChannel
+    ? slack.messages(announceChannel.id).filter((message) => message.metadata?.event_type === SLACK_EVENT_TYPES.announcement)
+    : [];
   const changeCounts = new Map<string, number>();
   for (const event of pagerdutyEvents.changeEvents) {
     const custom = (event.payload as { custom_details?: Record<string, string> }).custom_details ?? {};
@@ -179,18 +195,29 @@ function countDuplicates(stack: Stack, incidents: readonly PlannedIncident[]): D
 
 function reportDuplicates(report: Report, duplicates: Duplicates, incidents: number): void {
   const { found } = duplicates;
-  report.figure('found (tickets/channels/notes)', `${found.tickets}/${incidents}, ${found.channels}/${incidents}, ${found.notes}/${found.pagerDuty}`);
-  report.expect(found.tickets === incidents && found.channels === incidents && found.notes === found.pagerDuty, 'a ticket, channel or note is missing at the fakes');
+  report.figure(
+    'found (tickets/channels/notes)',
+    `${found.tickets}/${incidents}, ${found.channels}/${incidents}, ${found.notes}/${found.pagerDuty}`,
+  );
+  report.expect(
+    found.tickets === incidents && found.channels === incidents && found.notes === found.pagerDuty,
+    'a ticket, channel or note is missing at the fakes',
+  );
   report.figure('duplicates (tickets/channels/notes)', `${duplicates.tickets}/${duplicates.channels}/${duplicates.notes}`);
   report.figure('duplicates (summaries/announcements)', `${duplicates.summaries}/${duplicates.announcements}`);
   report.figure('change events sent twice', duplicates.repeatedChangeEvents);
-  report.expect(duplicates.tickets + duplicates.channels + duplicates.notes + duplicates.summaries + duplicates.announcements === 0,
-    `duplicates: ${duplicates.detail.slice(0, 5).join('; ')}`);
+  report.expect(
+    duplicates.tickets + duplicates.channels + duplicates.notes + duplicates.summaries + duplicates.announcements === 0,
+    `duplicates: ${duplicates.detail.slice(0, 5).join('; ')}`,
+  );
 }
 
 function allAccepted(report: Report, sent: readonly Sent[], what: string): void {
   const refused = sent.filter((one) => one.final.kind !== '2xx');
-  report.expect(refused.length === 0, `${refused.length} ${what} never got a 2xx (first: ${refused[0]?.delivery.key} ${refused[0]?.final.kind} ${refused[0]?.final.status ?? ''} ${refused[0]?.final.detail ?? ''})`);
+  report.expect(
+    refused.length === 0,
+    `${refused.length} ${what} never got a 2xx (first: ${refused[0]?.delivery.key} ${refused[0]?.final.kind} ${refused[0]?.final.status ?? ''} ${refused[0]?.final.detail ?? ''})`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -221,7 +248,10 @@ async function recoveryInHistories(stack: Stack, incidents: readonly PlannedInci
       }
     }
   });
-  const types = [...byType.entries()].sort((a, b) => b[1] - a[1]).map(([type, n]) => `${type} ${n}`).join(', ');
+  const types = [...byType.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([type, n]) => `${type} ${n}`)
+    .join(', ');
   return { workflowTaskTimeouts, retried, afterTimeout, types };
 }
 
@@ -248,17 +278,24 @@ async function workerKill(count: number, latencyMs: number): Promise<Report> {
 
     // Mid-flight: a quarter or more of the tickets asked for but not all, and creates unanswered
     // at the fakes (three or more preferred; past 60% of the tickets, one will do).
-    const atKill = await eventually('incidents mid-flight', async () => {
-      const calls = createCalls(stack);
-      const wanted = calls.tickets < count * 0.6 ? 3 : 1;
-      return calls.tickets >= Math.ceil(count * 0.25) && calls.tickets < count && calls.inFlight >= wanted && calls;
-    }, { timeoutMs: 120_000, intervalMs: 5 });
+    const atKill = await eventually(
+      'incidents mid-flight',
+      async () => {
+        const calls = createCalls(stack);
+        const wanted = calls.tickets < count * 0.6 ? 3 : 1;
+        return calls.tickets >= Math.ceil(count * 0.25) && calls.tickets < count && calls.inFlight >= wanted && calls;
+      },
+      { timeoutMs: 120_000, intervalMs: 5 },
+    );
     const victim = stack.worker;
     victim.child.kill('SIGKILL');
     const killedAt = Date.now();
     await victim.exited;
     report.figure('kills (kill -9 of the worker)', `1 (pid ${victim.pid})`);
-    report.figure('creates received at the kill', `tickets ${atKill.tickets}/${count}, channels ${atKill.channels}/${count}, notes ${atKill.notes}/${pagerDutyCount}`);
+    report.figure(
+      'creates received at the kill',
+      `tickets ${atKill.tickets}/${count}, channels ${atKill.channels}/${count}, notes ${atKill.notes}/${pagerDutyCount}`,
+    );
     report.figure('calls unanswered at the kill', `${atKill.inFlight} creates, ${atKill.unanswered} calls in all`);
 
     stack.worker = stack.startWorker();
@@ -276,12 +313,22 @@ async function workerKill(count: number, latencyMs: number): Promise<Report> {
     const last = Math.max(killedAt, ...completedAt.values());
     report.figure('completed', `${completedAt.size}/${count}`);
     report.figure('time to recover (kill → last done)', seconds(last - killedAt));
-    report.expect(completedAt.size === count, `${count - completedAt.size} incidents never completed: ${incidents.filter((i) => !completedAt.has(i.key)).slice(0, 5).map((i) => i.key).join(', ')}`);
+    report.expect(
+      completedAt.size === count,
+      `${count - completedAt.size} incidents never completed: ${incidents
+        .filter((i) => !completedAt.has(i.key))
+        .slice(0, 5)
+        .map((i) => i.key)
+        .join(', ')}`,
+    );
     report.expect(atKill.inFlight > 0, 'no create was in flight at the kill');
 
     const recovery = await recoveryInHistories(stack, incidents);
     report.figure('workflow tasks timed out', recovery.workflowTaskTimeouts);
-    report.figure('activities retried (after a timeout)', `${recovery.retried} (${recovery.afterTimeout})${recovery.types ? `: ${recovery.types}` : ''}`);
+    report.figure(
+      'activities retried (after a timeout)',
+      `${recovery.retried} (${recovery.afterTimeout})${recovery.types ? `: ${recovery.types}` : ''}`,
+    );
 
     // Every call at the fakes answered (the dead worker's included) before counting.
     await eventually('the fakes to answer every call', async () => createCalls(stack).unanswered === 0, { timeoutMs: 30_000 });
@@ -308,7 +355,11 @@ async function temporalRestart(count: number, latencyMs: number, outageMs: numbe
   try {
     const incidents = planIncidents(stack, count, 'tr');
     report.figure('open incidents', count);
-    allAccepted(report, await pool(incidents, 20, (incident) => sendWithRetries(stack.apiUrl, incident.trigger, { deadlineMs: 60_000 })), 'triggers');
+    allAccepted(
+      report,
+      await pool(incidents, 20, (incident) => sendWithRetries(stack.apiUrl, incident.trigger, { deadlineMs: 60_000 })),
+      'triggers',
+    );
     const ready = await waitComplete(stack, incidents, 180_000);
     report.expect(ready.size === count, `${count - ready.size} war rooms not complete before the restart`);
 
@@ -316,7 +367,9 @@ async function temporalRestart(count: number, latencyMs: number, outageMs: numbe
     const fresh = planIncidents(stack, Math.max(5, Math.round(count / 10)), 'trnew');
     const duringOutage: Delivery[] = [
       ...incidents.map((incident) =>
-        incident.source === 'pagerduty' ? pagerDutyEvent('acknowledge', incident.externalId) : genericAction(incident.key, 'acknowledge', 'sam.sre@example.com'),
+        incident.source === 'pagerduty'
+          ? pagerDutyEvent('acknowledge', incident.externalId)
+          : genericAction(incident.key, 'acknowledge', 'sam.sre@example.com'),
       ),
       ...fresh.map((incident) => incident.trigger),
     ];
@@ -337,7 +390,10 @@ async function temporalRestart(count: number, latencyMs: number, outageMs: numbe
       }),
     );
     await sleep(outageMs);
-    await eventually('every sender refused once', async () => refusedOnce.size === duringOutage.length, { timeoutMs: 60_000, intervalMs: 250 });
+    await eventually('every sender refused once', async () => refusedOnce.size === duringOutage.length, {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
     const get = await fetch(`${stack.apiUrl}/incidents/${incidents[0]?.key}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
     report.figure('GET /incidents/:key while down', get.status);
     report.expect(get.status === 503, `GET /incidents/:key answered ${get.status} while Temporal was down`);
@@ -353,7 +409,10 @@ async function temporalRestart(count: number, latencyMs: number, outageMs: numbe
     const lastSuccess = successes.length > 0 ? Math.max(...successes) : Number.NaN;
     const firstSuccess = successes.length > 0 ? Math.min(...successes) : Number.NaN;
     report.figure('deliveries during the outage', sent.length);
-    report.figure('503 answers', `${kinds['5xx']} (${attempts.filter((attempt) => attempt.kind === '5xx' && attempt.sentAt >= upAt).length} to deliveries sent after Temporal was back)`);
+    report.figure(
+      '503 answers',
+      `${kinds['5xx']} (${attempts.filter((attempt) => attempt.kind === '5xx' && attempt.sentAt >= upAt).length} to deliveries sent after Temporal was back)`,
+    );
     report.figure('refused connections', kinds.refused);
     report.figure('sender retries', attempts.length - sent.length);
     // "Up" is when this process saw the server answer; a sender may get through a moment before.
@@ -362,19 +421,33 @@ async function temporalRestart(count: number, latencyMs: number, outageMs: numbe
     report.figure('restart took', seconds(upAt - restartAt));
     allAccepted(report, sent, 'outage deliveries');
     report.expect(kinds['5xx'] > 0, 'no 503 while Temporal was down');
-    report.expect(firstSuccess - upAt <= RECOVERY_LIMIT_MS, `the API still answered 503 ${seconds(firstSuccess - upAt)} after Temporal was back (limit ${seconds(RECOVERY_LIMIT_MS)})`);
+    report.expect(
+      firstSuccess - upAt <= RECOVERY_LIMIT_MS,
+      `the API still answered 503 ${seconds(firstSuccess - upAt)} after Temporal was back (limit ${seconds(RECOVERY_LIMIT_MS)})`,
+    );
     report.expect(stack.worker.alive(), `the worker died while Temporal was down: ${tail(stack.worker.logFile, 3)}`);
     report.expect(stack.api.alive(), 'the API died while Temporal was down');
 
     // The worker is back too: every acknowledge sent during the outage is applied.
     const acknowledged = new Set<string>();
-    await eventually('acknowledges applied', async () => {
-      await pool(incidents.filter((incident) => !acknowledged.has(incident.key)), 8, async (incident) => {
-        if ((await stack.state(incident.key).catch(() => undefined))?.status === 'acknowledged') acknowledged.add(incident.key);
-      });
-      return acknowledged.size === incidents.length;
-    }, { timeoutMs: 120_000, intervalMs: 500 }).catch(() => undefined);
-    report.figure('acknowledged (sent while down)', `${acknowledged.size}/${incidents.length}, all applied ${seconds(Date.now() - upAt)} after up`);
+    await eventually(
+      'acknowledges applied',
+      async () => {
+        await pool(
+          incidents.filter((incident) => !acknowledged.has(incident.key)),
+          8,
+          async (incident) => {
+            if ((await stack.state(incident.key).catch(() => undefined))?.status === 'acknowledged') acknowledged.add(incident.key);
+          },
+        );
+        return acknowledged.size === incidents.length;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    ).catch(() => undefined);
+    report.figure(
+      'acknowledged (sent while down)',
+      `${acknowledged.size}/${incidents.length}, all applied ${seconds(Date.now() - upAt)} after up`,
+    );
     report.expect(acknowledged.size === incidents.length, 'an acknowledge sent while Temporal was down did not land');
 
     // Nothing lost: every incident (old and new) queryable through the API and open.
@@ -384,13 +457,17 @@ async function temporalRestart(count: number, latencyMs: number, outageMs: numbe
     let busy = 0;
     await pool(everyone, 8, async (incident) => {
       let last = '';
-      const answered = await eventually(`GET ${incident.key}`, async () => {
-        const answer = await fetch(`${stack.apiUrl}/incidents/${incident.key}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
-        const body = (await answer.json()) as Partial<IncidentState>;
-        last = `${answer.status} ${body.status ?? ''}`;
-        if (answer.status === 503) busy += 1;
-        return answer.status === 503 ? undefined : { status: answer.status, body };
-      }, { timeoutMs: 60_000, intervalMs: 1000 }).catch(() => undefined);
+      const answered = await eventually(
+        `GET ${incident.key}`,
+        async () => {
+          const answer = await fetch(`${stack.apiUrl}/incidents/${incident.key}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+          const body = (await answer.json()) as Partial<IncidentState>;
+          last = `${answer.status} ${body.status ?? ''}`;
+          if (answer.status === 503) busy += 1;
+          return answer.status === 503 ? undefined : { status: answer.status, body };
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      ).catch(() => undefined);
       if (!answered || answered.status !== 200 || answered.body.status === 'resolved') lost.push(`${incident.key}: ${last}`);
     });
     report.figure('open incidents queryable after', `${everyone.length - lost.length}/${everyone.length} (${busy} answers 503 on the way)`);
@@ -401,17 +478,28 @@ async function temporalRestart(count: number, latencyMs: number, outageMs: numbe
 
     // All resolvable: each resolves and its run closes out and completes.
     const resolveSent = await pool(everyone, 20, (incident) =>
-      sendWithRetries(stack.apiUrl, incident.source === 'pagerduty' ? pagerDutyEvent('resolve', incident.externalId) : genericAction(incident.key, 'resolve', 'sam.sre@example.com'), { deadlineMs: 60_000 }),
+      sendWithRetries(
+        stack.apiUrl,
+        incident.source === 'pagerduty'
+          ? pagerDutyEvent('resolve', incident.externalId)
+          : genericAction(incident.key, 'resolve', 'sam.sre@example.com'),
+        { deadlineMs: 60_000 },
+      ),
     );
     allAccepted(report, resolveSent, 'resolves');
     const closed: string[] = [];
     const notClosed: string[] = [];
     await pool(everyone, 8, async (incident) => {
       try {
-        const result = await eventually(`${incident.key} completes`, async () => {
-          return (await stack.status(incident.key)) === 'COMPLETED' ? stack.state(incident.key) : undefined;
-        }, { timeoutMs: 120_000, intervalMs: 500 });
-        const ok = result.status === 'resolved' && result.steps.jiraTransition?.status === 'done' && result.steps.slackArchive?.status === 'done';
+        const result = await eventually(
+          `${incident.key} completes`,
+          async () => {
+            return (await stack.status(incident.key)) === 'COMPLETED' ? stack.state(incident.key) : undefined;
+          },
+          { timeoutMs: 120_000, intervalMs: 500 },
+        );
+        const ok =
+          result.status === 'resolved' && result.steps.jiraTransition?.status === 'done' && result.steps.slackArchive?.status === 'done';
         (ok ? closed : notClosed).push(incident.key);
       } catch (err) {
         notClosed.push(`${incident.key}: ${(err as Error).message}`);
@@ -437,7 +525,11 @@ async function apiRestart(deliveries: number, ratePerSecond: number): Promise<Re
   try {
     // A third are new incidents (signal-with-start), two thirds notes on open PagerDuty incidents (signal).
     const hosts = planIncidents(stack, 20, 'ar', 'pagerduty');
-    allAccepted(report, await pool(hosts, 10, (incident) => sendWithRetries(stack.apiUrl, incident.trigger, { deadlineMs: 60_000 })), 'host incidents');
+    allAccepted(
+      report,
+      await pool(hosts, 10, (incident) => sendWithRetries(stack.apiUrl, incident.trigger, { deadlineMs: 60_000 })),
+      'host incidents',
+    );
     const fresh = planIncidents(stack, Math.ceil(deliveries / 3), 'arnew');
     const stream: Delivery[] = [];
     let notes = 0;
@@ -486,7 +578,12 @@ async function apiRestart(deliveries: number, ratePerSecond: number): Promise<Re
     const attempts = await Promise.all(results);
     await restarting;
     const kinds = countKinds(attempts);
-    report.figure('restarts (SIGTERM, then SIGKILL)', restarts.map((one) => `${one.signal}: gone after ${seconds((one.goneAt ?? one.at) - one.at)}, back after ${seconds(one.downMs ?? 0)}`).join('; '));
+    report.figure(
+      'restarts (SIGTERM, then SIGKILL)',
+      restarts
+        .map((one) => `${one.signal}: gone after ${seconds((one.goneAt ?? one.at) - one.at)}, back after ${seconds(one.downMs ?? 0)}`)
+        .join('; '),
+    );
     report.figure('stream lasted', seconds(streamed));
     report.figure('2xx', kinds['2xx']);
     report.figure('5xx', kinds['5xx']);
@@ -499,7 +596,14 @@ async function apiRestart(deliveries: number, ratePerSecond: number): Promise<Re
       const window = attempts.filter((attempt) => attempt.answeredAt >= one.at && attempt.sentAt <= one.at + (one.downMs ?? 0));
       report.figure(`answers around the ${one.signal}`, brief(countKinds(window)));
     }
-    report.expect(kinds['4xx'] + kinds.timeout + kinds.error === 0, `answers neither 2xx, 5xx nor refused: ${attempts.filter((a) => ['4xx', 'timeout', 'error'].includes(a.kind)).slice(0, 3).map((a) => `${a.kind} ${a.status ?? ''} ${a.detail ?? ''}`).join('; ')}`);
+    report.expect(
+      kinds['4xx'] + kinds.timeout + kinds.error === 0,
+      `answers neither 2xx, 5xx nor refused: ${attempts
+        .filter((a) => ['4xx', 'timeout', 'error'].includes(a.kind))
+        .slice(0, 3)
+        .map((a) => `${a.kind} ${a.status ?? ''} ${a.detail ?? ''}`)
+        .join('; ')}`,
+    );
     // A reset is what a crash does to a request in flight (or still queued while the process
     // dies); only the SIGKILL may cause one.
     const kill = restarts.find((one) => one.signal === 'SIGKILL');
@@ -507,23 +611,40 @@ async function apiRestart(deliveries: number, ratePerSecond: number): Promise<Re
       (attempt) => attempt.kind === 'reset' && !(kill && attempt.sentAt <= (kill.goneAt ?? kill.at) && attempt.answeredAt >= kill.at),
     );
     const term = restarts.find((one) => one.signal === 'SIGTERM');
-    const relative = (attempt: Attempt) => `sent ${((attempt.sentAt - (term?.at ?? 0)) / 1000).toFixed(2)} s, reset ${((attempt.answeredAt - (term?.at ?? 0)) / 1000).toFixed(2)} s after the SIGTERM`;
-    report.expect(strayResets.length === 0, `${strayResets.length} connections reset outside the crash (${strayResets.slice(0, 4).map(relative).join('; ')})`);
+    const relative = (attempt: Attempt) =>
+      `sent ${((attempt.sentAt - (term?.at ?? 0)) / 1000).toFixed(2)} s, reset ${((attempt.answeredAt - (term?.at ?? 0)) / 1000).toFixed(2)} s after the SIGTERM`;
+    report.expect(
+      strayResets.length === 0,
+      `${strayResets.length} connections reset outside the crash (${strayResets.slice(0, 4).map(relative).join('; ')})`,
+    );
     report.expect(kinds.refused + kinds['5xx'] + kinds.reset > 0, 'the restarts refused nothing: the stream did not overlap them');
 
     // Every 2xx is in a run: the workflow exists and its timeline shows that delivery.
-    const missing = await missingFromRuns(stack, stream.filter((_, index) => attempts[index]?.kind === '2xx'));
+    const missing = await missingFromRuns(
+      stack,
+      stream.filter((_, index) => attempts[index]?.kind === '2xx'),
+    );
     report.figure('2xx deliveries in a run', `${kinds['2xx'] - missing.length}/${kinds['2xx']}`);
     report.expect(missing.length === 0, `accepted but not in a run: ${missing.slice(0, 5).join('; ')}`);
 
     // The others are retried, as PagerDuty does; then every delivery is in a run, once.
-    const retried = await pool(stream.filter((_, index) => attempts[index]?.kind !== '2xx'), 20, (delivery) => sendWithRetries(stack.apiUrl, delivery, { deadlineMs: 60_000 }));
+    const retried = await pool(
+      stream.filter((_, index) => attempts[index]?.kind !== '2xx'),
+      20,
+      (delivery) => sendWithRetries(stack.apiUrl, delivery, { deadlineMs: 60_000 }),
+    );
     allAccepted(report, retried, 'retried deliveries');
-    report.figure('sender retries', retried.reduce((sum, one) => sum + one.attempts.length, 0));
+    report.figure(
+      'sender retries',
+      retried.reduce((sum, one) => sum + one.attempts.length, 0),
+    );
     const stillMissing = await missingFromRuns(stack, stream);
     report.figure('deliveries in a run after retries', `${stream.length - stillMissing.length}/${stream.length}`);
     report.expect(stillMissing.length === 0, `lost after retries: ${stillMissing.slice(0, 5).join('; ')}`);
-    const twice = await notesTwice(stack, hosts.map((host) => host.key));
+    const twice = await notesTwice(
+      stack,
+      hosts.map((host) => host.key),
+    );
     report.figure('notes on a timeline twice', twice);
     report.expect(twice === 0, `${twice} notes recorded twice`);
   } catch (err) {
@@ -549,13 +670,16 @@ async function missingFromRuns(stack: Stack, deliveries: readonly Delivery[]): P
     if (settled) return;
     const state = await stack.state(key).catch(() => undefined);
     if (!state) return void missing.push(`${key}: no run`);
-    for (const delivery of expected) if (!onTimeline(state, delivery)) missing.push(`${key}: ${delivery.expect.what} ${delivery.expect.detail ?? ''}`.trim());
+    for (const delivery of expected)
+      if (!onTimeline(state, delivery)) missing.push(`${key}: ${delivery.expect.what} ${delivery.expect.detail ?? ''}`.trim());
   });
   return missing;
 }
 
 function onTimeline(state: IncidentState, delivery: Delivery): boolean {
-  return state.timeline.some((entry) => entry.what === delivery.expect.what && (delivery.expect.detail === undefined || entry.detail === delivery.expect.detail));
+  return state.timeline.some(
+    (entry) => entry.what === delivery.expect.what && (delivery.expect.detail === undefined || entry.detail === delivery.expect.detail),
+  );
 }
 
 async function notesTwice(stack: Stack, keys: readonly string[]): Promise<number> {
@@ -572,7 +696,8 @@ async function notesTwice(stack: Stack, keys: readonly string[]): Promise<number
 
 async function main(): Promise<number> {
   const chosen = argument('scenario');
-  if (chosen !== undefined && !SCENARIOS.includes(chosen as ScenarioName)) throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}`);
+  if (chosen !== undefined && !SCENARIOS.includes(chosen as ScenarioName))
+    throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}`);
   const incidents = positive('incidents', 100);
   const deliveries = positive('deliveries', 300);
   const latencyMs = positive('latency', 200);

@@ -121,7 +121,10 @@ export function startWarroom(role: Role, env: Record<string, string>, logFile: s
   );
   const ready = new Promise<void>((resolveReady, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`warroom ${role} did not start within ${START_TIMEOUT_MS / 1000} s; see ${logFile}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`warroom ${role} did not start within ${START_TIMEOUT_MS / 1000} s; see ${logFile}`)),
+      START_TIMEOUT_MS,
+    );
     child.stdout?.on('data', (chunk: Buffer) => {
       seen = (seen + chunk.toString('utf8')).slice(-4096);
       if (seen.includes(READY_LINE)) {

@@ -61,7 +61,16 @@ const MONITORS_YAML = `monitors:
     autoPublish: false                  # a draft for a human to publish
     autoClose: false
 `;
-const WAR_ROOM_STEPS: StepName[] = ['jiraTicket', 'slackChannel', 'slackTopic', 'slackPin', 'timelinePost', 'statusPage', 'changeTicket', 'changeRoom'];
+const WAR_ROOM_STEPS: StepName[] = [
+  'jiraTicket',
+  'slackChannel',
+  'slackTopic',
+  'slackPin',
+  'timelinePost',
+  'statusPage',
+  'changeTicket',
+  'changeRoom',
+];
 const CLOSE_OUT_STEPS: StepName[] = [
   'jiraComment',
   'jiraTransition',
@@ -104,7 +113,12 @@ function mrkdwnText(text: string, slack: SlackFake): string {
     .replace(/&amp;/g, '&');
 }
 
-type Block = { type: string; text?: { text: string }; fields?: { text: string }[]; elements?: { type: string; text?: string | { text: string } }[] };
+type Block = {
+  type: string;
+  text?: { text: string };
+  fields?: { text: string }[];
+  elements?: { type: string; text?: string | { text: string } }[];
+};
 
 /** Block Kit as text lines: the header, one line per field, the context line, buttons as `[ Label ]`. */
 function blocksText(blocks: unknown[], slack: SlackFake): string[] {
@@ -119,7 +133,9 @@ function blocksText(blocks: unknown[], slack: SlackFake): string[] {
       }
     }
     if (block.type === 'context') {
-      lines.push((block.elements ?? []).map((element) => mrkdwnText(typeof element.text === 'string' ? element.text : '', slack)).join(' '));
+      lines.push(
+        (block.elements ?? []).map((element) => mrkdwnText(typeof element.text === 'string' ? element.text : '', slack)).join(' '),
+      );
     }
     if (block.type === 'actions') {
       lines.push((block.elements ?? []).map((element) => `[ ${typeof element.text === 'object' ? element.text.text : '?'} ]`).join('  '));
@@ -128,7 +144,13 @@ function blocksText(blocks: unknown[], slack: SlackFake): string[] {
   return lines;
 }
 
-type AdfNode = { type?: string; text?: string; content?: AdfNode[]; marks?: { type: string; attrs?: { href?: string } }[]; attrs?: { url?: string } };
+type AdfNode = {
+  type?: string;
+  text?: string;
+  content?: AdfNode[];
+  marks?: { type: string; attrs?: { href?: string } }[];
+  attrs?: { url?: string };
+};
 
 /** Atlassian Document Format as plain text: paragraphs as lines, bullet lists as `•`, links as `text (url)`. */
 function adfText(node: AdfNode | undefined, depth = 0): string {
@@ -146,7 +168,10 @@ function adfText(node: AdfNode | undefined, depth = 0): string {
       .join('');
   switch (node.type) {
     case 'doc':
-      return (node.content ?? []).map((child) => adfText(child, depth)).filter(Boolean).join('\n');
+      return (node.content ?? [])
+        .map((child) => adfText(child, depth))
+        .filter(Boolean)
+        .join('\n');
     case 'paragraph':
     case 'heading':
       return inline(node.content);
@@ -257,8 +282,12 @@ async function startDemo(): Promise<Demo> {
   say(`  API          ${stack.apiUrl}`);
   say(`  fakes        Slack ${slack.url}  Jira ${jira.url}  PagerDuty ${pd.url}  VictorOps ${new URL(vo.url).origin}`);
   say(`               StatusCast ${statuscast.url}  PagerDuty Events ${events.url}`);
-  say(`  settings     responders sam.sre@example.com, nobody@example.com (not in Slack); announcements #${ANNOUNCE_CHANNEL}; archive ${ARCHIVE_DELAY} after resolve`);
-  say(`               status page: ${config.statuscast?.monitors.map((monitor) => `${monitor.name} ${monitor.autoPublish ? 'published' : 'draft'}${monitor.autoClose ? ', auto-close' : ''}`).join('; ')} (${stack.env.STATUSCAST_MONITORS_FILE})`);
+  say(
+    `  settings     responders sam.sre@example.com, nobody@example.com (not in Slack); announcements #${ANNOUNCE_CHANNEL}; archive ${ARCHIVE_DELAY} after resolve`,
+  );
+  say(
+    `               status page: ${config.statuscast?.monitors.map((monitor) => `${monitor.name} ${monitor.autoPublish ? 'published' : 'draft'}${monitor.autoClose ? ', auto-close' : ''}`).join('; ')} (${stack.env.STATUSCAST_MONITORS_FILE})`,
+  );
   say('               Slack buttons on (signing secret set); PagerDuty change events and failure alerts on');
   say(`  ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return { apiUrl: stack.apiUrl, client: stack.client, uiUrl, slack, jira, pd, vo, events, statuscast };
@@ -283,8 +312,13 @@ async function call(stack: Demo, method: string, path: string, body?: Buffer, he
 async function postPagerDuty(stack: Demo, file: string): Promise<string> {
   const body = fixture(file);
   const event = (JSON.parse(body.toString('utf8')) as { event: { event_type: string; data: { id: string } } }).event;
-  const answer = await call(stack, 'POST', '/webhooks/pagerduty', body, { 'content-type': 'application/json', ...signPagerDuty(body, PAGERDUTY_SECRET) });
-  say(`  POST /webhooks/pagerduty  ${event.event_type} ${event.data.id} (signed)  → ${answer.status} ${answer.body.outcome ?? answer.body.error ?? ''}`);
+  const answer = await call(stack, 'POST', '/webhooks/pagerduty', body, {
+    'content-type': 'application/json',
+    ...signPagerDuty(body, PAGERDUTY_SECRET),
+  });
+  say(
+    `  POST /webhooks/pagerduty  ${event.event_type} ${event.data.id} (signed)  → ${answer.status} ${answer.body.outcome ?? answer.body.error ?? ''}`,
+  );
   if (answer.status !== 202) throw new Error(`PagerDuty webhook answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return answer.body.key as string;
 }
@@ -297,7 +331,9 @@ async function postVictorOps(stack: Demo): Promise<string> {
     ...signVictorOps(body, VICTOROPS_KEY, `${stack.apiUrl}/webhooks/victorops`),
   });
   const incident = new URLSearchParams(body.toString('utf8')).get('incident');
-  say(`  POST /webhooks/victorops  escalation, incident ${incident} (signed)  → ${answer.status} ${answer.body.outcome ?? answer.body.error ?? ''}`);
+  say(
+    `  POST /webhooks/victorops  escalation, incident ${incident} (signed)  → ${answer.status} ${answer.body.outcome ?? answer.body.error ?? ''}`,
+  );
   if (answer.status !== 202) throw new Error(`VictorOps webhook answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return answer.body.key as string;
 }
@@ -313,7 +349,9 @@ async function clickResolve(stack: Demo, state: IncidentState): Promise<string> 
   const channel = slack.state.channels.find((candidate) => candidate.id === state.steps.slackChannel?.ref);
   if (!channel) throw new Error(`${state.key}: no Slack channel to click in`);
   const summary = slack.messages(channel.id).find((message) => message.metadata?.event_type === SLACK_EVENT_TYPES.summary);
-  const actions = (summary?.blocks as Array<{ type: string; block_id?: string; elements?: Button[] }> | undefined)?.find((block) => block.type === 'actions');
+  const actions = (summary?.blocks as Array<{ type: string; block_id?: string; elements?: Button[] }> | undefined)?.find(
+    (block) => block.type === 'actions',
+  );
   const button = actions?.elements?.find((element) => element.action_id === RESOLVE_ACTION);
   if (!summary || !actions || !button) throw new Error(`${state.key}: the summary in #${channel.name} has no Resolve button`);
   const user = slack.state.users.find((candidate) => candidate.email === RESPONDER_EMAIL);
@@ -333,8 +371,11 @@ async function clickResolve(stack: Demo, state: IncidentState): Promise<string> 
     'content-type': 'application/x-www-form-urlencoded',
     ...signSlack(body, SLACK_SIGNING_SECRET),
   });
-  say(`  POST /slack/interactions  block_actions ${button.action_id} ${button.value}, user ${user.name} (signed)  → ${answer.status}${answer.body?.error ? ` ${answer.body.error}` : ''}`);
-  if (answer.status !== 200 || answer.body?.text) throw new Error(`the Slack click answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  say(
+    `  POST /slack/interactions  block_actions ${button.action_id} ${button.value}, user ${user.name} (signed)  → ${answer.status}${answer.body?.error ? ` ${answer.body.error}` : ''}`,
+  );
+  if (answer.status !== 200 || answer.body?.text)
+    throw new Error(`the Slack click answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return user.name;
 }
 
@@ -353,11 +394,15 @@ async function untilSteps(
 ) {
   let last: IncidentState | undefined;
   try {
-    return await eventually(`incident ${key}`, async () => {
-      last = await incident(stack, key);
-      if (!last || !extra(last)) return undefined;
-      return steps.every((step) => last!.steps[step] && last!.steps[step]!.status !== 'pending') ? last : undefined;
-    }, { timeoutMs, intervalMs: 100 });
+    return await eventually(
+      `incident ${key}`,
+      async () => {
+        last = await incident(stack, key);
+        if (!last || !extra(last)) return undefined;
+        return steps.every((step) => last!.steps[step] && last!.steps[step]!.status !== 'pending') ? last : undefined;
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
   } catch (err) {
     const progress = last ? steps.map((step) => `${step}=${last!.steps[step]?.status ?? 'not started'}`).join(', ') : 'no state yet';
     throw new Error(`${(err as Error).message}; ${progress}`, { cause: err });
@@ -385,7 +430,9 @@ function messageLines(slack: SlackFake, message: FakeMessage, pinned: boolean): 
   const who = message.username ?? userName(slack, message.user);
   switch (message.subtype) {
     case 'channel_join':
-      return [`${at}  · ${userName(slack, message.user)} joined${message.inviter ? ` (invited by ${userName(slack, message.inviter)})` : ''}`];
+      return [
+        `${at}  · ${userName(slack, message.user)} joined${message.inviter ? ` (invited by ${userName(slack, message.inviter)})` : ''}`,
+      ];
     case 'channel_topic':
       return [`${at}  · ${who} set the topic`];
     case 'channel_archive':
@@ -455,11 +502,18 @@ function showTimelinePost(stack: Demo, state: IncidentState): void {
 }
 
 /** How StatusCast labels an incident's status on its dashboard. */
-const PAGE_STATUS: Record<StatusCastIncident['status'], string> = { InProgress: 'Published', Draft: 'Draft', Future: 'Scheduled', Closed: 'Closed' };
+const PAGE_STATUS: Record<StatusCastIncident['status'], string> = {
+  InProgress: 'Published',
+  Draft: 'Draft',
+  Future: 'Scheduled',
+  Closed: 'Closed',
+};
 
 function statusPageOf(stack: Demo, state: IncidentState): StatusCastIncident | undefined {
   const ref = Number(state.steps.statusPage?.ref);
-  return stack.statuscast.incidents.get(ref) ?? [...stack.statuscast.incidents.values()].find((candidate) => candidate.externalId === state.key);
+  return (
+    stack.statuscast.incidents.get(ref) ?? [...stack.statuscast.incidents.values()].find((candidate) => candidate.externalId === state.key)
+  );
 }
 
 /** The StatusCast incident as a customer reads it: title, status, posts, affected components. */
@@ -511,7 +565,9 @@ function showIncident(stack: Demo, state: IncidentState, label: string): void {
 function showPagerDutyIncident(stack: Demo, state: IncidentState): void {
   const incident = stack.pd.state.incidents.get(state.externalId);
   if (!incident) {
-    say(`PagerDuty: no incident ${state.externalId} (${state.steps.pagerdutySync?.status ?? 'not synced'}: ${state.steps.pagerdutySync?.detail ?? ''})`);
+    say(
+      `PagerDuty: no incident ${state.externalId} (${state.steps.pagerdutySync?.status ?? 'not synced'}: ${state.steps.pagerdutySync?.detail ?? ''})`,
+    );
     return;
   }
   say(bold(`PagerDuty incident ${incident.id}`) + `  [${incident.status}]`);
@@ -519,7 +575,9 @@ function showPagerDutyIncident(stack: Demo, state: IncidentState): void {
   for (const change of incident.changes) {
     const user = [...stack.pd.state.users.values()].find((candidate) => candidate.email === change.by);
     const who = user ? `${user.name} <${change.by}>` : change.by;
-    say(`  ${clock(new Date(change.at))}  ${change.status} by ${who}, warroom's From user, for ${state.resolvedBy ?? 'the resolver'}'s click in Slack`);
+    say(
+      `  ${clock(new Date(change.at))}  ${change.status} by ${who}, warroom's From user, for ${state.resolvedBy ?? 'the resolver'}'s click in Slack`,
+    );
   }
 }
 
@@ -571,7 +629,9 @@ function showAfterResolve(stack: Demo, state: IncidentState, resolvedAt: number)
   say(`  close-out done ${((Date.now() - resolvedAt) / 1000).toFixed(1)} s after the click; timeline from the resolve on:`);
   const actorWidth = Math.max(...closeOut.map((entry) => entry.actor.length));
   for (const entry of closeOut) {
-    say(`    ${clock(new Date(entry.at), true)}  ${entry.actor.padEnd(actorWidth)}  ${entry.what}: ${entry.outcome}${entry.detail ? `  ${entry.detail}` : ''}`);
+    say(
+      `    ${clock(new Date(entry.at), true)}  ${entry.actor.padEnd(actorWidth)}  ${entry.what}: ${entry.outcome}${entry.detail ? `  ${entry.detail}` : ''}`,
+    );
   }
 }
 
@@ -580,17 +640,25 @@ function showVendorChecks(stack: Demo): void {
   const refused = [
     ...slack.problems().map((problem) => `Slack: ${problem}`),
     ...jira.refusals().map((request) => `Jira: ${request.method} ${request.path}: ${request.refused ?? 'refused'}`),
-    ...pd.requests.filter((request) => request.spec && request.spec !== 'ok').map((request) => `PagerDuty: ${request.method} ${request.path}: ${request.spec}`),
+    ...pd.requests
+      .filter((request) => request.spec && request.spec !== 'ok')
+      .map((request) => `PagerDuty: ${request.method} ${request.path}: ${request.spec}`),
     ...vo.requests.filter((request) => request.refused).map((request) => `VictorOps: ${request.path}: ${request.refused}`),
     ...events.requests.filter((request) => request.refused).map((request) => `PagerDuty Events: ${request.path}: ${request.refused}`),
-    ...statuscast.requests.filter((request) => request.refused).map((request) => `StatusCast: ${request.method} ${request.path}: ${request.refused}`),
+    ...statuscast.requests
+      .filter((request) => request.refused)
+      .map((request) => `StatusCast: ${request.method} ${request.path}: ${request.refused}`),
   ];
   section('Vendor calls');
   say(
     `  Slack ${slack.requests.length}, Jira ${jira.requests.length}, PagerDuty ${pd.requests.length}, PagerDuty Events ${events.requests.length}, ` +
       `VictorOps ${vo.requests.length}, StatusCast ${statuscast.requests.length}; each checked against the vendor's spec (VictorOps: its documented format; StatusCast: its v4 OpenAPI)`,
   );
-  say(refused.length === 0 ? '  refused by the spec checks: none' : `  refused by the spec checks:\n${refused.map((line) => `    ${line}`).join('\n')}`);
+  say(
+    refused.length === 0
+      ? '  refused by the spec checks: none'
+      : `  refused by the spec checks:\n${refused.map((line) => `    ${line}`).join('\n')}`,
+  );
   const failureAlerts = [...events.alerts.values()].filter((alert) => alert.keyName === 'routingKey');
   say(
     failureAlerts.length === 0
@@ -613,7 +681,9 @@ async function main(): Promise<void> {
     untilSteps(stack, victorOpsKey, WAR_ROOM_STEPS, statusPageReported),
   ]);
   const unfinished = [pagerDuty, victorOps].flatMap((state) =>
-    WAR_ROOM_STEPS.filter((step) => state.steps[step]?.status !== 'done').map((step) => `${state.key} ${step}: ${state.steps[step]?.status} ${state.steps[step]?.detail ?? ''}`),
+    WAR_ROOM_STEPS.filter((step) => state.steps[step]?.status !== 'done').map(
+      (step) => `${state.key} ${step}: ${state.steps[step]?.status} ${state.steps[step]?.detail ?? ''}`,
+    ),
   );
   const took = ((Date.now() - sent) / 1000).toFixed(1);
   if (unfinished.length === 0) say(`  both war rooms complete ${took} s after the webhooks`);
@@ -648,7 +718,9 @@ async function main(): Promise<void> {
     const archived = await untilSteps(stack, pagerDutyKey, ['slackArchive'], undefined, 120_000).catch(() => undefined);
     if (archived) {
       const run = await stack.client.workflow.getHandle(archived.workflowId).describe();
-      say(`  ${clock(new Date())}  #${archived.steps.slackChannel?.name} archived (${archived.steps.slackArchive?.detail ?? 'done'}); run ${run.status.name.toLowerCase()}`);
+      say(
+        `  ${clock(new Date())}  #${archived.steps.slackChannel?.name} archived (${archived.steps.slackArchive?.detail ?? 'done'}); run ${run.status.name.toLowerCase()}`,
+      );
     }
   }
 }

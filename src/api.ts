@@ -111,7 +111,6 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
     next();
   });
 
-
   // The API's own routes (actions, reads) take the same token as its source, POST /incidents.
   const requireApiToken = (req: Request, _res: Response, next: NextFunction) => {
     const verdict = apiSource.authenticate?.(req.headers, config.sources.api) ?? { ok: true };
@@ -205,10 +204,17 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
       // The clicker sees why nothing changed; Slack wants a 200 for that, not an error.
       const tell = (text: string) => ({ response_type: 'ephemeral', replace_original: false, text });
       if (result.outcome === 'not-open') {
-        return done(200, tell(`Incident ${key} is not open (resolved, or never opened here); nothing changed.`), kind, 'not-open', { key, actor });
+        return done(200, tell(`Incident ${key} is not open (resolved, or never opened here); nothing changed.`), kind, 'not-open', {
+          key,
+          actor,
+        });
       }
       if (result.outcome === 'refused') {
-        return done(200, tell(`Incident ${key}: ${result.reason}; nothing changed.`), kind, 'refused', { key, actor, reason: result.reason });
+        return done(200, tell(`Incident ${key}: ${result.reason}; nothing changed.`), kind, 'refused', {
+          key,
+          actor,
+          reason: result.reason,
+        });
       }
       return done(200, undefined, kind, result.outcome, { key, actor });
     },
@@ -304,9 +310,13 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
     if (status >= 500) {
       const done = outcomeOf(res);
       done.outcome = status === 503 ? 'unavailable' : 'error';
-      logger.error({ err: describe(err), route: req.route?.path ?? req.path, key: done.key, source: done.source }, status === 503 ? 'temporal is unavailable' : 'request failed');
+      logger.error(
+        { err: describe(err), route: req.route?.path ?? req.path, key: done.key, source: done.source },
+        status === 503 ? 'temporal is unavailable' : 'request failed',
+      );
     } else if (err instanceof HttpError) {
-      outcomeOf(res).outcome ??= status === 401 ? 'unauthorized' : status === 404 ? 'not-found' : status === 415 ? 'unsupported' : 'invalid';
+      outcomeOf(res).outcome ??=
+        status === 401 ? 'unauthorized' : status === 404 ? 'not-found' : status === 415 ? 'unsupported' : 'invalid';
     }
     const body: { error: string; field?: string } = { error: errorMessage(err, status) };
     if (err instanceof HttpError && err.field) body.field = err.field;

@@ -66,16 +66,14 @@ const monitorSchema = z.strictObject({
 
 export type StatusPageMonitor = Omit<z.infer<typeof monitorSchema>, 'waitTime'> & { waitMs: number };
 
-const monitorFileSchema = z
-  .strictObject({ monitors: z.array(monitorSchema).min(1) })
-  .superRefine((file, ctx) => {
-    const seen = new Set<string>();
-    file.monitors.forEach((monitor, index) => {
-      const name = monitor.name.toLowerCase();
-      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['monitors', index, 'name'], message: `duplicate monitor "${monitor.name}"` });
-      seen.add(name);
-    });
+const monitorFileSchema = z.strictObject({ monitors: z.array(monitorSchema).min(1) }).superRefine((file, ctx) => {
+  const seen = new Set<string>();
+  file.monitors.forEach((monitor, index) => {
+    const name = monitor.name.toLowerCase();
+    if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['monitors', index, 'name'], message: `duplicate monitor "${monitor.name}"` });
+    seen.add(name);
   });
+});
 
 /** The monitor file's monitors, or what is wrong with it (never a value from it). */
 function readMonitors(path: string): { monitors: StatusPageMonitor[] } | { problems: string[] } {
@@ -147,7 +145,11 @@ const VARIABLES = {
   JIRA_HOST: optionalHttpUrl,
   JIRA_EMAIL: optionalString.pipe(z.email().optional()),
   JIRA_API_TOKEN: secret(optionalString),
-  JIRA_PROJECT_KEY: z.string().trim().regex(/^[A-Z][A-Z0-9_]{0,49}$/, 'expected a Jira project key such as RLY').default('RLY'),
+  JIRA_PROJECT_KEY: z
+    .string()
+    .trim()
+    .regex(/^[A-Z][A-Z0-9_]{0,49}$/, 'expected a Jira project key such as RLY')
+    .default('RLY'),
   JIRA_ISSUE_TYPE: z.string().trim().min(1).default('Task'),
   JIRA_LABELS: labelList,
 

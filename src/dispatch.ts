@@ -19,8 +19,7 @@ import { keyKey, severityKey, sourceKey, statusKey } from './shared/search-attri
 import type { IncidentWorkflowInput } from './workflows/incident.js';
 
 export type DispatchResult =
-  | { key: string; workflowId: string; outcome: 'started' | 'signaled' }
-  | { key: string; workflowId: string; outcome: 'not-open' };
+  { key: string; workflowId: string; outcome: 'started' | 'signaled' } | { key: string; workflowId: string; outcome: 'not-open' };
 
 /** What a person can ask of an open incident by key. */
 export type IncidentAction = 'acknowledge' | 'resolve' | 'retry';
@@ -107,16 +106,13 @@ export class Dispatcher {
     const call = this.client.connection.withDeadline(deadline, fn);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () => {
-          const late = call.then(
-            () => 'accepted' as const,
-            () => 'failed' as const,
-          );
-          reject(new AcceptTimeoutError(allowedMs, late));
-        },
-        allowedMs,
-      );
+      timer = setTimeout(() => {
+        const late = call.then(
+          () => 'accepted' as const,
+          () => 'failed' as const,
+        );
+        reject(new AcceptTimeoutError(allowedMs, late));
+      }, allowedMs);
     });
     try {
       return await Promise.race([call, expired]);

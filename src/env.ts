@@ -74,7 +74,11 @@ export function secretPartsOf(field: z.ZodType, value: string): string[] | undef
 }
 
 /** Each part of a comma-separated secret list (rotation: old and new secret side by side). */
-export const listParts = (value: string): string[] => value.split(',').map((part) => part.trim()).filter(Boolean);
+export const listParts = (value: string): string[] =>
+  value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
 
 type UnsetKeys<T> = { [K in keyof T]: undefined extends T[K] ? K : never }[keyof T];
 

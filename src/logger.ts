@@ -7,7 +7,15 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       level,
       base: { service: 'warroom' },
       redact: {
-        paths: ['headers.authorization', 'headers["x-pagerduty-signature"]', 'headers["x-victorops-signature"]', 'headers["x-slack-signature"]', '*.token', '*.secret', '*.apiKey'],
+        paths: [
+          'headers.authorization',
+          'headers["x-pagerduty-signature"]',
+          'headers["x-victorops-signature"]',
+          'headers["x-slack-signature"]',
+          '*.token',
+          '*.secret',
+          '*.apiKey',
+        ],
         censor: '[redacted]',
       },
     },

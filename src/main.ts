@@ -51,7 +51,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const role = roleFromArgs(process.argv.slice(2), process.env);
   if (!config.temporal.address && role === 'all' && process.env.NODE_ENV === 'production') {
-    throw new ConfigError('invalid configuration:\n  TEMPORAL_ADDRESS: required in production (the embedded dev server is for development)');
+    throw new ConfigError(
+      'invalid configuration:\n  TEMPORAL_ADDRESS: required in production (the embedded dev server is for development)',
+    );
   }
   const logger = createLogger(config.logLevel);
   const major = Number(process.versions.node.split('.')[0]);
@@ -115,7 +117,11 @@ async function main(): Promise<void> {
   let worker: Worker | undefined;
   if (role !== 'api') {
     const workerConnection = await connectWorker(temporal);
-    const started = await createWorker({ connection: workerConnection, config: { ...config, temporal }, workflowBundle: await bundleWorkflows() });
+    const started = await createWorker({
+      connection: workerConnection,
+      config: { ...config, temporal },
+      workflowBundle: await bundleWorkflows(),
+    });
     worker = started;
     const running = started.run();
     running.catch((err: Error) => {

@@ -5,9 +5,7 @@ import { createActivities, type ActivityConfig } from './activities/index.js';
 import type { Config } from './config.js';
 
 /** The workflow entry point, as source under tsx and as JavaScript once built. */
-export const workflowsPath = fileURLToPath(
-  new URL(`./workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
-);
+export const workflowsPath = fileURLToPath(new URL(`./workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
 /** Bundles the workflow code once (another entry for tests of older builds); tests and benchmarks share one bundle across workers. */
 export async function bundleWorkflows(entry = workflowsPath): Promise<WorkflowBundleOption> {

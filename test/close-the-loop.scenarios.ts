@@ -109,25 +109,37 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
   }
 
   async function stepDone(key: string, step: keyof IncidentState['steps'], timeoutMs = 30_000): Promise<IncidentState> {
-    return eventually(`${key}'s ${step} done`, async () => {
-      const state = await h.state(key);
-      return state.steps[step]?.status === 'done' && state;
-    }, { timeoutMs });
+    return eventually(
+      `${key}'s ${step} done`,
+      async () => {
+        const state = await h.state(key);
+        return state.steps[step]?.status === 'done' && state;
+      },
+      { timeoutMs },
+    );
   }
 
   async function finished(key: string): Promise<IncidentState> {
     return (await h.client.workflow.getHandle(workflowIdFor(key)).result()) as IncidentState;
   }
 
-  const statusCastIncident = (externalId: string) => [...statuscast.incidents.values()].filter((incident) => incident.externalId === externalId);
+  const statusCastIncident = (externalId: string) =>
+    [...statuscast.incidents.values()].filter((incident) => incident.externalId === externalId);
 
   /** A Slack button click, signed as Slack signs it (v0, HMAC-SHA256 over `v0:ts:body`). */
-  function slackClick(actionId: 'warroom_acknowledge' | 'warroom_resolve', key: string, options: { secret?: string; ageSeconds?: number } = {}) {
+  function slackClick(
+    actionId: 'warroom_acknowledge' | 'warroom_resolve',
+    key: string,
+    options: { secret?: string; ageSeconds?: number } = {},
+  ) {
     const payload = fixtureJson('slack-interactive-block-actions.json');
     payload.actions = [{ type: 'button', block_id: 'incident_actions', action_id: actionId, value: key, action_ts: '1773480555.221190' }];
     const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
     const timestamp = String(Math.floor(Date.now() / 1000) - (options.ageSeconds ?? 0));
-    const headers = { 'content-type': 'application/x-www-form-urlencoded', ...signSlack(body, options.secret ?? SIGNING_SECRET, timestamp) };
+    const headers = {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...signSlack(body, options.secret ?? SIGNING_SECRET, timestamp),
+    };
     return { body, headers, actor: payload.user.name as string };
   }
 
@@ -138,7 +150,8 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
    */
   async function pressSlackButton(click: ReturnType<typeof slackClick>): Promise<void> {
     let answer = await h.post('/slack/interactions', click.body, click.headers);
-    for (let again = 0; answer.status === 503 && again < 5; again += 1) answer = await h.post('/slack/interactions', click.body, click.headers);
+    for (let again = 0; answer.status === 503 && again < 5; again += 1)
+      answer = await h.post('/slack/interactions', click.body, click.headers);
     expect(answer.status).toBe(200);
   }
 
@@ -157,7 +170,10 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       await eventually(`${key}'s status page waiting`, async () => (await h.state(key)).steps.statusPage?.status === 'pending');
       await resolveApiIncident(key);
       const state = await finished(key);
-      expect(state.steps.statusPage).toMatchObject({ status: 'skipped', detail: expect.stringContaining('resolved within the 600 s wait time') });
+      expect(state.steps.statusPage).toMatchObject({
+        status: 'skipped',
+        detail: expect.stringContaining('resolved within the 600 s wait time'),
+      });
       expect(state.timeline.map((entry) => entry.detail)).toContain('resolved within the 600 s wait time: nothing posted');
       expect(statusCastIncident(key)).toEqual([]);
       expect(statuscast.requests.filter((request) => request.body && JSON.stringify(request.body).includes(key))).toEqual([]);
@@ -200,7 +216,9 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
         const current = await monitor.query(statusPageQuery);
         return current.attached.length === 3 && current.statusPageId !== undefined && current;
       });
-      const combined = [...statuscast.incidents.values()].filter((incident) => incident.externalId?.startsWith(statusPageWorkflowId(ORDERS)));
+      const combined = [...statuscast.incidents.values()].filter((incident) =>
+        incident.externalId?.startsWith(statusPageWorkflowId(ORDERS)),
+      );
       expect(combined).toHaveLength(1);
       expect(String(combined[0]!.id)).toBe(page.statusPageId);
       expect(combined[0]!.title).toBe('Orders degraded');
@@ -209,7 +227,10 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       await resolveApiIncident(keys[1]!);
       await finished(keys[0]!);
       await finished(keys[1]!);
-      await eventually('one incident left on the combined status page', async () => (await monitor.query(statusPageQuery)).attached.length === 1);
+      await eventually(
+        'one incident left on the combined status page',
+        async () => (await monitor.query(statusPageQuery)).attached.length === 1,
+      );
       expect(combined[0]!.status).toBe('InProgress');
 
       await resolveApiIncident(keys[2]!);
@@ -218,8 +239,12 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       expect(closed).toMatchObject({ closed: true, attached: [] });
       expect([...closed.incidents].sort()).toEqual([...keys].sort());
       expect(combined[0]!.status).toBe('Closed');
-      expect(combined[0]!.posts.filter((post) => post.postType === 'Closed').map((post) => post.text)).toEqual(['Orders are back to normal.']);
-      expect([...statuscast.incidents.values()].filter((incident) => incident.externalId?.startsWith(statusPageWorkflowId(ORDERS)))).toHaveLength(1);
+      expect(combined[0]!.posts.filter((post) => post.postType === 'Closed').map((post) => post.text)).toEqual([
+        'Orders are back to normal.',
+      ]);
+      expect(
+        [...statuscast.incidents.values()].filter((incident) => incident.externalId?.startsWith(statusPageWorkflowId(ORDERS))),
+      ).toHaveLength(1);
     });
   });
 
@@ -240,11 +265,16 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       expect((await h.post('/webhooks/pagerduty', pagerDutyBody('pagerduty-v3-incident-resolved.json', incident.id))).status).toBe(202);
       const state = await eventually(`${key} closed out after the PagerDuty resolve`, async () => {
         const current = await h.state(key);
-        const closed = (['pagerdutySync', 'statusPageClose', 'jiraTransition', 'slackSummaryUpdate'] as const).every((step) => current.steps[step]?.status === 'done');
+        const closed = (['pagerdutySync', 'statusPageClose', 'jiraTransition', 'slackSummaryUpdate'] as const).every(
+          (step) => current.steps[step]?.status === 'done',
+        );
         return closed && current.timeline.some((entry) => entry.what === 'resolve from pagerduty') && current;
       });
       expect(state).toMatchObject({ status: 'resolved', resolvedBy: click.actor });
-      expect(state.timeline.find((entry) => entry.what === 'resolve from pagerduty')).toMatchObject({ outcome: 'ignored', detail: "echo of warroom's own change" });
+      expect(state.timeline.find((entry) => entry.what === 'resolve from pagerduty')).toMatchObject({
+        outcome: 'ignored',
+        detail: "echo of warroom's own change",
+      });
       expect(state.timeline).toEqual(expect.arrayContaining([expect.objectContaining({ what: 'resolve from slack', actor: click.actor })]));
 
       // PagerDuty: resolved once, by warroom's From user.
@@ -292,7 +322,10 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       echo['INCIDENT.INCIDENT_ID'] = number;
       echo['ALERT.monitoring_tool'] = recoveries()[0]!.fields.monitoring_tool;
       echo['ALERT.entity_id'] = entityId;
-      const answer = await h.post('/webhooks/victorops', JSON.stringify(echo), { 'content-type': 'application/json', 'x-warroom-token': VO_TOKEN });
+      const answer = await h.post('/webhooks/victorops', JSON.stringify(echo), {
+        'content-type': 'application/json',
+        'x-warroom-token': VO_TOKEN,
+      });
       expect(answer.status).toBe(200);
       const state = await finished(key);
       expect(state.timeline.filter((entry) => entry.what.startsWith('resolve'))).toHaveLength(1);
@@ -315,7 +348,10 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
         return current.timeline.some((entry) => entry.what === 'acknowledge from pagerduty') && current;
       });
       expect(state).toMatchObject({ status: 'acknowledged', acknowledgedBy: click.actor });
-      expect(state.timeline.find((entry) => entry.what === 'acknowledge from pagerduty')).toMatchObject({ outcome: 'ignored', detail: "echo of warroom's own change" });
+      expect(state.timeline.find((entry) => entry.what === 'acknowledge from pagerduty')).toMatchObject({
+        outcome: 'ignored',
+        detail: "echo of warroom's own change",
+      });
       expect(incident.changes.filter((change) => change.status === 'acknowledged')).toHaveLength(1);
       await resolveApiIncident(key);
       await finished(key);
@@ -350,7 +386,9 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       const alert = events.alerts.get(dedupKey)!;
       expect(alert).toMatchObject({ status: 'triggered', triggers: 1 });
       expect(String(alert.lastPayload.summary)).toContain(key);
-      await eventually(`the failure alert on ${key}'s timeline`, async () => (await h.state(key)).timeline.some((entry) => entry.what.startsWith('page someone')));
+      await eventually(`the failure alert on ${key}'s timeline`, async () =>
+        (await h.state(key)).timeline.some((entry) => entry.what.startsWith('page someone')),
+      );
 
       // The Jira admin removes the required field; an operator asks for a retry.
       jira.requiredFields = {};
@@ -362,7 +400,9 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       await eventually(`the failure alert for ${key} resolved`, async () => events.alerts.get(dedupKey)?.status === 'resolved');
       expect(jira.issuesWithLabel(`warroom-${key}`)).toHaveLength(1);
       expect(events.alerts.get(dedupKey)).toMatchObject({ triggers: 1, resolves: 1 });
-      expect(state.timeline).toEqual(expect.arrayContaining([expect.objectContaining({ what: 'retry failed steps', actor: 'ops@example.com' })]));
+      expect(state.timeline).toEqual(
+        expect.arrayContaining([expect.objectContaining({ what: 'retry failed steps', actor: 'ops@example.com' })]),
+      );
       await eventually(`${key}'s ticket failure cleared`, async () => (await h.state(key)).failures?.jiraTicket === undefined);
       await resolveApiIncident(key);
       await finished(key);
@@ -391,7 +431,12 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       const alert = `warroom-${key}-slackArchive`;
       expect(events.alerts.get(alert)).toMatchObject({ status: 'resolved', triggers: 1, resolves: 1 });
       expect(state.timeline.map((entry) => entry.what)).toEqual(
-        expect.arrayContaining(['archive the Slack channel', 'retry failed steps', 'page someone: "archive the Slack channel" failed', 'resolve the alert for "archive the Slack channel"']),
+        expect.arrayContaining([
+          'archive the Slack channel',
+          'retry failed steps',
+          'page someone: "archive the Slack channel" failed',
+          'resolve the alert for "archive the Slack channel"',
+        ]),
       );
     });
   });
@@ -412,7 +457,9 @@ export function closeTheLoopScenarios(options: Pick<HarnessOptions, 'maxCachedWo
       expect(mine.every((event) => event.keyName === 'changeRoutingKey')).toBe(true);
       expect(events.responseProblems).toEqual([]);
       // Every event request was checked against the Events API v2 spec (where ../shared/specs is present).
-      const verdicts = new Set(events.requests.filter((request) => request.operationId === 'createChangeEvent').map((request) => request.spec));
+      const verdicts = new Set(
+        events.requests.filter((request) => request.operationId === 'createChangeEvent').map((request) => request.spec),
+      );
       expect([...verdicts]).toEqual([SPECS_PRESENT ? 'ok' : 'unchecked']);
     });
   });

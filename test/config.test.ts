@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CHANNEL_TEMPLATE as SLACK_CHANNEL_DEFAULT, channelName } from '../src/activities/slack.js';
-import { CONFIG_VARIABLES, ConfigError, DEFAULT_CHANNEL_TEMPLATE, loadConfig, SECRET_VARIABLES, secretValues, SOURCE_SECRET_VARIABLES } from '../src/config.js';
+import {
+  CONFIG_VARIABLES,
+  ConfigError,
+  DEFAULT_CHANNEL_TEMPLATE,
+  loadConfig,
+  SECRET_VARIABLES,
+  secretValues,
+  SOURCE_SECRET_VARIABLES,
+} from '../src/config.js';
 import { SOURCE_REGISTRY } from '../src/sources/index.js';
 import { findTemporalCli, HOW_TO_GET_THE_CLI } from '../src/temporal/cli.js';
 
@@ -41,7 +49,12 @@ describe('configuration', () => {
   });
 
   it('reports every broken rule at once, each naming its variables', () => {
-    const env = { TEMPORAL_TLS_CLIENT_KEY_PATH: '/k.pem', JIRA_EMAIL: 'a@example.com', PAGERDUTY_API_TOKEN: 'pd-rest-token', STATUSCAST_MONITORS_FILE: '/m.yaml' };
+    const env = {
+      TEMPORAL_TLS_CLIENT_KEY_PATH: '/k.pem',
+      JIRA_EMAIL: 'a@example.com',
+      PAGERDUTY_API_TOKEN: 'pd-rest-token',
+      STATUSCAST_MONITORS_FILE: '/m.yaml',
+    };
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {
       loadConfig(env);
@@ -69,15 +82,27 @@ describe('configuration', () => {
   });
 
   it('gives each source its own settings from its own variables', () => {
-    const config = loadConfig({ WARROOM_API_TOKEN: 'api-token', VICTOROPS_WEBHOOK_KEY: 'k', VICTOROPS_WEBHOOK_URL: 'https://w.example/hook', VICTOROPS_WEBHOOK_TOKEN: 't' });
+    const config = loadConfig({
+      WARROOM_API_TOKEN: 'api-token',
+      VICTOROPS_WEBHOOK_KEY: 'k',
+      VICTOROPS_WEBHOOK_URL: 'https://w.example/hook',
+      VICTOROPS_WEBHOOK_TOKEN: 't',
+    });
     expect(config.sources.api).toEqual({ token: 'api-token' });
     expect(config.sources.victorops).toEqual({ key: 'k', url: 'https://w.example/hook', token: 't' });
     expect(Object.keys(config.sources).sort()).toEqual(SOURCE_REGISTRY.map((source) => source.name).sort());
   });
 
-  it('lists every secret variable once, the sources\' included, and splits rotation lists into their secrets', () => {
+  it("lists every secret variable once, the sources' included, and splits rotation lists into their secrets", () => {
     expect(new Set(SECRET_VARIABLES).size).toBe(SECRET_VARIABLES.length);
-    for (const name of ['WARROOM_API_TOKEN', 'PAGERDUTY_WEBHOOK_SECRET', 'VICTOROPS_WEBHOOK_KEY', 'VICTOROPS_WEBHOOK_TOKEN', 'JIRA_API_TOKEN', 'VICTOROPS_REST_URL']) {
+    for (const name of [
+      'WARROOM_API_TOKEN',
+      'PAGERDUTY_WEBHOOK_SECRET',
+      'VICTOROPS_WEBHOOK_KEY',
+      'VICTOROPS_WEBHOOK_TOKEN',
+      'JIRA_API_TOKEN',
+      'VICTOROPS_REST_URL',
+    ]) {
       expect(SECRET_VARIABLES).toContain(name);
     }
     for (const name of SOURCE_SECRET_VARIABLES) {
@@ -89,11 +114,18 @@ describe('configuration', () => {
       VICTOROPS_REST_URL: 'https://alert.victorops.com/integrations/generic/20131114/alert/vo-api-key/routing',
       VICTOROPS_WEBHOOK_URL: 'https://w.example/not-a-secret',
     });
-    expect(values.sort()).toEqual(['https://alert.victorops.com/integrations/generic/20131114/alert/vo-api-key/routing', 'pd-new-secret', 'pd-old-secret', 'vo-api-key']);
+    expect(values.sort()).toEqual([
+      'https://alert.victorops.com/integrations/generic/20131114/alert/vo-api-key/routing',
+      'pd-new-secret',
+      'pd-old-secret',
+      'vo-api-key',
+    ]);
   });
 
   it('documents every variable it reads in .env.example', () => {
-    const documented = [...readFileSync(new URL('../.env.example', import.meta.url), 'utf8').matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]);
+    const documented = [...readFileSync(new URL('../.env.example', import.meta.url), 'utf8').matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map(
+      (match) => match[1],
+    );
     expect(documented.filter((name) => name !== 'WARROOM_ROLE').sort()).toEqual([...CONFIG_VARIABLES].sort());
   });
 

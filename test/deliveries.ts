@@ -92,7 +92,10 @@ export function victorOpsEscalation(alert: VictorOpsAlert, secrets: Pick<SenderS
     timestamp: JSON.stringify(at),
     state_start_time: JSON.stringify(at),
   };
-  const fields = [...new URLSearchParams(VO_ESCALATION).entries()].map(([name, value]): [string, string] => [name, replaced[name] ?? value]);
+  const fields = [...new URLSearchParams(VO_ESCALATION).entries()].map(([name, value]): [string, string] => [
+    name,
+    replaced[name] ?? value,
+  ]);
   const body = new URLSearchParams(fields).toString();
   return {
     path: '/webhooks/victorops',
@@ -280,7 +283,6 @@ export async function deliverWithRetries(baseUrl: string, delivery: Delivery, de
     await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** n, 4000)));
   }
 }
-
 
 /** A shuffled copy (Fisher–Yates) driven by `random`. */
 export function shuffled<T>(items: readonly T[], random: () => number): T[] {

@@ -13,7 +13,11 @@ export interface EventuallyOptions {
  * A check that throws has not passed yet; past the deadline this fails naming `what` was awaited,
  * and the error if the last check threw one. The one poll helper of tests, benchmarks, chaos and demo.
  */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, options: EventuallyOptions = {}): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  options: EventuallyOptions = {},
+): Promise<T> {
   const { timeoutMs = 20_000, intervalMs = 50 } = options;
   const deadline = Date.now() + timeoutMs;
   for (;;) {

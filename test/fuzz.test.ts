@@ -116,7 +116,9 @@ function flip(text: string, index: number, alphabet = '0123456789abcdef'): strin
   const at = index % text.length;
   const current = text[at] ?? '';
   const replacement = alphabet[(alphabet.indexOf(current) + 1) % alphabet.length] ?? 'x';
-  return text.slice(0, at) + (replacement === current ? (alphabet[0] === current ? alphabet[1] : alphabet[0]) : replacement) + text.slice(at + 1);
+  return (
+    text.slice(0, at) + (replacement === current ? (alphabet[0] === current ? alphabet[1] : alphabet[0]) : replacement) + text.slice(at + 1)
+  );
 }
 
 /** `candidate`, or the correct value with one character changed in the (cryptographically negligible) case they are equal. */
@@ -126,7 +128,9 @@ const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/
 
 /** Header values travel as bytes: text becomes its UTF-8 bytes read as latin1, minus what HTTP forbids. */
 function headerText(text: string): string {
-  return Buffer.from(text, 'utf8').toString('latin1').replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
+  return Buffer.from(text, 'utf8')
+    .toString('latin1')
+    .replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
 }
 
 /** A secret as received after the server trims whitespace (and a Bearer prefix eats some). */
@@ -180,7 +184,9 @@ const text = fc.oneof(
 
 /** A string of at least `min` code points (zod measures strings in code points), made of one repeated unit. */
 const longText = (min: number, max = min * 3) =>
-  fc.tuple(fc.integer({ min, max }), fc.constantFrom('a', 'é', '😀', '\u0000', 'x y', '"', '\\')).map(([count, unit]) => unit.repeat(count));
+  fc
+    .tuple(fc.integer({ min, max }), fc.constantFrom('a', 'é', '😀', '\u0000', 'x y', '"', '\\'))
+    .map(([count, unit]) => unit.repeat(count));
 
 /** Huge strings: some past the body limit, so the same mutation is sometimes a 413. */
 const hugeText = longText(100_000, 400_000);
@@ -204,7 +210,11 @@ const anyJson = fc.jsonValue({ maxDepth: 3 });
 const nonObjectJson = fc.oneof(fc.array(anyJson, { maxLength: 5 }), fc.string(), fc.integer(), fc.boolean(), fc.constant(null));
 
 /** A key for random objects: ordinary, unicode or a prototype-pollution key. */
-const anyKey = fc.oneof({ weight: 9, arbitrary: fc.string({ maxLength: 16 }) }, fc.string({ unit: 'binary', maxLength: 8 }), fc.constantFrom(...NASTY));
+const anyKey = fc.oneof(
+  { weight: 9, arbitrary: fc.string({ maxLength: 16 }) },
+  fc.string({ unit: 'binary', maxLength: 8 }),
+  fc.constantFrom(...NASTY),
+);
 /** A key whose value a schema validates: zod drops an own `__proto__` key unread, so it cannot carry a wrong type. */
 const checkedKey = anyKey.filter((key) => !(POLLUTION_KEYS as readonly string[]).includes(key));
 
@@ -253,7 +263,13 @@ function pollute(value: unknown, entries: { at: number; key: string; value: unkn
   walk(value);
   for (const entry of entries) {
     const target = objects[entry.at % Math.max(objects.length, 1)];
-    if (target) Object.defineProperty(target, entry.key, { value: structuredClone(entry.value), enumerable: true, writable: true, configurable: true });
+    if (target)
+      Object.defineProperty(target, entry.key, {
+        value: structuredClone(entry.value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
   return value;
 }
@@ -280,11 +296,16 @@ const garbageBytes = fc.uint8Array({ maxLength: 2048 }).map((bytes) => Buffer.co
 
 /** Nesting thousands of levels deep, as `{"<key>": [[[...]]]}`: mostly up to 10,000 levels, sometimes 60,000 (JSON5 needs ~0.1 s for those). */
 const deepJson = (key: string) =>
-  fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1_000, max: 10_000 }) }, fc.integer({ min: 10_000, max: 60_000 })), fc.constantFrom('[', '{"a":')).map(([depth, open]) => {
-    const close = open === '[' ? ']' : '}';
-    const inner = open === '[' ? '' : '1';
-    return Buffer.from(`{${JSON.stringify(key)}:${open.repeat(depth)}${inner}${close.repeat(depth)}}`);
-  });
+  fc
+    .tuple(
+      fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1_000, max: 10_000 }) }, fc.integer({ min: 10_000, max: 60_000 })),
+      fc.constantFrom('[', '{"a":'),
+    )
+    .map(([depth, open]) => {
+      const close = open === '[' ? ']' : '}';
+      const inner = open === '[' ? '' : '1';
+      return Buffer.from(`{${JSON.stringify(key)}:${open.repeat(depth)}${inner}${close.repeat(depth)}}`);
+    });
 
 /** A random object as JSON text, written entry by entry so duplicate and `__proto__` keys stay literal. */
 function objectText(entries: [string, unknown][]): Buffer {
@@ -293,12 +314,24 @@ function objectText(entries: [string, unknown][]): Buffer {
 
 /** A body made of whitespace padding around a fixture: valid but for its size. */
 const padded = (body: Buffer) =>
-  fc.integer({ min: BODY_LIMIT - body.length + 1, max: BODY_LIMIT - body.length + 65_536 }).map((pad) => Buffer.concat([body, Buffer.alloc(pad, 0x20)]));
+  fc
+    .integer({ min: BODY_LIMIT - body.length + 1, max: BODY_LIMIT - body.length + 65_536 })
+    .map((pad) => Buffer.concat([body, Buffer.alloc(pad, 0x20)]));
 
 const jsonTypes = fc.constantFrom(JSON_TYPE, 'application/json; charset=utf-8', 'Application/JSON', 'application/json;charset=UTF-16');
 /** Content types none of the JSON or form endpoints accept; '' sends an empty header, null none at all. */
 const foreignTypes = fc.oneof(
-  fc.constantFrom('application/xml', 'multipart/form-data; boundary=x', 'application/jsonp', 'json', 'application/json-patch+json', 'text/html', 'application/octet-stream', '*/*', ''),
+  fc.constantFrom(
+    'application/xml',
+    'multipart/form-data; boundary=x',
+    'application/jsonp',
+    'json',
+    'application/json-patch+json',
+    'text/html',
+    'application/octet-stream',
+    '*/*',
+    '',
+  ),
   fc.string({ minLength: 1, maxLength: 40 }).map((type) => `x-fuzz/${headerText(type)}`),
   fc.constant(null),
 );
@@ -306,12 +339,21 @@ const withType = (type: string | null): Record<string, string> => (type === null
 
 /** Any bytes a sender might try; the request must be refused before they matter. */
 const anyBody = (valid: Buffer[]) =>
-  fc.oneof(fc.constantFrom(...valid), garbageBytes, anyJson.map((value) => Buffer.from(JSON.stringify(value))), fc.constant(Buffer.alloc(0)));
+  fc.oneof(
+    fc.constantFrom(...valid),
+    garbageBytes,
+    anyJson.map((value) => Buffer.from(JSON.stringify(value))),
+    fc.constant(Buffer.alloc(0)),
+  );
 
 // ---------------------------------------------------------------------------------------------
 // PagerDuty webhooks v3
 
-const PD_INCIDENT_FIXTURES = ['pagerduty-v3-incident-triggered.json', 'pagerduty-v3-incident-acknowledged.json', 'pagerduty-v3-incident-resolved.json'].map((name) => fixtureJson(name));
+const PD_INCIDENT_FIXTURES = [
+  'pagerduty-v3-incident-triggered.json',
+  'pagerduty-v3-incident-acknowledged.json',
+  'pagerduty-v3-incident-resolved.json',
+].map((name) => fixtureJson(name));
 const PD_NOTE = fixtureJson('pagerduty-v3-incident-annotated.json');
 const PD_PING = fixtureJson('pagerduty-v3-pagey-ping.json');
 const PD_VALID_BODIES = [...PD_INCIDENT_FIXTURES, PD_NOTE].map((value) => Buffer.from(JSON.stringify(value)));
@@ -326,19 +368,37 @@ const envelopeBreakers: Breaker[] = [
   at('event.event_type', gone, nonString, fc.constant(''), longText(129)),
   at('event.occurred_at', gone, wrongDate),
   at('event.data', gone, nonObject),
-  at('event.agent', nonObjectNorNull, fc.constant({}), fc.constant({ id: '' }), nonString.map((id) => ({ id }))),
+  at(
+    'event.agent',
+    nonObjectNorNull,
+    fc.constant({}),
+    fc.constant({ id: '' }),
+    nonString.map((id) => ({ id })),
+  ),
   at('event.resource_type', nonString, longText(129)),
 ];
 const reference = { id: 'PREF001', type: 'user_reference', summary: 'Dana' };
 const incidentBreakers: Breaker[] = [
   ...envelopeBreakers,
   at('event.data.id', gone, nonString, fc.constant(''), longText(257), hugeText),
-  at('event.data.type', gone, nonString, fc.constantFrom('Incident', 'incident_note', 'incident '), text.filter((v) => v !== 'incident')),
+  at(
+    'event.data.type',
+    gone,
+    nonString,
+    fc.constantFrom('Incident', 'incident_note', 'incident '),
+    text.filter((v) => v !== 'incident'),
+  ),
   at('event.data.title', gone, nonString, longText(8193), hugeText),
   at('event.data.number', fc.constantFrom(1.5, '4711', true, [4711], null)),
   at('event.data.status', fc.constantFrom('open', 'TRIGGERED', '', null, 3)),
   at('event.data.service', nonObjectNorNull, fc.constant({}), fc.constant({ id: 7 })),
-  at('event.data.assignees', nonArrayNorNull, fc.constant([{}]), fc.constant(['PUSR001']), fc.integer({ min: 501, max: 3_000 }).map((n) => Array.from({ length: n }, () => reference))),
+  at(
+    'event.data.assignees',
+    nonArrayNorNull,
+    fc.constant([{}]),
+    fc.constant(['PUSR001']),
+    fc.integer({ min: 501, max: 3_000 }).map((n) => Array.from({ length: n }, () => reference)),
+  ),
   at('event.data.priority', nonObjectNorNull, fc.constant({ summary: 'P1' })),
   at('event.data.urgency', fc.constantFrom('medium', 'HIGH', '', 5)),
 ];
@@ -353,15 +413,36 @@ const noteBreakers: Breaker[] = [
 
 /** Signed bodies PagerDuty could never send: each breaks a required field (400), or names an event type warroom does not act on (200 ignored). */
 const pdSignedBodies: fc.Arbitrary<{ body: Buffer; what: string; verdict: 400 | 200 }> = fc.oneof(
-  { weight: 18, arbitrary: fc.constantFrom(...PD_INCIDENT_FIXTURES).chain((base) => brokenJson(base, incidentBreakers)).map((b) => ({ ...b, verdict: 400 as const })) },
+  {
+    weight: 18,
+    arbitrary: fc
+      .constantFrom(...PD_INCIDENT_FIXTURES)
+      .chain((base) => brokenJson(base, incidentBreakers))
+      .map((b) => ({ ...b, verdict: 400 as const })),
+  },
   { weight: 6, arbitrary: brokenJson(PD_NOTE, noteBreakers).map((b) => ({ ...b, verdict: 400 as const })) },
   { weight: 3, arbitrary: brokenJson(PD_PING, envelopeBreakers).map((b) => ({ ...b, verdict: 400 as const })) },
-  { weight: 6, arbitrary: fc.constantFrom(...PD_INCIDENT_FIXTURES, PD_NOTE, PD_PING).chain(truncatedJson).map((body) => ({ body, what: 'truncated JSON', verdict: 400 as const })) },
-  { weight: 3, arbitrary: nonObjectJson.map((value) => ({ body: Buffer.from(JSON.stringify(value)), what: 'not an object', verdict: 400 as const })) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .constantFrom(...PD_INCIDENT_FIXTURES, PD_NOTE, PD_PING)
+      .chain(truncatedJson)
+      .map((body) => ({ body, what: 'truncated JSON', verdict: 400 as const })),
+  },
+  {
+    weight: 3,
+    arbitrary: nonObjectJson.map((value) => ({ body: Buffer.from(JSON.stringify(value)), what: 'not an object', verdict: 400 as const })),
+  },
   {
     weight: 3,
     arbitrary: fc
-      .array(fc.tuple(anyKey.filter((key) => key !== 'event'), anyJson), { maxLength: 8 })
+      .array(
+        fc.tuple(
+          anyKey.filter((key) => key !== 'event'),
+          anyJson,
+        ),
+        { maxLength: 8 },
+      )
       .map((entries) => ({ body: objectText(entries), what: 'object without event', verdict: 400 as const })),
   },
   { weight: 3, arbitrary: deepJson('event').map((body) => ({ body, what: 'deep nesting', verdict: 400 as const })) },
@@ -369,8 +450,26 @@ const pdSignedBodies: fc.Arbitrary<{ body: Buffer; what: string; verdict: 400 | 
   {
     weight: 6,
     arbitrary: fc
-      .tuple(fc.constantFrom(...PD_INCIDENT_FIXTURES), fc.constantFrom('constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'service.created', 'incident.TRIGGERED', ' incident.triggered', 'incident.triggered\u0000'))
-      .map(([base, type]) => ({ body: Buffer.from(JSON.stringify(setAt(base, ['event', 'event_type'], type))), what: `event_type ${JSON.stringify(type)}`, verdict: 200 as const })),
+      .tuple(
+        fc.constantFrom(...PD_INCIDENT_FIXTURES),
+        fc.constantFrom(
+          'constructor',
+          '__proto__',
+          'toString',
+          'valueOf',
+          'hasOwnProperty',
+          'isPrototypeOf',
+          'service.created',
+          'incident.TRIGGERED',
+          ' incident.triggered',
+          'incident.triggered\u0000',
+        ),
+      )
+      .map(([base, type]) => ({
+        body: Buffer.from(JSON.stringify(setAt(base, ['event', 'event_type'], type))),
+        what: `event_type ${JSON.stringify(type)}`,
+        verdict: 200 as const,
+      })),
   },
 );
 
@@ -386,9 +485,15 @@ function pdBadSignature(body: Buffer): fc.Arbitrary<{ header?: string | string[]
     hex.map((digest) => ({ header: `v1=${unlike(digest, valid)}`, what: 'random digest' })),
     fc.constant({ header: pagerDutySignature(body, PD_REVOKED), what: 'rotation: only a revoked secret' }),
     fc.constant({ header: `${pagerDutySignature(body, PD_REVOKED)}, v1=${flip(valid, 5)}`, what: 'rotation: two wrong values' }),
-    fc.constant({ header: [pagerDutySignature(body, PD_REVOKED), `v1=${valid.slice(0, 40)}`] as string[], what: 'two headers, both wrong' }),
+    fc.constant({
+      header: [pagerDutySignature(body, PD_REVOKED), `v1=${valid.slice(0, 40)}`] as string[],
+      what: 'two headers, both wrong',
+    }),
     fc.constant({ header: `v0=${valid}`, what: 'wrong scheme' }),
-    fc.constant({ header: `v1=${unlike(pagerDutySignature(Buffer.concat([body, Buffer.from(' ')]), PD_SECRETS[0]).slice('v1='.length), valid)}`, what: 'replayed: signature of another body' }),
+    fc.constant({
+      header: `v1=${unlike(pagerDutySignature(Buffer.concat([body, Buffer.from(' ')]), PD_SECRETS[0]).slice('v1='.length), valid)}`,
+      what: 'replayed: signature of another body',
+    }),
     fc.string({ maxLength: 200 }).map((junk) => ({ header: headerText(junk).replaceAll('v1=', 'v2='), what: 'junk' })),
   );
 }
@@ -411,7 +516,10 @@ const pagerDutyRequests: fc.Arbitrary<Hostile> = fc.oneof(
   {
     weight: 18,
     arbitrary: fc
-      .oneof(anyBody(PD_VALID_BODIES), pdSignedBodies.map((b) => b.body))
+      .oneof(
+        anyBody(PD_VALID_BODIES),
+        pdSignedBodies.map((b) => b.body),
+      )
       .chain((body) => fc.tuple(fc.constant(body), pdBadSignature(body), jsonTypes))
       .map(([body, signature, type]) =>
         hostile({
@@ -426,16 +534,18 @@ const pagerDutyRequests: fc.Arbitrary<Hostile> = fc.oneof(
   },
   {
     weight: 3,
-    arbitrary: fc.tuple(fc.constantFrom(...PD_VALID_BODIES), fc.oneof(foreignTypes, fc.constantFrom('text/plain', FORM_TYPE))).map(([body, type]) =>
-      hostile({
-        what: `pagerduty content type ${JSON.stringify(type)}`,
-        method: 'POST',
-        path: '/webhooks/pagerduty',
-        headers: { ...withType(type), ...signPagerDuty(body, PD_SECRETS[1]) },
-        body,
-        expect: [415],
-      }),
-    ),
+    arbitrary: fc
+      .tuple(fc.constantFrom(...PD_VALID_BODIES), fc.oneof(foreignTypes, fc.constantFrom('text/plain', FORM_TYPE)))
+      .map(([body, type]) =>
+        hostile({
+          what: `pagerduty content type ${JSON.stringify(type)}`,
+          method: 'POST',
+          path: '/webhooks/pagerduty',
+          headers: { ...withType(type), ...signPagerDuty(body, PD_SECRETS[1]) },
+          body,
+          expect: [415],
+        }),
+      ),
   },
   {
     weight: 1,
@@ -466,7 +576,11 @@ const looksLikeIncident = (key: string) => key.toLowerCase().startsWith('inciden
  */
 const voBrokenForm: fc.Arbitrary<{ body: Buffer; what: string }> = fc
   .tuple(
-    fc.oneof(fc.constant('!'), fc.string({ maxLength: 40 }).map((rest) => `!${rest}`), longText(129).map((rest) => `!${rest}`)),
+    fc.oneof(
+      fc.constant('!'),
+      fc.string({ maxLength: 40 }).map((rest) => `!${rest}`),
+      longText(129).map((rest) => `!${rest}`),
+    ),
     fc.subarray(VO_FORM_FIELDS.filter(([key]) => !looksLikeIncident(key))),
     fc.array(fc.tuple(anyKey, fc.oneof(text, longText(2000))), { maxLength: 6 }),
     fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, fc.nat()),
@@ -494,7 +608,10 @@ function voBadSignature(body: Buffer): fc.Arbitrary<{ header?: string | string[]
       what: 'signed for another URL',
     })),
     wrongSecret(VO_KEY).map((key) => ({ header: unlike(voSignatureOf(body, key || 'k'), valid, BASE64), what: 'wrong key' })),
-    fc.constant({ header: unlike(voSignatureOf(Buffer.concat([body, Buffer.from('&zz=1')])), valid, BASE64), what: 'replayed: signature of another form' }),
+    fc.constant({
+      header: unlike(voSignatureOf(Buffer.concat([body, Buffer.from('&zz=1')])), valid, BASE64),
+      what: 'replayed: signature of another form',
+    }),
     fc.constant({ header: [valid, valid] as string[], what: 'sent twice' }),
   );
 }
@@ -516,7 +633,11 @@ const voFormRequests: fc.Arbitrary<Hostile> = fc.oneof(
   {
     weight: 15,
     arbitrary: fc
-      .oneof(fc.constant(VO_FORM), voBrokenForm.map((form) => form.body), fc.uint8Array({ maxLength: 512 }).map((bytes) => Buffer.from(bytes)))
+      .oneof(
+        fc.constant(VO_FORM),
+        voBrokenForm.map((form) => form.body),
+        fc.uint8Array({ maxLength: 512 }).map((bytes) => Buffer.from(bytes)),
+      )
       .chain((body) => fc.tuple(fc.constant(body), voBadSignature(body)))
       .map(([body, signature]) =>
         hostile({
@@ -533,9 +654,16 @@ const voFormRequests: fc.Arbitrary<Hostile> = fc.oneof(
     weight: 3,
     // Refused before the signature, whose cost grows with the field count: 1,001 to ~350,000 fields.
     arbitrary: fc
-      .tuple(fc.integer({ min: MAX_FORM_FIELDS + 1, max: 350_000 }), fc.constantFrom('a=&', 'k=v&', '&', 'distinct'), fc.option(fc.base64String({ minLength: 28, maxLength: 28 })))
+      .tuple(
+        fc.integer({ min: MAX_FORM_FIELDS + 1, max: 350_000 }),
+        fc.constantFrom('a=&', 'k=v&', '&', 'distinct'),
+        fc.option(fc.base64String({ minLength: 28, maxLength: 28 })),
+      )
       .map(([fields, unit, signature]) => {
-        const form = unit === 'distinct' ? Array.from({ length: Math.min(fields, 30_000) }, (_, i) => `k${(i * 7919) % fields}=${i}`).join('&') : unit.repeat(fields);
+        const form =
+          unit === 'distinct'
+            ? Array.from({ length: Math.min(fields, 30_000) }, (_, i) => `k${(i * 7919) % fields}=${i}`).join('&')
+            : unit.repeat(fields);
         const body = Buffer.from(form.slice(0, BODY_LIMIT));
         return hostile({
           what: `victorops form of ${fields} fields (${unit})`,
@@ -577,7 +705,9 @@ const voFormRequests: fc.Arbitrary<Hostile> = fc.oneof(
 );
 
 const VO_TEMPLATE = fixtureJson('victorops-outgoing-template-rendered-triggered.json');
-const VO_FLAT = ['victorops-outgoing-triggered.json', 'victorops-outgoing-acknowledged.json', 'victorops-outgoing-resolved.json'].map((name) => fixtureJson(name));
+const VO_FLAT = ['victorops-outgoing-triggered.json', 'victorops-outgoing-acknowledged.json', 'victorops-outgoing-resolved.json'].map(
+  (name) => fixtureJson(name),
+);
 const VO_MONITOR = fixtureJson('statuscast-victorops-webhook.json');
 const VO_JSON_BODIES = [VO_TEMPLATE, ...VO_FLAT, VO_MONITOR].map((value) => Buffer.from(JSON.stringify(value)));
 
@@ -588,7 +718,8 @@ const badIncidentNumber = fc
 /** Never a phase: upper-cased it starts with X. */
 const badPhase = fc.string({ maxLength: 12 }).map((rest) => `x${rest}`);
 const nonScalar = fc.oneof(fc.array(anyJson, { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 6 }), anyJson, { maxKeys: 3 }));
-const isDangerousVoKey = (key: string) => key === 'monitorName' || key === 'incident_number' || key.startsWith('STATE.') || key.startsWith('INCIDENT.');
+const isDangerousVoKey = (key: string) =>
+  key === 'monitorName' || key === 'incident_number' || key.startsWith('STATE.') || key.startsWith('INCIDENT.');
 
 /** The same broken value at every field the flat shape reads an id (or a phase) from. */
 function everywhere(base: Record<string, unknown>, keys: readonly string[], value: unknown): Record<string, unknown> {
@@ -597,9 +728,21 @@ function everywhere(base: Record<string, unknown>, keys: readonly string[], valu
 
 const voFlatBroken: fc.Arbitrary<Record<string, unknown>> = fc.constantFrom(...VO_FLAT).chain((base) =>
   fc.oneof(
-    fc.oneof(gone, badIncidentNumber, nonScalar, fc.constant(null)).map((value) => everywhere(base, ['INCIDENT.INCIDENT_ID', 'STATE.INCIDENT_NAME', 'INCIDENT.INCIDENT_NAME'], value)),
-    fc.oneof(gone, badPhase, nonScalar, fc.constant(null), fc.constant('')).map((value) => everywhere(base, ['STATE.CURRENT_ALERT_PHASE', 'INCIDENT.CURRENT_PHASE'], value)),
-    fc.tuple(fc.oneof(fc.constantFrom(...Object.keys(base)), checkedKey.filter((key) => key !== 'monitorName')), nonScalar).map(([key, value]) => setAt(base, [key], value)),
+    fc
+      .oneof(gone, badIncidentNumber, nonScalar, fc.constant(null))
+      .map((value) => everywhere(base, ['INCIDENT.INCIDENT_ID', 'STATE.INCIDENT_NAME', 'INCIDENT.INCIDENT_NAME'], value)),
+    fc
+      .oneof(gone, badPhase, nonScalar, fc.constant(null), fc.constant(''))
+      .map((value) => everywhere(base, ['STATE.CURRENT_ALERT_PHASE', 'INCIDENT.CURRENT_PHASE'], value)),
+    fc
+      .tuple(
+        fc.oneof(
+          fc.constantFrom(...Object.keys(base)),
+          checkedKey.filter((key) => key !== 'monitorName'),
+        ),
+        nonScalar,
+      )
+      .map(([key, value]) => setAt(base, [key], value)),
     fc.tuple(longText(513, 600), text).map(([key, value]) => setAt(base, [key], value)),
     fc.tuple(fc.constantFrom(...Object.keys(base)), longText(20_481, 30_000)).map(([key, value]) => setAt(base, [key], value)),
   ),
@@ -610,14 +753,27 @@ const voJsonBodies: fc.Arbitrary<{ body: Buffer; what: string; verdict: 400 | 20
   {
     weight: 9,
     arbitrary: fc
-      .tuple(brokenJson(VO_TEMPLATE, [at('incident_number', gone, badIncidentNumber, nonScalar, fc.constant(null)), at('phase', gone, badPhase, nonScalar, fc.constant(null), fc.constant(''))]), fc.boolean())
+      .tuple(
+        brokenJson(VO_TEMPLATE, [
+          at('incident_number', gone, badIncidentNumber, nonScalar, fc.constant(null)),
+          at('phase', gone, badPhase, nonScalar, fc.constant(null), fc.constant('')),
+        ]),
+        fc.boolean(),
+      )
       .map(([{ body, what }, relaxed]) => ({
         body: relaxed ? Buffer.from(JSON5.stringify(JSON.parse(body.toString('utf8')))) : body,
         what: `template ${what}${relaxed ? ' as JSON5' : ''}`,
         verdict: 400 as const,
       })),
   },
-  { weight: 9, arbitrary: fc.tuple(voFlatBroken, pollution).map(([value, entries]) => ({ body: Buffer.from(JSON.stringify(pollute(value, entries))), what: 'flat shape broken', verdict: 400 as const })) },
+  {
+    weight: 9,
+    arbitrary: fc.tuple(voFlatBroken, pollution).map(([value, entries]) => ({
+      body: Buffer.from(JSON.stringify(pollute(value, entries))),
+      what: 'flat shape broken',
+      verdict: 400 as const,
+    })),
+  },
   {
     weight: 6,
     arbitrary: brokenJson(VO_MONITOR, [
@@ -625,17 +781,34 @@ const voJsonBodies: fc.Arbitrary<{ body: Buffer; what: string; verdict: 400 | 20
       at('state', gone, nonString, blank, longText(65)),
     ]).map((b) => ({ ...b, what: `monitor ${b.what}`, verdict: 400 as const })),
   },
-  { weight: 6, arbitrary: fc.constantFrom(VO_TEMPLATE, ...VO_FLAT, VO_MONITOR).chain(truncatedJson).map((body) => ({ body, what: 'truncated JSON', verdict: 400 as const })) },
-  { weight: 3, arbitrary: nonObjectJson.map((value) => ({ body: Buffer.from(JSON.stringify(value)), what: 'not an object', verdict: 400 as const })) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .constantFrom(VO_TEMPLATE, ...VO_FLAT, VO_MONITOR)
+      .chain(truncatedJson)
+      .map((body) => ({ body, what: 'truncated JSON', verdict: 400 as const })),
+  },
+  {
+    weight: 3,
+    arbitrary: nonObjectJson.map((value) => ({ body: Buffer.from(JSON.stringify(value)), what: 'not an object', verdict: 400 as const })),
+  },
   { weight: 3, arbitrary: garbageBytes.map((body) => ({ body, what: 'bytes', verdict: 400 as const })) },
   { weight: 3, arbitrary: deepJson('payload').map((body) => ({ body, what: 'deep nesting', verdict: 400 as const })) },
   {
     weight: 6,
-    arbitrary: fc.array(fc.tuple(anyKey.filter((key) => !isDangerousVoKey(key)), anyJson), { maxLength: 8 }).map((entries) => {
-      const body = objectText(entries);
-      const chat = (JSON.parse(body.toString('utf8')) as { event?: unknown }).event === 'chat';
-      return { body, what: 'random object', verdict: chat ? (200 as const) : (400 as const) };
-    }),
+    arbitrary: fc
+      .array(
+        fc.tuple(
+          anyKey.filter((key) => !isDangerousVoKey(key)),
+          anyJson,
+        ),
+        { maxLength: 8 },
+      )
+      .map((entries) => {
+        const body = objectText(entries);
+        const chat = (JSON.parse(body.toString('utf8')) as { event?: unknown }).event === 'chat';
+        return { body, what: 'random object', verdict: chat ? (200 as const) : (400 as const) };
+      }),
   },
   {
     weight: 3,
@@ -679,7 +852,10 @@ const voJsonRequests: fc.Arbitrary<Hostile> = fc.oneof(
         anyBody(VO_JSON_BODIES),
         fc.oneof(
           fc.constant(undefined),
-          fc.tuple(wrongSecret(VO_TOKEN).filter((token) => normalised(token) !== ''), places),
+          fc.tuple(
+            wrongSecret(VO_TOKEN).filter((token) => normalised(token) !== ''),
+            places,
+          ),
           fc.constant('twice' as const),
         ),
         voJsonTypes,
@@ -747,7 +923,8 @@ const wrongAuthorizationFor = (token: string): fc.Arbitrary<{ header?: string; w
   );
 /** Authorization headers that do not carry the API token. */
 const wrongAuthorization = wrongAuthorizationFor(API_TOKEN);
-const authHeaders = (auth: { header?: string }): Record<string, string> => (auth.header === undefined ? {} : { authorization: auth.header });
+const authHeaders = (auth: { header?: string }): Record<string, string> =>
+  auth.header === undefined ? {} : { authorization: auth.header };
 
 const GENERIC_VALID = {
   id: 'fuzz-incident-1',
@@ -765,9 +942,30 @@ const genericBreakers: Breaker[] = [
   at('title', gone, nonString, blank, longText(1025), hugeText),
   at('severity', nonString, fc.constantFrom('CRITICAL', 'Critical', 'fatal', 'sev1', '')),
   at('service', nonString, blank, longText(257)),
-  at('details', nonObject, fc.array(text, { maxLength: 3 }), fc.record({ region: nonString }), fc.integer({ min: 51, max: 5_000 }).map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']))), longText(257).map((key) => ({ [key]: 'v' })), longText(4097).map((value) => ({ k: value }))),
-  at('links', nonArray, fc.constant([{}]), fc.constantFrom('javascript:alert(1)', 'ftp://files.example.net/x', 'not a url', 'https://').map((url) => [{ label: 'x', url }]), fc.constant([{ label: ' ', url: 'https://x.example' }]), fc.integer({ min: 21, max: 2_000 }).map((n) => Array.from({ length: n }, () => ({ label: 'l', url: 'https://x.example' })))),
-  at('responders', nonArray, fc.constant(['not-an-email']), fc.constant([5]), fc.integer({ min: 101, max: 2_000 }).map((n) => Array.from({ length: n }, (_, i) => `sre${i}@example.com`))),
+  at(
+    'details',
+    nonObject,
+    fc.array(text, { maxLength: 3 }),
+    fc.record({ region: nonString }),
+    fc.integer({ min: 51, max: 5_000 }).map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']))),
+    longText(257).map((key) => ({ [key]: 'v' })),
+    longText(4097).map((value) => ({ k: value })),
+  ),
+  at(
+    'links',
+    nonArray,
+    fc.constant([{}]),
+    fc.constantFrom('javascript:alert(1)', 'ftp://files.example.net/x', 'not a url', 'https://').map((url) => [{ label: 'x', url }]),
+    fc.constant([{ label: ' ', url: 'https://x.example' }]),
+    fc.integer({ min: 21, max: 2_000 }).map((n) => Array.from({ length: n }, () => ({ label: 'l', url: 'https://x.example' }))),
+  ),
+  at(
+    'responders',
+    nonArray,
+    fc.constant(['not-an-email']),
+    fc.constant([5]),
+    fc.integer({ min: 101, max: 2_000 }).map((n) => Array.from({ length: n }, (_, i) => `sre${i}@example.com`)),
+  ),
   at('by', nonString, blank, longText(257)),
 ];
 
@@ -776,10 +974,15 @@ const genericBodies: fc.Arbitrary<{ body: Buffer; what: string }> = fc.oneof(
   { weight: 18, arbitrary: brokenJson(GENERIC_VALID, genericBreakers) },
   {
     weight: 6,
-    arbitrary: fc.tuple(fc.oneof(anyKey, fc.constantFrom(...POLLUTION_KEYS)).filter((key) => !GENERIC_KEYS.has(key)), anyJson).map(([key, value]) => ({
-      body: Buffer.from(JSON.stringify(setAt(GENERIC_VALID, [key], value))),
-      what: `unknown field ${JSON.stringify(key)}`,
-    })),
+    arbitrary: fc
+      .tuple(
+        fc.oneof(anyKey, fc.constantFrom(...POLLUTION_KEYS)).filter((key) => !GENERIC_KEYS.has(key)),
+        anyJson,
+      )
+      .map(([key, value]) => ({
+        body: Buffer.from(JSON.stringify(setAt(GENERIC_VALID, [key], value))),
+        what: `unknown field ${JSON.stringify(key)}`,
+      })),
   },
   { weight: 3, arbitrary: truncatedJson(GENERIC_VALID).map((body) => ({ body, what: 'truncated JSON' })) },
   { weight: 3, arbitrary: nonObjectJson.map((value) => ({ body: Buffer.from(JSON.stringify(value)), what: 'not an object' })) },
@@ -804,16 +1007,25 @@ const incidentsRequests: fc.Arbitrary<Hostile> = fc.oneof(
   },
   {
     weight: 12,
-    arbitrary: fc.tuple(fc.oneof(anyBody([GENERIC_VALID_BODY]), genericBodies.map((b) => b.body)), wrongAuthorization, jsonTypes).map(([body, auth, type]) =>
-      hostile({
-        what: `incidents auth: ${auth.what}`,
-        method: 'POST',
-        path: '/incidents',
-        headers: { 'content-type': type, ...authHeaders(auth) },
-        body,
-        expect: [401],
-      }),
-    ),
+    arbitrary: fc
+      .tuple(
+        fc.oneof(
+          anyBody([GENERIC_VALID_BODY]),
+          genericBodies.map((b) => b.body),
+        ),
+        wrongAuthorization,
+        jsonTypes,
+      )
+      .map(([body, auth, type]) =>
+        hostile({
+          what: `incidents auth: ${auth.what}`,
+          method: 'POST',
+          path: '/incidents',
+          headers: { 'content-type': type, ...authHeaders(auth) },
+          body,
+          expect: [401],
+        }),
+      ),
   },
   {
     weight: 3,
@@ -831,7 +1043,15 @@ const incidentsRequests: fc.Arbitrary<Hostile> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.tuple(padded(GENERIC_VALID_BODY), fc.boolean()).map(([body, chunked]) =>
-      hostile({ what: 'incidents over the limit', method: 'POST', path: '/incidents', headers: { 'content-type': JSON_TYPE, ...bearer }, body, chunked, expect: [413] }),
+      hostile({
+        what: 'incidents over the limit',
+        method: 'POST',
+        path: '/incidents',
+        headers: { 'content-type': JSON_TYPE, ...bearer },
+        body,
+        chunked,
+        expect: [413],
+      }),
     ),
   },
 );
@@ -840,7 +1060,9 @@ const incidentsRequests: fc.Arbitrary<Hostile> = fc.oneof(
 // Alertmanager webhook (version 4 JSON + bearer token)
 
 const amBearer = { authorization: `Bearer ${AM_TOKEN}` };
-const AM_FIXTURES = ['alertmanager-v4-firing.json', 'alertmanager-v4-partly-resolved.json', 'alertmanager-v4-resolved.json'].map((name) => fixtureJson(name));
+const AM_FIXTURES = ['alertmanager-v4-firing.json', 'alertmanager-v4-partly-resolved.json', 'alertmanager-v4-resolved.json'].map((name) =>
+  fixtureJson(name),
+);
 const AM_VALID_BODIES = AM_FIXTURES.map((value) => Buffer.from(JSON.stringify(value)));
 const amBreakers: Breaker[] = [
   at('version', gone, nonString, fc.constantFrom('3', '5', '4 ', 'v4', '')),
@@ -864,7 +1086,13 @@ const amBreakers: Breaker[] = [
 /** Bodies with the right token that Alertmanager could never send: each is a 400 (or over the limit). */
 const amBodies: fc.Arbitrary<{ body: Buffer; what: string }> = fc.oneof(
   { weight: 18, arbitrary: fc.constantFrom(...AM_FIXTURES).chain((base) => brokenJson(base, amBreakers)) },
-  { weight: 3, arbitrary: fc.constantFrom(...AM_FIXTURES).chain(truncatedJson).map((body) => ({ body, what: 'truncated JSON' })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .constantFrom(...AM_FIXTURES)
+      .chain(truncatedJson)
+      .map((body) => ({ body, what: 'truncated JSON' })),
+  },
   { weight: 3, arbitrary: nonObjectJson.map((value) => ({ body: Buffer.from(JSON.stringify(value)), what: 'not an object' })) },
   { weight: 3, arbitrary: garbageBytes.map((body) => ({ body, what: 'bytes' })) },
   { weight: 2, arbitrary: deepJson('alerts').map((body) => ({ body, what: 'deep nesting' })) },
@@ -887,27 +1115,53 @@ const alertmanagerRequests: fc.Arbitrary<Hostile> = fc.oneof(
   {
     // The token is checked before the body is read: a wrong one is a 401 whatever the body.
     weight: 12,
-    arbitrary: fc.tuple(fc.oneof(anyBody(AM_VALID_BODIES), amBodies.map((b) => b.body)), wrongAuthorizationFor(AM_TOKEN), jsonTypes).map(([body, auth, type]) =>
-      hostile({
-        what: `alertmanager auth: ${auth.what}`,
-        method: 'POST',
-        path: '/webhooks/alertmanager',
-        headers: { 'content-type': type, ...authHeaders(auth) },
-        body,
-        expect: [401],
-      }),
-    ),
+    arbitrary: fc
+      .tuple(
+        fc.oneof(
+          anyBody(AM_VALID_BODIES),
+          amBodies.map((b) => b.body),
+        ),
+        wrongAuthorizationFor(AM_TOKEN),
+        jsonTypes,
+      )
+      .map(([body, auth, type]) =>
+        hostile({
+          what: `alertmanager auth: ${auth.what}`,
+          method: 'POST',
+          path: '/webhooks/alertmanager',
+          headers: { 'content-type': type, ...authHeaders(auth) },
+          body,
+          expect: [401],
+        }),
+      ),
   },
   {
     weight: 3,
-    arbitrary: fc.tuple(fc.constantFrom(...AM_VALID_BODIES), fc.oneof(foreignTypes, fc.constantFrom(FORM_TYPE, 'text/plain'))).map(([body, type]) =>
-      hostile({ what: `alertmanager content type ${JSON.stringify(type)}`, method: 'POST', path: '/webhooks/alertmanager', headers: { ...withType(type), ...amBearer }, body, expect: [415] }),
-    ),
+    arbitrary: fc
+      .tuple(fc.constantFrom(...AM_VALID_BODIES), fc.oneof(foreignTypes, fc.constantFrom(FORM_TYPE, 'text/plain')))
+      .map(([body, type]) =>
+        hostile({
+          what: `alertmanager content type ${JSON.stringify(type)}`,
+          method: 'POST',
+          path: '/webhooks/alertmanager',
+          headers: { ...withType(type), ...amBearer },
+          body,
+          expect: [415],
+        }),
+      ),
   },
   {
     weight: 1,
     arbitrary: fc.tuple(fc.constantFrom(...AM_VALID_BODIES).chain(padded), fc.boolean()).map(([body, chunked]) =>
-      hostile({ what: 'alertmanager over the limit', method: 'POST', path: '/webhooks/alertmanager', headers: { 'content-type': JSON_TYPE, ...amBearer }, body, chunked, expect: [413] }),
+      hostile({
+        what: 'alertmanager over the limit',
+        method: 'POST',
+        path: '/webhooks/alertmanager',
+        headers: { 'content-type': JSON_TYPE, ...amBearer },
+        body,
+        chunked,
+        expect: [413],
+      }),
     ),
   },
 );
@@ -917,9 +1171,15 @@ type Segment = { segment: string; kind: 'key' | 'not-a-key' | 'malformed' };
 const keySegments: fc.Arbitrary<Segment> = fc.oneof(
   fc.stringMatching(/^fuzz-[a-z0-9_-]{1,59}$/).map((key) => ({ segment: key, kind: 'key' as const })),
   fc
-    .tuple(fc.string({ maxLength: 20 }), fc.constantFrom('A', 'Z', ' ', '.', '/', '%', 'é', '😀', '\u0000', '?', '#', ':'), fc.string({ maxLength: 20 }))
+    .tuple(
+      fc.string({ maxLength: 20 }),
+      fc.constantFrom('A', 'Z', ' ', '.', '/', '%', 'é', '😀', '\u0000', '?', '#', ':'),
+      fc.string({ maxLength: 20 }),
+    )
     .map(([before, bad, after]) => ({ segment: encodeURIComponent(`x${before}${bad}${after}`), kind: 'not-a-key' as const })),
-  fc.constantFrom('nodash', 'api-', '-x', `api-${'a'.repeat(65)}`, 'API-X', '__proto__', 'constructor', '..').map((key) => ({ segment: encodeURIComponent(key), kind: 'not-a-key' as const })),
+  fc
+    .constantFrom('nodash', 'api-', '-x', `api-${'a'.repeat(65)}`, 'API-X', '__proto__', 'constructor', '..')
+    .map((key) => ({ segment: encodeURIComponent(key), kind: 'not-a-key' as const })),
   fc
     .tuple(fc.stringMatching(/^[a-z-]{0,8}$/), fc.constantFrom('%', '%z', '%zz', '%E0%A4%A', '%C0%AF', '%ED%A0%80', '%FF', '%%'))
     .map(([prefix, escape]) => ({ segment: `${prefix}${escape}`, kind: 'malformed' as const })),
@@ -930,12 +1190,22 @@ const actionBodies: fc.Arbitrary<{ body: Buffer; what: string }> = fc.oneof(
   { weight: 12, arbitrary: brokenJson({ by: 'fuzzer', note: 'rolled back' }, actorNoteBreakers) },
   {
     weight: 6,
-    arbitrary: fc.tuple(anyKey.filter((key) => key !== 'by' && key !== 'note'), anyJson).map(([key, value]) => ({
-      body: Buffer.from(JSON.stringify(setAt({ by: 'fuzzer' }, [key], value))),
-      what: `unknown field ${JSON.stringify(key)}`,
-    })),
+    arbitrary: fc
+      .tuple(
+        anyKey.filter((key) => key !== 'by' && key !== 'note'),
+        anyJson,
+      )
+      .map(([key, value]) => ({
+        body: Buffer.from(JSON.stringify(setAt({ by: 'fuzzer' }, [key], value))),
+        what: `unknown field ${JSON.stringify(key)}`,
+      })),
   },
-  { weight: 3, arbitrary: truncatedJson({ by: 'fuzzer', note: 'rolled back' }).filter((body) => body.length > 0).map((body) => ({ body, what: 'truncated JSON' })) },
+  {
+    weight: 3,
+    arbitrary: truncatedJson({ by: 'fuzzer', note: 'rolled back' })
+      .filter((body) => body.length > 0)
+      .map((body) => ({ body, what: 'truncated JSON' })),
+  },
   { weight: 3, arbitrary: nonObjectJson.map((value) => ({ body: Buffer.from(JSON.stringify(value)), what: 'not an object' })) },
   { weight: 3, arbitrary: garbageBytes.map((body) => ({ body, what: 'bytes' })) },
 );
@@ -944,23 +1214,25 @@ const actions = fc.constantFrom('acknowledge', 'resolve', 'retry');
 const actionRequests: fc.Arbitrary<Hostile> = fc.oneof(
   {
     weight: 15,
-    arbitrary: fc
-      .tuple(keySegments, actions, actionBodies, jsonTypes)
-      .map(([{ segment, kind }, action, { body, what }, type]) =>
-        hostile({
-          what: `${action} ${kind}, ${what}`,
-          method: 'POST',
-          path: `/incidents/${segment}/${action}`,
-          headers: { 'content-type': type, ...bearer },
-          body,
-          expect: kind === 'malformed' ? [400] : overLimit(body) ? [413] : kind === 'not-a-key' ? [404] : [400],
-        }),
-      ),
+    arbitrary: fc.tuple(keySegments, actions, actionBodies, jsonTypes).map(([{ segment, kind }, action, { body, what }, type]) =>
+      hostile({
+        what: `${action} ${kind}, ${what}`,
+        method: 'POST',
+        path: `/incidents/${segment}/${action}`,
+        headers: { 'content-type': type, ...bearer },
+        body,
+        expect: kind === 'malformed' ? [400] : overLimit(body) ? [413] : kind === 'not-a-key' ? [404] : [400],
+      }),
+    ),
   },
   {
     weight: 6,
     arbitrary: fc
-      .tuple(keySegments.filter((s) => s.kind !== 'key'), actions, fc.constantFrom(Buffer.alloc(0), Buffer.from('{}'), Buffer.from('{"by":"fuzzer"}')))
+      .tuple(
+        keySegments.filter((s) => s.kind !== 'key'),
+        actions,
+        fc.constantFrom(Buffer.alloc(0), Buffer.from('{}'), Buffer.from('{"by":"fuzzer"}')),
+      )
       .map(([{ segment, kind }, action, body]) =>
         hostile({
           what: `${action} ${kind} with a valid body`,
@@ -1004,17 +1276,36 @@ const actionRequests: fc.Arbitrary<Hostile> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.tuple(actions, padded(Buffer.from('{"by":"fuzzer"}'))).map(([action, body]) =>
-      hostile({ what: `${action} over the limit`, method: 'POST', path: `/incidents/fuzz-big/${action}`, headers: { 'content-type': JSON_TYPE, ...bearer }, body, expect: [413] }),
+      hostile({
+        what: `${action} over the limit`,
+        method: 'POST',
+        path: `/incidents/fuzz-big/${action}`,
+        headers: { 'content-type': JSON_TYPE, ...bearer },
+        body,
+        expect: [413],
+      }),
     ),
   },
 );
 
 const getKeyRequests: fc.Arbitrary<Hostile> = fc.oneof(
   fc.tuple(keySegments).map(([{ segment, kind }]) =>
-    hostile({ what: `get ${kind}`, method: 'GET', path: `/incidents/${segment}`, headers: bearer, expect: kind === 'malformed' ? [400] : [404] }),
+    hostile({
+      what: `get ${kind}`,
+      method: 'GET',
+      path: `/incidents/${segment}`,
+      headers: bearer,
+      expect: kind === 'malformed' ? [400] : [404],
+    }),
   ),
   fc.tuple(keySegments, wrongAuthorization).map(([{ segment, kind }, auth]) =>
-    hostile({ what: `get ${kind}, auth: ${auth.what}`, method: 'GET', path: `/incidents/${segment}`, headers: authHeaders(auth), expect: kind === 'malformed' ? [400] : [401] }),
+    hostile({
+      what: `get ${kind}, auth: ${auth.what}`,
+      method: 'GET',
+      path: `/incidents/${segment}`,
+      headers: authHeaders(auth),
+      expect: kind === 'malformed' ? [400] : [401],
+    }),
   ),
 );
 
@@ -1026,14 +1317,24 @@ const queryValue = fc.oneof(
   longText(300, 600).map(uriText),
 );
 const listQuery = fc
-  .array(fc.tuple(fc.oneof(fc.constant('limit'), fc.constant('limit[]'), fc.constant('__proto__'), fc.constant('constructor'), text.map(uriText)), queryValue), { maxLength: 3 })
+  .array(
+    fc.tuple(
+      fc.oneof(fc.constant('limit'), fc.constant('limit[]'), fc.constant('__proto__'), fc.constant('constructor'), text.map(uriText)),
+      queryValue,
+    ),
+    { maxLength: 3 },
+  )
   .map((pairs) => (pairs.length ? `?${pairs.map(([key, value]) => `${key}=${value}`).join('&')}` : ''));
 
 const listRequests: fc.Arbitrary<Hostile> = fc.oneof(
-  listQuery.map((query) => hostile({ what: 'list, hostile query', method: 'GET', path: `/incidents${query}`, headers: bearer, expect: [200], ok: 'list' })),
-  fc.tuple(listQuery, wrongAuthorization).map(([query, auth]) =>
-    hostile({ what: `list, auth: ${auth.what}`, method: 'GET', path: `/incidents${query}`, headers: authHeaders(auth), expect: [401] }),
+  listQuery.map((query) =>
+    hostile({ what: 'list, hostile query', method: 'GET', path: `/incidents${query}`, headers: bearer, expect: [200], ok: 'list' }),
   ),
+  fc
+    .tuple(listQuery, wrongAuthorization)
+    .map(([query, auth]) =>
+      hostile({ what: `list, auth: ${auth.what}`, method: 'GET', path: `/incidents${query}`, headers: authHeaders(auth), expect: [401] }),
+    ),
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1043,10 +1344,12 @@ const SLACK_PAYLOAD = fixtureJson('slack-interactive-block-actions.json');
 const slackForm = (payload: string) => Buffer.from(`payload=${encodeURIComponent(payload)}`);
 
 /** A click on a warroom button for a well-formed key: valid, until a breaker spoils it. */
-const slackClick = fc.tuple(fc.constantFrom(ACKNOWLEDGE_ACTION, RESOLVE_ACTION), fc.stringMatching(/^api-fuzz[a-z0-9_-]{1,40}$/)).map(([actionId, key]) => ({
-  ...SLACK_PAYLOAD,
-  actions: [{ ...SLACK_PAYLOAD.actions[0], action_id: actionId, value: key }],
-}));
+const slackClick = fc
+  .tuple(fc.constantFrom(ACKNOWLEDGE_ACTION, RESOLVE_ACTION), fc.stringMatching(/^api-fuzz[a-z0-9_-]{1,40}$/))
+  .map(([actionId, key]) => ({
+    ...SLACK_PAYLOAD,
+    actions: [{ ...SLACK_PAYLOAD.actions[0], action_id: actionId, value: key }],
+  }));
 const validAction = { action_id: 'other_app_button', value: 'x' };
 const slackBreakers: Breaker[] = [
   at('type', gone, nonString, fc.constantFrom('block_action', 'view_submission', 'BLOCK_ACTIONS')),
@@ -1054,9 +1357,23 @@ const slackBreakers: Breaker[] = [
   at('user.id', gone, nonString, fc.constant(''), longText(65)),
   at('user.username', nonString, longText(257)),
   at('user.name', nonString, longText(257)),
-  at('actions', gone, nonArray, fc.constant([]), fc.constant([{}]), fc.constant([{ action_id: '' }]), fc.integer({ min: 26, max: 2_000 }).map((n) => Array.from({ length: n }, () => validAction))),
+  at(
+    'actions',
+    gone,
+    nonArray,
+    fc.constant([]),
+    fc.constant([{}]),
+    fc.constant([{ action_id: '' }]),
+    fc.integer({ min: 26, max: 2_000 }).map((n) => Array.from({ length: n }, () => validAction)),
+  ),
   at('actions.0.action_id', gone, nonString, longText(256)),
-  at('actions.0.value', gone, nonString, longText(2001), fc.constantFrom('', 'resolve:2231', 'API-FUZZ', 'api-', 'api fuzz', `api-${'a'.repeat(65)}`, '__proto__')),
+  at(
+    'actions.0.value',
+    gone,
+    nonString,
+    longText(2001),
+    fc.constantFrom('', 'resolve:2231', 'API-FUZZ', 'api-', 'api fuzz', `api-${'a'.repeat(65)}`, '__proto__'),
+  ),
   at('channel', nonObjectNorNull, fc.constant({}), fc.constant({ id: 5 })),
   at('container', nonObjectNorNull, fc.constant({ channel_id: 5 }), fc.constant({ message_ts: 'x'.repeat(65) })),
   at('message', nonObjectNorNull, fc.constant({ ts: 5 })),
@@ -1067,7 +1384,9 @@ const slackBreakers: Breaker[] = [
 const slackSignedBodies: fc.Arbitrary<{ body: Buffer; what: string; verdict: 400 | 200 }> = fc.oneof(
   {
     weight: 18,
-    arbitrary: slackClick.chain((click) => brokenJson(click, slackBreakers)).map(({ body, what }) => ({ body: slackForm(body.toString('utf8')), what, verdict: 400 as const })),
+    arbitrary: slackClick
+      .chain((click) => brokenJson(click, slackBreakers))
+      .map(({ body, what }) => ({ body: slackForm(body.toString('utf8')), what, verdict: 400 as const })),
   },
   {
     weight: 6,
@@ -1076,7 +1395,14 @@ const slackSignedBodies: fc.Arbitrary<{ body: Buffer; what: string; verdict: 400
       return fc.nat({ max: body.length }).map((cut) => ({ body: body.subarray(0, cut), what: 'truncated payload', verdict: 400 as const }));
     }),
   },
-  { weight: 3, arbitrary: nonObjectJson.map((value) => ({ body: slackForm(JSON.stringify(value)), what: 'payload not an object', verdict: 400 as const })) },
+  {
+    weight: 3,
+    arbitrary: nonObjectJson.map((value) => ({
+      body: slackForm(JSON.stringify(value)),
+      what: 'payload not an object',
+      verdict: 400 as const,
+    })),
+  },
   {
     weight: 3,
     arbitrary: fc.uint8Array({ maxLength: 1024 }).map((bytes) => ({
@@ -1088,11 +1414,27 @@ const slackSignedBodies: fc.Arbitrary<{ body: Buffer; what: string; verdict: 400
   {
     weight: 3,
     arbitrary: fc
-      .array(fc.tuple(anyKey.filter((key) => key !== 'payload'), text), { maxLength: 5 })
-      .map((fields) => ({ body: Buffer.from(new URLSearchParams(fields.filter(([key]) => !key.startsWith('payload'))).toString()), what: 'no payload field', verdict: 400 as const })),
+      .array(
+        fc.tuple(
+          anyKey.filter((key) => key !== 'payload'),
+          text,
+        ),
+        { maxLength: 5 },
+      )
+      .map((fields) => ({
+        body: Buffer.from(new URLSearchParams(fields.filter(([key]) => !key.startsWith('payload'))).toString()),
+        what: 'no payload field',
+        verdict: 400 as const,
+      })),
   },
-  { weight: 3, arbitrary: deepJson('actions').map((json) => ({ body: slackForm(json.toString('utf8')), what: 'deep nesting', verdict: 400 as const })) },
-  { weight: 3, arbitrary: fc.constant({ body: slackForm(JSON.stringify(SLACK_PAYLOAD)), what: "another app's button", verdict: 200 as const }) },
+  {
+    weight: 3,
+    arbitrary: deepJson('actions').map((json) => ({ body: slackForm(json.toString('utf8')), what: 'deep nesting', verdict: 400 as const })),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.constant({ body: slackForm(JSON.stringify(SLACK_PAYLOAD)), what: "another app's button", verdict: 200 as const }),
+  },
 );
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -1118,22 +1460,34 @@ function slackBadHeaders(body: Buffer): fc.Arbitrary<{ what: string; make: (now:
     })),
     fc.tuple(freshOffset, fc.integer({ min: 1, max: 50 })).map(([offset, shift]) => ({
       what: 'replayed: signature of another timestamp',
-      make: (now: number) => ({ 'x-slack-request-timestamp': String(now + offset), 'x-slack-signature': unlike(signed(String(now + offset - shift)), signed(String(now + offset))) }),
+      make: (now: number) => ({
+        'x-slack-request-timestamp': String(now + offset),
+        'x-slack-signature': unlike(signed(String(now + offset - shift)), signed(String(now + offset))),
+      }),
     })),
     freshOffset.map((offset) => ({
       what: 'replayed: signature of another body',
       make: (now: number) => ({
         'x-slack-request-timestamp': String(now + offset),
-        'x-slack-signature': unlike(signed(String(now + offset), SLACK_SECRET, Buffer.concat([body, Buffer.from('&x=1')])), signed(String(now + offset))),
+        'x-slack-signature': unlike(
+          signed(String(now + offset), SLACK_SECRET, Buffer.concat([body, Buffer.from('&x=1')])),
+          signed(String(now + offset)),
+        ),
       }),
     })),
     fc.tuple(freshOffset, wrongSecret(SLACK_SECRET)).map(([offset, secret]) => ({
       what: 'wrong secret',
-      make: (now: number) => ({ 'x-slack-request-timestamp': String(now + offset), 'x-slack-signature': unlike(signed(String(now + offset), secret || 's'), signed(String(now + offset))) }),
+      make: (now: number) => ({
+        'x-slack-request-timestamp': String(now + offset),
+        'x-slack-signature': unlike(signed(String(now + offset), secret || 's'), signed(String(now + offset))),
+      }),
     })),
     fc.tuple(freshOffset, fc.nat({ max: 66 })).map(([offset, length]) => ({
       what: 'truncated signature',
-      make: (now: number) => ({ 'x-slack-request-timestamp': String(now + offset), 'x-slack-signature': signed(String(now + offset)).slice(0, length) }),
+      make: (now: number) => ({
+        'x-slack-request-timestamp': String(now + offset),
+        'x-slack-signature': signed(String(now + offset)).slice(0, length),
+      }),
     })),
     fc.tuple(freshOffset, fc.nat()).map(([offset, index]) => ({
       what: 'one digit changed',
@@ -1144,12 +1498,17 @@ function slackBadHeaders(body: Buffer): fc.Arbitrary<{ what: string; make: (now:
     })),
     freshOffset.map((offset) => ({
       what: 'wrong version',
-      make: (now: number) => ({ 'x-slack-request-timestamp': String(now + offset), 'x-slack-signature': signed(String(now + offset)).replace('v0=', 'v1=') }),
+      make: (now: number) => ({
+        'x-slack-request-timestamp': String(now + offset),
+        'x-slack-signature': signed(String(now + offset)).replace('v0=', 'v1='),
+      }),
     })),
   );
 }
 
-const SLACK_CLICK_EXAMPLE = slackForm(JSON.stringify({ ...SLACK_PAYLOAD, actions: [{ action_id: RESOLVE_ACTION, value: 'api-fuzz-click' }] }));
+const SLACK_CLICK_EXAMPLE = slackForm(
+  JSON.stringify({ ...SLACK_PAYLOAD, actions: [{ action_id: RESOLVE_ACTION, value: 'api-fuzz-click' }] }),
+);
 
 const slackRequests: fc.Arbitrary<Hostile> = fc.oneof(
   {
@@ -1170,7 +1529,11 @@ const slackRequests: fc.Arbitrary<Hostile> = fc.oneof(
   {
     weight: 18,
     arbitrary: fc
-      .oneof(fc.constant(SLACK_CLICK_EXAMPLE), slackClick.map((click) => slackForm(JSON.stringify(click))), slackSignedBodies.map((b) => b.body))
+      .oneof(
+        fc.constant(SLACK_CLICK_EXAMPLE),
+        slackClick.map((click) => slackForm(JSON.stringify(click))),
+        slackSignedBodies.map((b) => b.body),
+      )
       .chain((body) => fc.tuple(fc.constant(body), slackBadHeaders(body)))
       .map(([body, headers]) =>
         hostile({
@@ -1226,8 +1589,18 @@ interface EncodedRoute {
   auth: (inflated: Buffer) => Pick<Hostile, 'headers' | 'clockHeaders'>;
 }
 const ENCODED_ROUTES: EncodedRoute[] = [
-  { name: 'pagerduty', path: '/webhooks/pagerduty', type: JSON_TYPE, auth: (inflated) => ({ headers: signPagerDuty(inflated, PD_SECRETS[1]) }) },
-  { name: 'victorops form', path: '/webhooks/victorops', type: FORM_TYPE, auth: (inflated) => ({ headers: signVictorOps(inflated, VO_KEY, VO_URL) }) },
+  {
+    name: 'pagerduty',
+    path: '/webhooks/pagerduty',
+    type: JSON_TYPE,
+    auth: (inflated) => ({ headers: signPagerDuty(inflated, PD_SECRETS[1]) }),
+  },
+  {
+    name: 'victorops form',
+    path: '/webhooks/victorops',
+    type: FORM_TYPE,
+    auth: (inflated) => ({ headers: signVictorOps(inflated, VO_KEY, VO_URL) }),
+  },
   { name: 'victorops JSON', path: '/webhooks/victorops', type: JSON_TYPE, auth: () => ({ headers: { 'x-warroom-token': VO_TOKEN } }) },
   { name: 'incidents', path: '/incidents', type: JSON_TYPE, auth: () => ({ headers: bearer }) },
   { name: 'alertmanager', path: '/webhooks/alertmanager', type: JSON_TYPE, auth: () => ({ headers: amBearer }) },
@@ -1254,7 +1627,10 @@ const COMPRESSED = Object.entries(COMPRESSORS).map(([encoding, compress]) => ({ 
 /** Small bodies that inflate past the limit. */
 const BOMBS = [2, 8].flatMap((mebibytes) => {
   const zeros = Buffer.alloc(mebibytes * 1024 * 1024, 0x20);
-  return [{ encoding: 'gzip', bytes: zlib.gzipSync(zeros) }, { encoding: 'br', bytes: brotli(zeros) }];
+  return [
+    { encoding: 'gzip', bytes: zlib.gzipSync(zeros) },
+    { encoding: 'br', bytes: brotli(zeros) },
+  ];
 });
 
 /** A request to `route` with valid credentials for the `inflated` bytes, sent as `body` with `encoding`. */
@@ -1277,27 +1653,47 @@ const encodedRequests: fc.Arbitrary<Hostile> = fc.oneof(
     arbitrary: fc
       .tuple(fc.constantFrom(...ENCODED_ROUTES), fc.constantFrom(...COMPRESSED), fc.nat(), fc.boolean())
       .map(([route, { encoding, bytes }, cut, upper]) =>
-        encoded(route, PD_VALID_BODIES[0]!, upper ? encoding.toUpperCase() : encoding, bytes.subarray(0, 1 + (cut % (bytes.length - 1))), `${encoding} stream cut short`, 400),
+        encoded(
+          route,
+          PD_VALID_BODIES[0]!,
+          upper ? encoding.toUpperCase() : encoding,
+          bytes.subarray(0, 1 + (cut % (bytes.length - 1))),
+          `${encoding} stream cut short`,
+          400,
+        ),
       ),
   },
   {
     weight: 2,
     // 0x00 first: no gzip magic, no zlib header (method 0), no zstd magic.
     arbitrary: fc
-      .tuple(fc.constantFrom(...ENCODED_ROUTES), fc.constantFrom(...Object.keys(COMPRESSORS).filter((encoding) => encoding !== 'br')), fc.uint8Array({ maxLength: 512 }))
-      .map(([route, encoding, bytes]) => encoded(route, Buffer.alloc(0), encoding, Buffer.concat([Buffer.from([0x00]), bytes]), `${encoding} garbage`, 400)),
+      .tuple(
+        fc.constantFrom(...ENCODED_ROUTES),
+        fc.constantFrom(...Object.keys(COMPRESSORS).filter((encoding) => encoding !== 'br')),
+        fc.uint8Array({ maxLength: 512 }),
+      )
+      .map(([route, encoding, bytes]) =>
+        encoded(route, Buffer.alloc(0), encoding, Buffer.concat([Buffer.from([0x00]), bytes]), `${encoding} garbage`, 400),
+      ),
   },
   {
     weight: 2,
     arbitrary: fc
       .tuple(fc.constantFrom(...ENCODED_ROUTES), fc.constantFrom(...BOMBS))
-      .map(([route, { encoding, bytes }]) => encoded(route, Buffer.alloc(0), encoding, bytes, `${encoding} bomb of ${bytes.length} bytes`, 413)),
+      .map(([route, { encoding, bytes }]) =>
+        encoded(route, Buffer.alloc(0), encoding, bytes, `${encoding} bomb of ${bytes.length} bytes`, 413),
+      ),
   },
   {
     weight: 1,
     arbitrary: fc
-      .tuple(fc.constantFrom(...ENCODED_ROUTES), fc.constantFrom('compress', 'gzip, gzip', 'x-fuzz', 'exi', 'pack200-gzip', 'gzip;q=1', ...(hasZstd ? [] : ['zstd'])))
-      .map(([route, encoding]) => encoded(route, PD_VALID_BODIES[0]!, encoding, PD_VALID_BODIES[0]!, `unsupported encoding ${JSON.stringify(encoding)}`, 415)),
+      .tuple(
+        fc.constantFrom(...ENCODED_ROUTES),
+        fc.constantFrom('compress', 'gzip, gzip', 'x-fuzz', 'exi', 'pack200-gzip', 'gzip;q=1', ...(hasZstd ? [] : ['zstd'])),
+      )
+      .map(([route, encoding]) =>
+        encoded(route, PD_VALID_BODIES[0]!, encoding, PD_VALID_BODIES[0]!, `unsupported encoding ${JSON.stringify(encoding)}`, 415),
+      ),
   },
   {
     weight: 3,
@@ -1328,23 +1724,62 @@ const framingRequests: fc.Arbitrary<RawHostile> = fc.oneof(
   // A correctly signed webhook cut before its last byte: the server never holds the whole body.
   fc.tuple(fc.nat({ max: SIGNED_PD.body.length - 1 }), fc.constantFrom('end' as const, 'destroy' as const)).map(([sent, then]) => ({
     what: `signed webhook cut at ${sent}/${SIGNED_PD.body.length} bytes, then ${then}`,
-    bytes: Buffer.concat([Buffer.from(`POST /webhooks/pagerduty HTTP/1.1\r\nhost: x\r\n${SIGNED_PD.head}content-length: ${SIGNED_PD.body.length}\r\n\r\n`), SIGNED_PD.body.subarray(0, sent)]),
+    bytes: Buffer.concat([
+      Buffer.from(`POST /webhooks/pagerduty HTTP/1.1\r\nhost: x\r\n${SIGNED_PD.head}content-length: ${SIGNED_PD.body.length}\r\n\r\n`),
+      SIGNED_PD.body.subarray(0, sent),
+    ]),
     then,
   })),
   fc.constantFrom<RawHostile>(
-    { what: 'invalid chunk size', bytes: Buffer.from(`POST /incidents HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${API_TOKEN}\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`), then: 'wait' },
-    { what: 'content-length and chunked', bytes: Buffer.from('POST /webhooks/pagerduty HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n'), then: 'wait' },
-    { what: 'content-length not a number', bytes: Buffer.from(`POST /incidents HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${API_TOKEN}\r\ncontent-length: abc\r\n\r\n{}`), then: 'wait' },
-    { what: 'negative content-length', bytes: Buffer.from('POST /incidents HTTP/1.1\r\nhost: x\r\ncontent-length: -1\r\n\r\n{}'), then: 'wait' },
-    { what: 'two different content-lengths', bytes: Buffer.from('POST /incidents HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n{}x'), then: 'wait' },
+    {
+      what: 'invalid chunk size',
+      bytes: Buffer.from(
+        `POST /incidents HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${API_TOKEN}\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+      ),
+      then: 'wait',
+    },
+    {
+      what: 'content-length and chunked',
+      bytes: Buffer.from(
+        'POST /webhooks/pagerduty HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n',
+      ),
+      then: 'wait',
+    },
+    {
+      what: 'content-length not a number',
+      bytes: Buffer.from(`POST /incidents HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${API_TOKEN}\r\ncontent-length: abc\r\n\r\n{}`),
+      then: 'wait',
+    },
+    {
+      what: 'negative content-length',
+      bytes: Buffer.from('POST /incidents HTTP/1.1\r\nhost: x\r\ncontent-length: -1\r\n\r\n{}'),
+      then: 'wait',
+    },
+    {
+      what: 'two different content-lengths',
+      bytes: Buffer.from('POST /incidents HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n{}x'),
+      then: 'wait',
+    },
     { what: 'garbage request line', bytes: Buffer.from('\x00\x01\x02 GARBAGE\r\n\r\n'), then: 'wait' },
     { what: 'space in method', bytes: Buffer.from('PO ST /incidents HTTP/1.1\r\nhost: x\r\n\r\n'), then: 'wait' },
     { what: 'bare LF in header', bytes: Buffer.from('POST /incidents HTTP/1.1\r\nhost: x\r\nx-a: b\nc\r\n\r\n'), then: 'wait' },
-    { what: 'NUL in header value', bytes: Buffer.from('POST /incidents HTTP/1.1\r\nhost: x\r\nauthorization: Bearer a\x00b\r\n\r\n'), then: 'wait' },
-    { what: 'header over 16 KiB', bytes: Buffer.from(`GET /incidents HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`), then: 'wait' },
+    {
+      what: 'NUL in header value',
+      bytes: Buffer.from('POST /incidents HTTP/1.1\r\nhost: x\r\nauthorization: Bearer a\x00b\r\n\r\n'),
+      then: 'wait',
+    },
+    {
+      what: 'header over 16 KiB',
+      bytes: Buffer.from(`GET /incidents HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`),
+      then: 'wait',
+    },
     { what: 'HTTP/9.9', bytes: Buffer.from('GET /healthz HTTP/9.9\r\nhost: x\r\n\r\n'), then: 'wait' },
   ),
-  fc.uint8Array({ minLength: 1, maxLength: 512 }).map((bytes) => ({ what: 'random bytes', bytes: Buffer.concat([Buffer.from([0x00]), bytes, Buffer.from('\r\n\r\n')]), then: 'wait' as const })),
+  fc.uint8Array({ minLength: 1, maxLength: 512 }).map((bytes) => ({
+    what: 'random bytes',
+    bytes: Buffer.concat([Buffer.from([0x00]), bytes, Buffer.from('\r\n\r\n')]),
+    then: 'wait' as const,
+  })),
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1453,12 +1888,15 @@ function send(target: Target, request: Hostile): Promise<{ status: number; body:
     const body = request.body ?? (request.method === 'POST' ? Buffer.alloc(0) : undefined);
     if (body && request.chunked) headers['transfer-encoding'] = 'chunked';
     else if (body) headers['content-length'] = String(body.length);
-    const outgoing = http.request({ host: target.host, port: target.port, method: request.method, path: request.path, headers, agent: target.agent }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', reject);
-    });
+    const outgoing = http.request(
+      { host: target.host, port: target.port, method: request.method, path: request.path, headers, agent: target.agent },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        response.on('error', reject);
+      },
+    );
     outgoing.setTimeout(ANSWER_TIMEOUT_MS, () => outgoing.destroy(new Error(`no answer within ${ANSWER_TIMEOUT_MS} ms: the API hangs`)));
     outgoing.on('error', reject);
     if (body && request.chunked) outgoing.write(body);
@@ -1480,14 +1918,18 @@ async function judge(target: Target, request: Hostile): Promise<void> {
   if (target.slowest && ms > target.slowest.ms) target.slowest = { ms, what: request.what };
   count(target, String(answer.status));
   const writes = target.writes().slice(before);
-  if (writes.length > 0) throw new Error(`a hostile request reached Temporal (answered ${answer.status} ${answer.body.slice(0, 200)}): ${writes.join('; ')}`);
+  if (writes.length > 0)
+    throw new Error(`a hostile request reached Temporal (answered ${answer.status} ${answer.body.slice(0, 200)}): ${writes.join('; ')}`);
   if (answer.status >= 500) throw new Error(`5xx: ${answer.status} ${answer.body.slice(0, 300)}`);
-  if (!request.expect.includes(answer.status)) throw new Error(`expected ${request.expect.join(' or ')}, got ${answer.status} ${answer.body.slice(0, 300)}`);
+  if (!request.expect.includes(answer.status))
+    throw new Error(`expected ${request.expect.join(' or ')}, got ${answer.status} ${answer.body.slice(0, 300)}`);
   const json = jsonOf(answer.body);
   if (answer.status === 200) {
     if (request.ok === 'empty' && answer.body !== '') throw new Error(`a 200 to Slack must be empty, got ${answer.body.slice(0, 300)}`);
-    if (request.ok === 'ignored' && typeof json?.ignored !== 'string') throw new Error(`a 200 must say what was ignored: ${answer.body.slice(0, 300)}`);
-    if (request.ok === 'list' && !Array.isArray(json?.incidents)) throw new Error(`the list must be { incidents: [] }: ${answer.body.slice(0, 300)}`);
+    if (request.ok === 'ignored' && typeof json?.ignored !== 'string')
+      throw new Error(`a 200 must say what was ignored: ${answer.body.slice(0, 300)}`);
+    if (request.ok === 'list' && !Array.isArray(json?.incidents))
+      throw new Error(`the list must be { incidents: [] }: ${answer.body.slice(0, 300)}`);
   } else if (typeof json?.error !== 'string') {
     throw new Error(`a refusal must name the problem as { error }: ${answer.body.slice(0, 300)}`);
   }
@@ -1533,7 +1975,8 @@ async function judgeRaw(target: Target, request: RawHostile): Promise<void> {
   const writes = target.writes().slice(before);
   if (writes.length > 0) throw new Error(`a broken request reached Temporal: ${writes.join('; ')}`);
   if (answer.includes('<open after')) throw new Error(`the server neither answered nor closed the connection: ${answer.slice(0, 300)}`);
-  if (statuses.some((status) => status < 400 || status >= 500)) throw new Error(`expected only 4xx answers, got ${statuses.join(', ')}: ${answer.slice(0, 300)}`);
+  if (statuses.some((status) => status < 400 || status >= 500))
+    throw new Error(`expected only 4xx answers, got ${statuses.join(', ')}: ${answer.slice(0, 300)}`);
 }
 
 async function healthy(target: Target): Promise<void> {
@@ -1565,12 +2008,25 @@ const FAMILIES: Family[] = [
 const numRunsOf = (family: Family) => Math.ceil(RUNS * family.weight);
 
 /** Runs `numRuns` requests of the family, then a health check; returns the family's statuses and slowest answer. */
-async function fuzz(target: Target, family: Family, numRuns: number, seed: number): Promise<{ statuses: Map<string, number>; slowest: { ms: number; what: string } }> {
+async function fuzz(
+  target: Target,
+  family: Family,
+  numRuns: number,
+  seed: number,
+): Promise<{ statuses: Map<string, number>; slowest: { ms: number; what: string } }> {
   const statuses = new Map<string, number>();
   target.family = statuses;
   target.slowest = { ms: 0, what: 'none' };
-  if (family.raw) await fc.assert(fc.asyncProperty(family.requests as fc.Arbitrary<RawHostile>, (request) => judgeRaw(target, request)), { seed, numRuns });
-  else await fc.assert(fc.asyncProperty(family.requests as fc.Arbitrary<Hostile>, (request) => judge(target, request)), { seed, numRuns });
+  if (family.raw)
+    await fc.assert(
+      fc.asyncProperty(family.requests as fc.Arbitrary<RawHostile>, (request) => judgeRaw(target, request)),
+      { seed, numRuns },
+    );
+  else
+    await fc.assert(
+      fc.asyncProperty(family.requests as fc.Arbitrary<Hostile>, (request) => judge(target, request)),
+      { seed, numRuns },
+    );
   target.family = undefined;
   await healthy(target);
   return { statuses, slowest: target.slowest };
@@ -1584,7 +2040,10 @@ const histogram = (statuses: Map<string, number>) =>
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 /** Names of Object.prototype's own properties, and whether a fresh object picked up `polluted`. */
-const prototypeShape = () => ({ names: Object.getOwnPropertyNames(Object.prototype).sort().join(','), polluted: ({} as Record<string, unknown>).polluted });
+const prototypeShape = () => ({
+  names: Object.getOwnPropertyNames(Object.prototype).sort().join(','),
+  polluted: ({} as Record<string, unknown>).polluted,
+});
 
 // ---------------------------------------------------------------------------------------------
 
@@ -1656,15 +2115,19 @@ describe('hostile input (issue 5, scenario 6)', () => {
   });
 
   for (const [index, family] of FAMILIES.entries()) {
-    it(`${family.name}: every hostile request gets a 4xx (or a documented 200) and nothing reaches Temporal`, { timeout: Math.max(60_000, numRunsOf(family) * 30) }, async () => {
-      const started = Date.now();
-      const { statuses, slowest } = await fuzz(target, family, numRunsOf(family), SEED + index);
-      console.log(
-        `[fuzz] ${family.name}: numRuns=${numRunsOf(family)} seed=${SEED + index} in ${((Date.now() - started) / 1000).toFixed(1)} s, statuses: ${histogram(statuses)}; slowest answer ${slowest.ms.toFixed(0)} ms (${slowest.what})`,
-      );
-      expect(stub.writes).toEqual([]);
-      expect(prototypeShape()).toEqual(prototypeBefore);
-    });
+    it(
+      `${family.name}: every hostile request gets a 4xx (or a documented 200) and nothing reaches Temporal`,
+      { timeout: Math.max(60_000, numRunsOf(family) * 30) },
+      async () => {
+        const started = Date.now();
+        const { statuses, slowest } = await fuzz(target, family, numRunsOf(family), SEED + index);
+        console.log(
+          `[fuzz] ${family.name}: numRuns=${numRunsOf(family)} seed=${SEED + index} in ${((Date.now() - started) / 1000).toFixed(1)} s, statuses: ${histogram(statuses)}; slowest answer ${slowest.ms.toFixed(0)} ms (${slowest.what})`,
+        );
+        expect(stub.writes).toEqual([]);
+        expect(prototypeShape()).toEqual(prototypeBefore);
+      },
+    );
   }
 
   it('keeps serving, leaves Object.prototype alone and keeps its heap flat across all of them', async () => {
@@ -1676,7 +2139,9 @@ describe('hostile input (issue 5, scenario 6)', () => {
       `[fuzz] requests: ${target.requests} answered (${generated} generated + shrinking; ${warmUp} warm-up not counted), ${stub.writes.length} starts or signals, reads: ${stub.reads.describe} describe, ${stub.reads.list} list; ${logs.lines()} log lines`,
     );
     console.log(`[fuzz] statuses: ${histogram(target.statuses)}`);
-    console.log(`[fuzz] heap after forced GC: before=${mib(heapBefore)} after=${mib(heapAfter)} growth=${mib(heapAfter - heapBefore)} (bound ${mib(HEAP_GROWTH_BOUND)})`);
+    console.log(
+      `[fuzz] heap after forced GC: before=${mib(heapBefore)} after=${mib(heapAfter)} growth=${mib(heapAfter - heapBefore)} (bound ${mib(HEAP_GROWTH_BOUND)})`,
+    );
     console.log(`[fuzz] stub run wall time: ${((Date.now() - fuzzStarted) / 1000).toFixed(1)} s`);
     expect(target.requests).toBeGreaterThanOrEqual(generated);
     expect(stub.writes).toEqual([]);
@@ -1707,38 +2172,44 @@ describe('hostile input against a real Temporal server', () => {
     await h?.stop();
   });
 
-  it('starts no run and signals none for the same kinds of hostile requests', { timeout: Math.max(60_000, REAL_RUNS * FAMILIES.length * 100) }, async () => {
-    const url = new URL(h.baseUrl);
-    const target: Target = {
-      host: url.hostname,
-      port: Number(url.port),
-      agent: new http.Agent({ keepAlive: true, maxSockets: 4 }),
-      writes: () => rpcs,
-      statuses: new Map(),
-      requests: 0,
-    };
-    try {
-      for (const [index, family] of FAMILIES.entries()) {
-        if (!family.raw) await fuzz(target, family, REAL_RUNS, SEED + 2000 + index);
+  it(
+    'starts no run and signals none for the same kinds of hostile requests',
+    { timeout: Math.max(60_000, REAL_RUNS * FAMILIES.length * 100) },
+    async () => {
+      const url = new URL(h.baseUrl);
+      const target: Target = {
+        host: url.hostname,
+        port: Number(url.port),
+        agent: new http.Agent({ keepAlive: true, maxSockets: 4 }),
+        writes: () => rpcs,
+        statuses: new Map(),
+        requests: 0,
+      };
+      try {
+        for (const [index, family] of FAMILIES.entries()) {
+          if (!family.raw) await fuzz(target, family, REAL_RUNS, SEED + 2000 + index);
+        }
+      } finally {
+        target.agent.destroy();
       }
-    } finally {
-      target.agent.destroy();
-    }
-    const runsOnQueue = async () => {
-      let runs = 0;
-      for await (const _run of h.client.workflow.list({ query: `TaskQueue = '${h.config.temporal.taskQueue}'` })) runs += 1;
-      return runs;
-    };
-    const runs = await runsOnQueue();
-    console.log(`[fuzz] real server: ${target.requests} requests, statuses: ${histogram(target.statuses)}; ${rpcs.length} start/signal RPCs, ${runs} runs on task queue`);
-    expect(rpcs).toEqual([]);
-    expect(runs).toBe(0);
+      const runsOnQueue = async () => {
+        let runs = 0;
+        for await (const _run of h.client.workflow.list({ query: `TaskQueue = '${h.config.temporal.taskQueue}'` })) runs += 1;
+        return runs;
+      };
+      const runs = await runsOnQueue();
+      console.log(
+        `[fuzz] real server: ${target.requests} requests, statuses: ${histogram(target.statuses)}; ${rpcs.length} start/signal RPCs, ${runs} runs on task queue`,
+      );
+      expect(rpcs).toEqual([]);
+      expect(runs).toBe(0);
 
-    // Control: one valid webhook does show up through the same query, so the zero above is not an artefact.
-    const valid = Buffer.from(JSON.stringify(setAt(PD_INCIDENT_FIXTURES[0], ['event', 'data', 'id'], uniqueId('FUZZCONTROL'))));
-    const control = await h.post('/webhooks/pagerduty', valid, { 'content-type': JSON_TYPE, ...signPagerDuty(valid, PD_SECRETS[1]) });
-    expect(control).toMatchObject({ status: 202, body: { outcome: 'started' } });
-    await eventually('the control run listed on the task queue', async () => (await runsOnQueue()) === 1);
-    await h.client.workflow.getHandle(control.body.workflowId).terminate('fuzz control run');
-  });
+      // Control: one valid webhook does show up through the same query, so the zero above is not an artefact.
+      const valid = Buffer.from(JSON.stringify(setAt(PD_INCIDENT_FIXTURES[0], ['event', 'data', 'id'], uniqueId('FUZZCONTROL'))));
+      const control = await h.post('/webhooks/pagerduty', valid, { 'content-type': JSON_TYPE, ...signPagerDuty(valid, PD_SECRETS[1]) });
+      expect(control).toMatchObject({ status: 202, body: { outcome: 'started' } });
+      await eventually('the control run listed on the task queue', async () => (await runsOnQueue()) === 1);
+      await h.client.workflow.getHandle(control.body.workflowId).terminate('fuzz control run');
+    },
+  );
 });

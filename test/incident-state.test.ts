@@ -47,7 +47,8 @@ function play(...steps: Step[]): { incident: Incident; effects: Effect[][] } {
   return { incident, effects };
 }
 
-const kinds = (effects: Effect[]) => effects.map((effect) => (effect.kind === 'searchAttributes' ? `sa:${effect.status ?? effect.severity}` : effect.kind));
+const kinds = (effects: Effect[]) =>
+  effects.map((effect) => (effect.kind === 'searchAttributes' ? `sa:${effect.status ?? effect.severity}` : effect.kind));
 const last = (incident: Incident) => incident.state.timeline.at(-1);
 
 describe('an incident, event by event', () => {
@@ -69,22 +70,38 @@ describe('an incident, event by event', () => {
     [
       'a second acknowledge changes nothing',
       [event('trigger'), event('acknowledge'), event('acknowledge')],
-      { status: 'acknowledged', effects: [['sa:critical', 'openWarRoom'], ['sa:acknowledged', 'announce'], []], last: { outcome: 'ignored', detail: 'already acknowledged' } },
+      {
+        status: 'acknowledged',
+        effects: [['sa:critical', 'openWarRoom'], ['sa:acknowledged', 'announce'], []],
+        last: { outcome: 'ignored', detail: 'already acknowledged' },
+      },
     ],
     [
       'a resolve before anything was opened closes nothing out',
       [event('update', { title: 'from an update' }), event('resolve')],
-      { status: 'resolved', effects: [['sa:critical'], ['sa:resolved']], last: { what: 'close out', outcome: 'skipped', detail: 'resolved before anything was opened' } },
+      {
+        status: 'resolved',
+        effects: [['sa:critical'], ['sa:resolved']],
+        last: { what: 'close out', outcome: 'skipped', detail: 'resolved before anything was opened' },
+      },
     ],
     [
       'a reopen while open goes back to triggered without telling anyone',
       [event('trigger'), event('acknowledge'), event('reopen')],
-      { status: 'triggered', effects: [['sa:critical', 'openWarRoom'], ['sa:acknowledged', 'announce'], ['sa:triggered']], last: { what: 'reopen from pagerduty', outcome: 'ok' } },
+      {
+        status: 'triggered',
+        effects: [['sa:critical', 'openWarRoom'], ['sa:acknowledged', 'announce'], ['sa:triggered']],
+        last: { what: 'reopen from pagerduty', outcome: 'ok' },
+      },
     ],
     [
       'an acknowledge after the resolve is ignored',
       [event('trigger'), event('resolve'), event('acknowledge')],
-      { status: 'resolved', effects: [['sa:critical', 'openWarRoom'], ['sa:resolved'], []], last: { what: 'acknowledge from pagerduty', outcome: 'ignored', detail: 'incident is resolved' } },
+      {
+        status: 'resolved',
+        effects: [['sa:critical', 'openWarRoom'], ['sa:resolved'], []],
+        last: { what: 'acknowledge from pagerduty', outcome: 'ignored', detail: 'incident is resolved' },
+      },
     ],
     [
       'a new alert after the resolve reopens the incident in the same room',
@@ -98,7 +115,11 @@ describe('an incident, event by event', () => {
     [
       'a note is recorded and changes nothing else',
       [event('trigger'), event('annotate', { note: 'rolled back', actor: 'Dana' })],
-      { status: 'triggered', effects: [['sa:critical', 'openWarRoom'], []], last: { what: 'annotate from pagerduty', actor: 'Dana', detail: 'rolled back' } },
+      {
+        status: 'triggered',
+        effects: [['sa:critical', 'openWarRoom'], []],
+        last: { what: 'annotate from pagerduty', actor: 'Dana', detail: 'rolled back' },
+      },
     ],
   ])('%s', (_name, steps, expected) => {
     const { incident, effects } = play(...steps);
@@ -135,14 +156,21 @@ describe('an incident, event by event', () => {
 
   it('names where an acknowledge came from in the change it announces', () => {
     const { effects } = play(event('trigger'), { act: 'acknowledge', note: { by: 'dana', note: 'on it', via: 'slack' } });
-    expect(effects[1]).toContainEqual({ kind: 'announce', change: { status: 'acknowledged', actor: 'dana', note: 'on it', origin: 'slack' } });
+    expect(effects[1]).toContainEqual({
+      kind: 'announce',
+      change: { status: 'acknowledged', actor: 'dana', note: 'on it', origin: 'slack' },
+    });
   });
 
   it('ignores an event addressed to another incident, and says so', () => {
     const { incident, effects } = play(event('trigger'), event('resolve', { key: 'pagerduty-other' }));
     expect(effects[1]).toEqual([]);
     expect(incident.status).toBe('triggered');
-    expect(last(incident)).toMatchObject({ what: 'resolve for another incident', outcome: 'ignored', detail: 'addressed to pagerduty-other' });
+    expect(last(incident)).toMatchObject({
+      what: 'resolve for another incident',
+      outcome: 'ignored',
+      detail: 'addressed to pagerduty-other',
+    });
   });
 
   it('says why an acknowledge or resolve would change nothing', () => {
@@ -196,7 +224,11 @@ describe('steps on the record', () => {
     incident.alertRaised('jiraTicket');
     expect(incident.stepFailed('jiraTicket', 'open Jira ticket', 'Jira: 400 again')).toBe(false);
     expect(incident.failedSteps()).toEqual([['jiraTicket', { what: 'open Jira ticket', error: 'Jira: 400 again', alert: 'open' }]]);
-    const recovered = incident.stepSettled('jiraTicket', 'open Jira ticket', { status: 'done', ref: 'RLY-1', url: 'https://jira.example.com/browse/RLY-1' });
+    const recovered = incident.stepSettled('jiraTicket', 'open Jira ticket', {
+      status: 'done',
+      ref: 'RLY-1',
+      url: 'https://jira.example.com/browse/RLY-1',
+    });
     expect(recovered).toMatchObject({ alert: 'open' });
     expect(incident.failedSteps()).toEqual([]);
     expect(incident.state.links).toContainEqual({ label: 'open Jira ticket', url: 'https://jira.example.com/browse/RLY-1' });
@@ -248,7 +280,10 @@ describe('bounded state', () => {
     old.receive(event('trigger'));
     old.receive(event('acknowledge', { eventId: 'ack-1' }));
     const legacy: LegacyCarried = {
-      state: { ...old.state, timeline: Array.from({ length: 500 }, (_, i) => ({ at: 'x', actor: 'a', what: `entry ${i}`, outcome: 'ok' as const })) },
+      state: {
+        ...old.state,
+        timeline: Array.from({ length: 500 }, (_, i) => ({ at: 'x', actor: 'a', what: `entry ${i}`, outcome: 'ok' as const })),
+      },
       seenEventIds: ['ack-1'],
       warRoomOpened: true,
       refs: {},

@@ -140,7 +140,9 @@ describe('PagerDuty', () => {
     const key = incidentKey('pagerduty', id);
     await postPagerDuty('pagerduty-v3-incident-triggered.json', id);
     expect(await postPagerDuty('pagerduty-v3-incident-annotated.json', id)).toMatchObject({ status: 202 });
-    await eventually(`the note on ${key}'s timeline`, async () => (await h.state(key)).timeline.some((entry) => entry.detail?.startsWith('Rolled back')));
+    await eventually(`the note on ${key}'s timeline`, async () =>
+      (await h.state(key)).timeline.some((entry) => entry.detail?.startsWith('Rolled back')),
+    );
     const stranger = uniqueId('PD');
     expect(await postPagerDuty('pagerduty-v3-incident-annotated.json', stranger)).toMatchObject({
       status: 200,
@@ -181,17 +183,31 @@ describe('VictorOps', () => {
     expect(await h.post('/webhooks/victorops', raw, headers)).toMatchObject({ status: 202, body: { key, outcome: 'started' } });
 
     const token = { 'content-type': 'application/json', 'x-warroom-token': VO_TOKEN };
-    expect(await h.post('/webhooks/victorops', outgoing('victorops-outgoing-acknowledged.json', number), token)).toMatchObject({ status: 202 });
+    expect(await h.post('/webhooks/victorops', outgoing('victorops-outgoing-acknowledged.json', number), token)).toMatchObject({
+      status: 202,
+    });
     await eventually(`${key} acknowledged`, async () => (await h.state(key)).status === 'acknowledged');
-    expect(await h.post(`/webhooks/victorops?token=${VO_TOKEN}`, outgoing('victorops-outgoing-resolved.json', number), { 'content-type': 'application/json' })).toMatchObject({ status: 202 });
+    expect(
+      await h.post(`/webhooks/victorops?token=${VO_TOKEN}`, outgoing('victorops-outgoing-resolved.json', number), {
+        'content-type': 'application/json',
+      }),
+    ).toMatchObject({ status: 202 });
     const result = await h.client.workflow.getHandle(workflowIdFor(key)).result();
-    expect(result).toMatchObject({ status: 'resolved', resolvedBy: 'dana.oncall', acknowledgedBy: 'dana.oncall', title: 'orders-db replication lag > 300s' });
+    expect(result).toMatchObject({
+      status: 'resolved',
+      resolvedBy: 'dana.oncall',
+      acknowledgedBy: 'dana.oncall',
+      title: 'orders-db replication lag > 300s',
+    });
   });
 
   it('refuses an escalation webhook with a bad signature and an outgoing webhook without the token', async () => {
     const number = String(Math.floor(Math.random() * 1e9));
     const { raw } = escalation(number);
-    const forged = await h.post('/webhooks/victorops', raw, { 'content-type': 'application/x-www-form-urlencoded', 'x-victorops-signature': 'AAAA' });
+    const forged = await h.post('/webhooks/victorops', raw, {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-victorops-signature': 'AAAA',
+    });
     expect(forged).toMatchObject({ status: 401 });
     const unsigned = await h.post('/webhooks/victorops', outgoing('victorops-outgoing-triggered.json', number));
     expect(unsigned).toMatchObject({ status: 401 });
@@ -220,7 +236,13 @@ describe('Alertmanager', () => {
       const current = await h.state(key);
       return current.steps.timelinePost && current;
     });
-    expect(opened).toMatchObject({ source: 'alertmanager', title: 'Checkout 5xx above 5% for 10 minutes', severity: 'critical', service: 'checkout-api', repeatCount: 0 });
+    expect(opened).toMatchObject({
+      source: 'alertmanager',
+      title: 'Checkout 5xx above 5% for 10 minutes',
+      severity: 'critical',
+      service: 'checkout-api',
+      repeatCount: 0,
+    });
 
     // group_interval / repeat_interval: the same group state again is the same delivery.
     expect(await h.post('/webhooks/alertmanager', firing.raw, bearer)).toMatchObject({ status: 202 });
@@ -237,13 +259,22 @@ describe('Alertmanager', () => {
     const resolved = notification('alertmanager-v4-resolved.json', group);
     expect(await h.post('/webhooks/alertmanager', resolved.raw, bearer)).toMatchObject({ status: 202, body: { key } });
     const result = await h.client.workflow.getHandle(workflowIdFor(key)).result();
-    expect(result).toMatchObject({ key, status: 'resolved', resolvedBy: 'Alertmanager', resolvedAt: '2026-03-14T09:41:11.402Z', repeatCount: 1 });
+    expect(result).toMatchObject({
+      key,
+      status: 'resolved',
+      resolvedBy: 'Alertmanager',
+      resolvedAt: '2026-03-14T09:41:11.402Z',
+      repeatCount: 1,
+    });
     expect(await h.listedRuns(key)).toBe(1);
   });
 
   it('refuses a missing or wrong token with 401 and a Bearer challenge, and a wrong version with 400, starting nothing', async () => {
     const { raw, key } = notification('alertmanager-v4-firing.json', uniqueId('AM'));
-    for (const headers of [{ 'content-type': 'application/json' }, { 'content-type': 'application/json', authorization: 'Bearer not-the-token' }]) {
+    for (const headers of [
+      { 'content-type': 'application/json' },
+      { 'content-type': 'application/json', authorization: 'Bearer not-the-token' },
+    ]) {
       const answer = await fetch(`${h.baseUrl}/webhooks/alertmanager`, { method: 'POST', body: raw, headers });
       expect(answer.status).toBe(401);
       expect(answer.headers.get('www-authenticate')).toBe('Bearer');
@@ -253,14 +284,20 @@ describe('Alertmanager', () => {
     expect(await h.post('/webhooks/alertmanager', version3, bearer)).toMatchObject({ status: 400, body: { field: 'version' } });
     const noFingerprint = JSON.parse(raw);
     delete noFingerprint.alerts[0].fingerprint;
-    expect(await h.post('/webhooks/alertmanager', JSON.stringify(noFingerprint), bearer)).toMatchObject({ status: 400, body: { field: 'alerts.0.fingerprint' } });
+    expect(await h.post('/webhooks/alertmanager', JSON.stringify(noFingerprint), bearer)).toMatchObject({
+      status: 400,
+      body: { field: 'alerts.0.fingerprint' },
+    });
     expect(await h.post('/webhooks/alertmanager', raw, { ...bearer, 'content-type': 'text/plain' })).toMatchObject({ status: 415 });
     expect(await h.exists(key)).toBe(false);
   });
 
   it('ignores a resolved group it never opened', async () => {
     const { raw, key } = notification('alertmanager-v4-resolved.json', uniqueId('AM'));
-    expect(await h.post('/webhooks/alertmanager', raw, bearer)).toMatchObject({ status: 200, body: { ignored: expect.stringContaining('no open incident') } });
+    expect(await h.post('/webhooks/alertmanager', raw, bearer)).toMatchObject({
+      status: 200,
+      body: { ignored: expect.stringContaining('no open incident') },
+    });
     expect(await h.exists(key)).toBe(false);
   });
 });
@@ -269,7 +306,11 @@ describe('generic API', () => {
   it('opens, acknowledges and resolves an incident, and GET shows its timeline', async () => {
     const id = uniqueId('api-');
     const key = incidentKey('api', id);
-    const opened = await h.post('/incidents', JSON.stringify({ id, title: 'Search latency', severity: 'warning', responders: ['sre@example.com'] }), api);
+    const opened = await h.post(
+      '/incidents',
+      JSON.stringify({ id, title: 'Search latency', severity: 'warning', responders: ['sre@example.com'] }),
+      api,
+    );
     expect(opened).toEqual({ status: 202, body: { key, workflowId: workflowIdFor(key), outcome: 'started' } });
 
     const listed = await eventually(`${key} listed by GET /incidents`, async () => {
@@ -283,7 +324,9 @@ describe('generic API', () => {
       body: { outcome: 'acknowledged', incident: { status: 'acknowledged', acknowledgedBy: 'ana@example.com' } },
     });
     expect((await h.state(key)).acknowledgedBy).toBe('ana@example.com');
-    expect(await h.post(`/incidents/${key}/resolve`, JSON.stringify({ by: 'ana@example.com', note: 'rolled back' }), api)).toMatchObject({ status: 200 });
+    expect(await h.post(`/incidents/${key}/resolve`, JSON.stringify({ by: 'ana@example.com', note: 'rolled back' }), api)).toMatchObject({
+      status: 200,
+    });
     await h.client.workflow.getHandle(workflowIdFor(key)).result();
 
     const shown = await h.get(`/incidents/${key}`, api);
@@ -340,7 +383,14 @@ describe('bad input', () => {
     ['a wrong content type', '/incidents', body, { ...api, 'content-type': 'text/xml' }, 415, undefined],
     ['no content type', '/incidents', body, { authorization: api.authorization }, 415, undefined],
     ['a PagerDuty body without signature', '/webhooks/pagerduty', pdSample, { 'content-type': 'application/json' }, 401, undefined],
-    ['a PagerDuty body with a wrong signature', '/webhooks/pagerduty', pdSample, { 'content-type': 'application/json', 'x-pagerduty-signature': 'v1=00' }, 401, undefined],
+    [
+      'a PagerDuty body with a wrong signature',
+      '/webhooks/pagerduty',
+      pdSample,
+      { 'content-type': 'application/json', 'x-pagerduty-signature': 'v1=00' },
+      401,
+      undefined,
+    ],
     ['a PagerDuty body as form', '/webhooks/pagerduty', pdSample, { 'content-type': 'application/x-www-form-urlencoded' }, 415, undefined],
   ])('answers %s on %s with the right status and starts nothing', async (_name, path, payload, headers, status, field) => {
     const answer = await h.post(path, payload, headers as Record<string, string>);
@@ -404,7 +454,11 @@ describe('operations', () => {
 
   it('answers 503 while Temporal is unreachable, keeps serving, and starts nothing', async () => {
     const deadPort = await freePort();
-    const down = await startHarness({ worker: false, apiTemporalAddress: `127.0.0.1:${deadPort}`, env: { PAGERDUTY_WEBHOOK_SECRET: PD_SECRET } });
+    const down = await startHarness({
+      worker: false,
+      apiTemporalAddress: `127.0.0.1:${deadPort}`,
+      env: { PAGERDUTY_WEBHOOK_SECRET: PD_SECRET },
+    });
     try {
       const id = uniqueId('PD');
       const { raw, headers } = pagerDuty('pagerduty-v3-incident-triggered.json', id);
@@ -416,7 +470,10 @@ describe('operations', () => {
       expect(await h.exists(incidentKey('pagerduty', id))).toBe(false);
       // Calls abandoned at the deadline keep retrying for a moment; they settle before the connection closes.
       const count = (text: string) => down.logs.filter((line) => line.includes(text)).length;
-      await eventually('every abandoned call settled', async () => count('"name":"AcceptTimeoutError"') === count('temporal answered after the deadline'));
+      await eventually(
+        'every abandoned call settled',
+        async () => count('"name":"AcceptTimeoutError"') === count('temporal answered after the deadline'),
+      );
     } finally {
       await down.stop();
     }

@@ -50,7 +50,11 @@ interface SlackUser {
 }
 
 /** The vendor's block_actions sample, re-aimed at one button and user, as Slack's form body. */
-function click(actionId: string, value: string | undefined, user: SlackUser = { id: 'U0DANA001', username: 'dana.oncall', name: 'dana.oncall' }) {
+function click(
+  actionId: string,
+  value: string | undefined,
+  user: SlackUser = { id: 'U0DANA001', username: 'dana.oncall', name: 'dana.oncall' },
+) {
   const payload = fixtureJson('slack-interactive-block-actions.json');
   payload.user = user;
   payload.actions = [{ ...payload.actions[0], action_id: actionId, value }];
@@ -157,7 +161,10 @@ describe('verifySlackRequest', () => {
       reason: 'missing-header',
     });
     expect(check(vendorBody, { 'x-slack-signature': vector['X-Slack-Signature'] })).toMatchObject({ ok: false, reason: 'missing-header' });
-    expect(check(vendorBody, { ...vendorHeaders, 'x-slack-request-timestamp': '17734805x5' })).toMatchObject({ ok: false, reason: 'malformed' });
+    expect(check(vendorBody, { ...vendorHeaders, 'x-slack-request-timestamp': '17734805x5' })).toMatchObject({
+      ok: false,
+      reason: 'malformed',
+    });
     expect(check(vendorBody, { ...vendorHeaders, 'x-slack-signature': `v1=${vector['X-Slack-Signature'].slice(3)}` })).toMatchObject({
       ok: false,
       reason: 'malformed',
@@ -194,7 +201,9 @@ describe('parseInteraction', () => {
     };
     expect(invalid('token=abc')).toBe('payload');
     expect(invalid('payload=%7Bnot%20json')).toBe('payload');
-    expect(invalid(`payload=${encodeURIComponent(JSON.stringify({ type: 'view_submission', user: { id: 'U1' }, actions: [] }))}`)).toBe('type');
+    expect(invalid(`payload=${encodeURIComponent(JSON.stringify({ type: 'view_submission', user: { id: 'U1' }, actions: [] }))}`)).toBe(
+      'type',
+    );
     expect(invalid(`payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', actions: [{ action_id: 'x' }] }))}`)).toBe('user');
     expect(invalid(click(ACKNOWLEDGE_ACTION, undefined))).toBe('actions.0.value');
     expect(invalid(click(RESOLVE_ACTION, 'NOT A KEY'))).toBe('actions.0.value');
@@ -229,19 +238,28 @@ describe('POST /slack/interactions', () => {
   it.each([
     ['a tampered body', (body: string) => ({ body: body.replace('dana.oncall', 'mallory'), headers: signed(body) })],
     ['a body signed with another secret', (body: string) => ({ body, headers: signed(body, { secret: 'not-the-secret' }) })],
-    ['a truncated signature', (body: string) => {
-      const headers = signed(body);
-      return { body, headers: { ...headers, 'x-slack-signature': headers['x-slack-signature'].slice(0, -1) } };
-    }],
+    [
+      'a truncated signature',
+      (body: string) => {
+        const headers = signed(body);
+        return { body, headers: { ...headers, 'x-slack-signature': headers['x-slack-signature'].slice(0, -1) } };
+      },
+    ],
     ['a truncated body', (body: string) => ({ body: body.slice(0, -3), headers: signed(body) })],
-    ['a missing signature', (body: string) => {
-      const { 'x-slack-signature': _dropped, ...headers } = signed(body);
-      return { body, headers };
-    }],
-    ['a missing timestamp', (body: string) => {
-      const { 'x-slack-request-timestamp': _dropped, ...headers } = signed(body);
-      return { body, headers };
-    }],
+    [
+      'a missing signature',
+      (body: string) => {
+        const { 'x-slack-signature': _dropped, ...headers } = signed(body);
+        return { body, headers };
+      },
+    ],
+    [
+      'a missing timestamp',
+      (body: string) => {
+        const { 'x-slack-request-timestamp': _dropped, ...headers } = signed(body);
+        return { body, headers };
+      },
+    ],
     ['a non-numeric timestamp', (body: string) => ({ body, headers: signed(body, { timestamp: 'yesterday' }) })],
     ['a timestamp six minutes old', (body: string) => ({ body, headers: signed(body, { timestamp: String(nowSeconds() - 360) }) })],
   ])('answers 401 to %s and signals nothing', async (_name, forge) => {
@@ -347,7 +365,12 @@ describe('API actions', () => {
     const acknowledged = await h.post(`/incidents/${key}/acknowledge`, JSON.stringify({ by: 'ana@example.com' }), api);
     expect(acknowledged).toMatchObject({
       status: 200,
-      body: { key, workflowId: workflowIdFor(key), outcome: 'acknowledged', incident: { status: 'acknowledged', acknowledgedBy: 'ana@example.com' } },
+      body: {
+        key,
+        workflowId: workflowIdFor(key),
+        outcome: 'acknowledged',
+        incident: { status: 'acknowledged', acknowledgedBy: 'ana@example.com' },
+      },
     });
     const resolved = await h.post(`/incidents/${key}/resolve`, '', { authorization: api.authorization });
     expect(resolved).toMatchObject({ status: 200, body: { outcome: 'resolved', incident: { status: 'resolved', resolvedBy: 'API' } } });

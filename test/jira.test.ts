@@ -27,7 +27,15 @@ beforeEach(() => {
 const fixtureJson = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as unknown;
 
 function settings(overrides: Partial<JiraSettings> = {}): JiraSettings {
-  return { host: fake.url, email: fake.email, apiToken: fake.apiToken, projectKey: 'RLY', issueType: 'Task', labels: ['warroom'], ...overrides };
+  return {
+    host: fake.url,
+    email: fake.email,
+    apiToken: fake.apiToken,
+    projectKey: 'RLY',
+    issueType: 'Task',
+    labels: ['warroom'],
+    ...overrides,
+  };
 }
 
 /** The activities with a real jira.js client pointed at the fake; off-schema answers throw. */
@@ -84,7 +92,12 @@ describe('openTicket', () => {
     const second = await jira.openTicket(input);
 
     expect(first).toEqual({ status: 'done', ref: 'RLY-1', url: `${fake.url}/browse/RLY-1`, detail: 'created RLY-1' });
-    expect(second).toMatchObject({ status: 'done', ref: 'RLY-1', url: `${fake.url}/browse/RLY-1`, detail: expect.stringMatching(/^found RLY-1/) });
+    expect(second).toMatchObject({
+      status: 'done',
+      ref: 'RLY-1',
+      url: `${fake.url}/browse/RLY-1`,
+      detail: expect.stringMatching(/^found RLY-1/),
+    });
     expect(fake.state.issues).toHaveLength(1);
     const [issue] = fake.state.issues;
     expect(issue!.fields.summary).toBe(input.title);
@@ -209,7 +222,11 @@ describe('openTicket', () => {
 
   it('answers "not configured" without settings', async () => {
     const jira = createJiraActivities();
-    for (const outcome of [await jira.openTicket(incident()), await jira.commentTicket(incident()), await jira.transitionTicket(incident())]) {
+    for (const outcome of [
+      await jira.openTicket(incident()),
+      await jira.commentTicket(incident()),
+      await jira.transitionTicket(incident()),
+    ]) {
       expect(outcome).toEqual({ status: 'skipped', detail: 'not configured (Jira)' });
     }
   });
@@ -286,19 +303,32 @@ describe('on resolve', () => {
 });
 
 describe('the Jira fake refuses what Jira refuses', () => {
-  const auth = () => ({ authorization: `Basic ${Buffer.from(`${fake.email}:${fake.apiToken}`).toString('base64')}`, 'content-type': 'application/json' });
+  const auth = () => ({
+    authorization: `Basic ${Buffer.from(`${fake.email}:${fake.apiToken}`).toString('base64')}`,
+    'content-type': 'application/json',
+  });
   const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${fake.url}${path}`, { method, headers: auth(), body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await fetch(`${fake.url}${path}`, {
+      method,
+      headers: auth(),
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: response.status, body: (await response.json()) as { errorMessages: string[]; errors: Record<string, string> } };
   };
 
   it('answers the removed /rest/api/3/search with 410 and the migration notice', async () => {
-    expect(await call('GET', '/rest/api/3/search?jql=labels%3Dx')).toEqual({ status: 410, body: fixtureJson('jira-search-legacy-410-response.json') });
+    expect(await call('GET', '/rest/api/3/search?jql=labels%3Dx')).toEqual({
+      status: 410,
+      body: fixtureJson('jira-search-legacy-410-response.json'),
+    });
     expect((await call('POST', '/rest/api/3/search', { jql: 'labels = x' })).status).toBe(410);
   });
 
   it.skipIf(!SPECS_PRESENT)('refuses unknown paths, wrong methods and bodies the spec forbids, in Jira error shape', async () => {
-    expect(await call('GET', '/rest/api/3/issues')).toMatchObject({ status: 404, body: { errorMessages: [expect.any(String)], errors: {} } });
+    expect(await call('GET', '/rest/api/3/issues')).toMatchObject({
+      status: 404,
+      body: { errorMessages: [expect.any(String)], errors: {} },
+    });
     expect((await call('PATCH', '/rest/api/3/issue/RLY-1', {})).status).toBe(405);
     expect(await call('POST', '/rest/api/3/search/jql', { jql: 'labels = "x"', startAt: 0 })).toMatchObject({
       status: 400,
@@ -309,7 +339,10 @@ describe('the Jira fake refuses what Jira refuses', () => {
 
   it('refuses a string description (v3 wants ADF) and counts any v2 call', async () => {
     const fields = { project: { key: 'RLY' }, issuetype: { name: 'Task' }, summary: 'x', description: 'plain text' };
-    expect(await call('POST', '/rest/api/3/issue', { fields })).toMatchObject({ status: 400, body: { errors: { description: expect.stringContaining('Atlassian Document') } } });
+    expect(await call('POST', '/rest/api/3/issue', { fields })).toMatchObject({
+      status: 400,
+      body: { errors: { description: expect.stringContaining('Atlassian Document') } },
+    });
     expect((await call('POST', '/rest/api/2/issue', { fields })).status).toBe(404);
     expect(fake.v2Requests()).toHaveLength(1);
     expect(fake.state.issues).toHaveLength(0);
@@ -321,7 +354,10 @@ describe('the Jira fake refuses what Jira refuses', () => {
       const sample = fixtureJson('jira-create-issue-request.json');
       const response = await fetch(`${other.url}/rest/api/3/issue`, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${other.email}:${other.apiToken}`).toString('base64')}`, 'content-type': 'application/json' },
+        headers: {
+          authorization: `Basic ${Buffer.from(`${other.email}:${other.apiToken}`).toString('base64')}`,
+          'content-type': 'application/json',
+        },
         body: JSON.stringify(sample),
       });
       expect(response.status).toBe(201);
@@ -350,7 +386,10 @@ describe('the Jira fake refuses what Jira refuses', () => {
 
     fake.searchLagMs = 60_000;
     expect((await jira.issueSearch.searchAndReconsileIssuesUsingJql({ jql: 'labels = "paging"' })).issues).toEqual([]);
-    const reconciled = await jira.issueSearch.searchAndReconsileIssuesUsingJql({ jql: 'labels = "paging"', reconcileIssues: [Number(a.id)] });
+    const reconciled = await jira.issueSearch.searchAndReconsileIssuesUsingJql({
+      jql: 'labels = "paging"',
+      reconcileIssues: [Number(a.id)],
+    });
     expect(reconciled.issues).toEqual([{ id: a.id }]);
     expectCleanTraffic();
   });

@@ -44,7 +44,11 @@ describe('messages from other services', () => {
     expect(state).toMatchObject({ status: 'triggered' });
     expect(state.acknowledgedBy).toBeUndefined();
     expect(state.timeline.filter((entry) => entry.outcome === 'ignored')).toEqual([
-      expect.objectContaining({ actor: 'signal', what: 'resolve signal', detail: expect.stringMatching(/^malformed: .*expected object, received string/) }),
+      expect.objectContaining({
+        actor: 'signal',
+        what: 'resolve signal',
+        detail: expect.stringMatching(/^malformed: .*expected object, received string/),
+      }),
       expect.objectContaining({ actor: 'signal', what: 'acknowledge signal', detail: expect.stringMatching(/^malformed: by: /) }),
       expect.objectContaining({ actor: 'signal', what: 'retry signal', detail: expect.stringMatching(/^malformed: /) }),
       expect.objectContaining({ actor: 'signal', what: 'incidentEvent signal', detail: expect.stringMatching(/^malformed: /) }),
@@ -54,7 +58,9 @@ describe('messages from other services', () => {
     await handle.signal('resolve', { by: 'deploy-bot', note: 'rolled back', via: 'deployer' });
     expect(await handle.result()).toMatchObject({ status: 'resolved', resolvedBy: 'deploy-bot' });
     const final = await h.state(key);
-    expect(final.timeline).toContainEqual(expect.objectContaining({ what: 'resolve from deployer', actor: 'deploy-bot', outcome: 'ok', detail: 'rolled back' }));
+    expect(final.timeline).toContainEqual(
+      expect.objectContaining({ what: 'resolve from deployer', actor: 'deploy-bot', outcome: 'ok', detail: 'rolled back' }),
+    );
   });
 
   it('records a refused signal as ignored (acknowledge twice, retry with nothing failed)', async () => {

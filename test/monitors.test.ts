@@ -74,7 +74,11 @@ describe('loadMonitors', () => {
   });
 
   it('is read at start-up through STATUSCAST_MONITORS_FILE', () => {
-    const config = loadConfig({ STATUSCAST_URL: 'https://status.example.com', STATUSCAST_API_TOKEN: 'sc-token', STATUSCAST_MONITORS_FILE: monitorFile(example) });
+    const config = loadConfig({
+      STATUSCAST_URL: 'https://status.example.com',
+      STATUSCAST_API_TOKEN: 'sc-token',
+      STATUSCAST_MONITORS_FILE: monitorFile(example),
+    });
     expect(config.statuscast?.monitors.map((monitor) => monitor.name)).toEqual(['checkout', 'orders-db']);
   });
 
@@ -102,7 +106,9 @@ describe('loadMonitors', () => {
   });
 
   it('refuses two monitors with the same name (case-insensitive), naming the second', () => {
-    const path = monitorFile(`monitors:\n  - name: checkout\n    message: first-message-text\n  - name: Checkout\n    message: second-message-text\n`);
+    const path = monitorFile(
+      `monitors:\n  - name: checkout\n    message: first-message-text\n  - name: Checkout\n    message: second-message-text\n`,
+    );
     const error = refusal(path);
     expect(error.message).toContain(`${path}: monitors.1.name: duplicate monitor`);
     expect(error.message).not.toContain('first-message-text');

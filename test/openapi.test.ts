@@ -34,12 +34,16 @@ describe.skipIf(!jira.checked)('the OpenAPI request checker, on the Jira spec', 
   });
 
   it('answers 400 for a property the body schema forbids and for a malformed query parameter', () => {
-    expect(
-      jira.check({ method: 'POST', path: '/rest/api/3/search/jql', headers: json, body: { jql: 'labels = "x"', total: 1 } }),
-    ).toEqual({ ok: false, status: 400, reason: expect.stringContaining("unexpected property 'total'") });
-    expect(
-      jira.check({ method: 'GET', path: '/rest/api/3/search/jql', query: new URLSearchParams('jql=x&maxResults=ten') }),
-    ).toEqual({ ok: false, status: 400, reason: expect.stringContaining('maxResults') });
+    expect(jira.check({ method: 'POST', path: '/rest/api/3/search/jql', headers: json, body: { jql: 'labels = "x"', total: 1 } })).toEqual({
+      ok: false,
+      status: 400,
+      reason: expect.stringContaining("unexpected property 'total'"),
+    });
+    expect(jira.check({ method: 'GET', path: '/rest/api/3/search/jql', query: new URLSearchParams('jql=x&maxResults=ten') })).toEqual({
+      ok: false,
+      status: 400,
+      reason: expect.stringContaining('maxResults'),
+    });
   });
 
   it('matches path templates and decodes their parameters', () => {
@@ -53,11 +57,15 @@ describe.skipIf(!jira.checked)('the OpenAPI request checker, on the Jira spec', 
     expect(jira.checkResponse('searchAndReconsileIssuesUsingJql', 200, sample('jira-search-jql-response.json'))).toEqual({ ok: true });
     expect(jira.checkResponse('getTransitions', 200, sample('jira-get-transitions-response.json'))).toEqual({ ok: true });
     expect(jira.checkResponse('addComment', 201, sample('jira-add-comment-response-201.json'))).toEqual({ ok: true });
-    expect(jira.check({ method: 'POST', path: '/rest/api/3/issue', headers: json, body: sample('jira-create-issue-request.json') })).toMatchObject({ ok: true });
+    expect(
+      jira.check({ method: 'POST', path: '/rest/api/3/issue', headers: json, body: sample('jira-create-issue-request.json') }),
+    ).toMatchObject({ ok: true });
   });
 
   it('ignores required readOnly properties in requests and checks documented responses', () => {
-    expect(jira.checkResponse('createIssue', 201, { id: '10000', key: 'RLY-1', self: 'http://x/rest/api/3/issue/10000' })).toEqual({ ok: true });
+    expect(jira.checkResponse('createIssue', 201, { id: '10000', key: 'RLY-1', self: 'http://x/rest/api/3/issue/10000' })).toEqual({
+      ok: true,
+    });
     expect(jira.checkResponse('createIssue', 201, { id: '10000', key: 'RLY-1', surprise: true })).toMatchObject({ ok: false });
   });
 });
@@ -92,7 +100,12 @@ describe('the OpenAPI request checker, on a small document', () => {
       },
     },
   });
-  const good = { method: 'POST', path: '/v2/things/T1', headers: { 'Content-Type': 'application/json', from: 'a@example.com' }, body: { content: 'x' } };
+  const good = {
+    method: 'POST',
+    path: '/v2/things/T1',
+    headers: { 'Content-Type': 'application/json', from: 'a@example.com' },
+    body: { content: 'x' },
+  };
 
   it('honours the server base path, path-level parameters and header parameters (ignoring Accept)', () => {
     expect(spec.check(good)).toMatchObject({ ok: true, operationId: 'createThingNote', pathParams: { id: 'T1' } });

@@ -70,7 +70,9 @@ let h: Harness;
 
 beforeAll(async () => {
   const ownPages = ['checkout-api', 'prometheus-prod', 'database', OWN_PAGE].map((name) => `  - name: ${name}\n`).join('');
-  const sharedPages = Object.values(SHARED_PAGE).map((name) => `  - name: ${name}\n    combineAlerts: true\n`).join('');
+  const sharedPages = Object.values(SHARED_PAGE)
+    .map((name) => `  - name: ${name}\n    combineAlerts: true\n`)
+    .join('');
   h = await startHarness({
     fakes: {
       jira: { random: seededRandom(SEED + 1) },
@@ -114,7 +116,8 @@ function planIncidents(tag: 'storm' | 'outage', count: number, numberBase: numbe
       secrets: SECRETS,
       // Generic incidents alternate between a status page of their own and one shared by the monitor.
       apiService: (i) => (Math.floor(i / DELIVERY_KINDS.length) % 2 === 0 ? OWN_PAGE : SHARED_PAGE[tag]),
-      registerPagerDuty: (title) => fakes.pagerduty.addIncident({ id: `P${tag.toUpperCase()}${String(index + 1).padStart(4, '0')}`, title }).id,
+      registerPagerDuty: (title) =>
+        fakes.pagerduty.addIncident({ id: `P${tag.toUpperCase()}${String(index + 1).padStart(4, '0')}`, title }).id,
     }),
   );
 }
@@ -125,7 +128,12 @@ function planIncidents(tag: 'storm' | 'outage', count: number, numberBase: numbe
  * is sent as the alerting tools send: a 503 (Temporal slower than the API's accept deadline) is
  * sent again, and each copy's attempts are kept.
  */
-async function storm(incidents: readonly IncidentDelivery[], copies: number, inFlight: number, random: () => number): Promise<Map<string, Sent[]>> {
+async function storm(
+  incidents: readonly IncidentDelivery[],
+  copies: number,
+  inFlight: number,
+  random: () => number,
+): Promise<Map<string, Sent[]>> {
   const answers = new Map<string, Sent[]>();
   const order = shuffled(incidents, random);
   let next = 0;
@@ -142,14 +150,29 @@ async function storm(incidents: readonly IncidentDelivery[], copies: number, inF
 const sharesPage = (incident: IncidentDelivery) => Object.values(SHARED_PAGE).includes(incident.service);
 
 /** The war-room steps every incident must have done; the timeline post only where the source has a timeline. */
-const ROOM_STEPS: StepName[] = ['jiraTicket', 'slackChannel', 'slackInvite', 'slackTopic', 'slackSummary', 'slackPin', 'slackAnnounce', 'statusPage'];
+const ROOM_STEPS: StepName[] = [
+  'jiraTicket',
+  'slackChannel',
+  'slackInvite',
+  'slackTopic',
+  'slackSummary',
+  'slackPin',
+  'slackAnnounce',
+  'statusPage',
+];
 
 /** Why the room is not complete yet (undefined: complete). A "ticket pending" room is complete once topic and summary show the ticket. */
 function roomMissing(state: IncidentState): string | undefined {
   const steps = ROOM_STEPS.filter((name) => state.steps[name]?.status !== 'done');
   const post = state.steps.timelinePost?.status;
   if (post !== (state.source === 'api' ? 'skipped' : 'done')) steps.push('timelinePost');
-  if (steps.length > 0) return steps.map((name) => `${name} ${state.steps[name]?.status ?? 'not started'}${state.steps[name]?.status === 'failed' ? ` (${state.steps[name]?.detail})` : ''}`).join(', ');
+  if (steps.length > 0)
+    return steps
+      .map(
+        (name) =>
+          `${name} ${state.steps[name]?.status ?? 'not started'}${state.steps[name]?.status === 'failed' ? ` (${state.steps[name]?.detail})` : ''}`,
+      )
+      .join(', ');
   const ticket = state.steps.jiraTicket?.ref;
   if (!state.steps.slackTopic?.detail?.includes(`Jira ${ticket} `)) return `topic does not show ${ticket} yet`;
   const update = state.steps.slackSummaryUpdate;
@@ -166,28 +189,32 @@ async function untilEach<T>(
 ): Promise<Map<string, T>> {
   const found = new Map<string, T>();
   const missing = new Map<string, string>();
-  return eventually(`${keys.length} incidents ${what}`, async () => {
-    const pending = keys.filter((key) => !found.has(key));
-    for (let start = 0; start < pending.length; start += 16) {
-      await Promise.all(
-        pending.slice(start, start + 16).map(async (key) => {
-          try {
-            const answer = await ready(key);
-            if (answer.value !== undefined) {
-              found.set(key, answer.value);
-              missing.delete(key);
-            } else missing.set(key, answer.missing ?? 'not yet');
-          } catch (err) {
-            missing.set(key, String(err));
-          }
-        }),
-      );
-    }
-    if (found.size === keys.length) return found;
-    // Thrown, so that the deadline's error names what is missing.
-    const examples = [...missing].slice(0, 5).map(([key, why]) => `${key}: ${why}`);
-    throw new Error(`${keys.length - found.size} of ${keys.length} not ${what} yet:\n  ${examples.join('\n  ')}`);
-  }, { timeoutMs, intervalMs: 250 });
+  return eventually(
+    `${keys.length} incidents ${what}`,
+    async () => {
+      const pending = keys.filter((key) => !found.has(key));
+      for (let start = 0; start < pending.length; start += 16) {
+        await Promise.all(
+          pending.slice(start, start + 16).map(async (key) => {
+            try {
+              const answer = await ready(key);
+              if (answer.value !== undefined) {
+                found.set(key, answer.value);
+                missing.delete(key);
+              } else missing.set(key, answer.missing ?? 'not yet');
+            } catch (err) {
+              missing.set(key, String(err));
+            }
+          }),
+        );
+      }
+      if (found.size === keys.length) return found;
+      // Thrown, so that the deadline's error names what is missing.
+      const examples = [...missing].slice(0, 5).map(([key, why]) => `${key}: ${why}`);
+      throw new Error(`${keys.length - found.size} of ${keys.length} not ${what} yet:\n  ${examples.join('\n  ')}`);
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
 }
 
 /** Each incident's state once its war room is complete. */
@@ -219,11 +246,15 @@ const is2xx = (status: number) => status >= 200 && status <= 299;
 
 /** Copies whose last answer was not a 2xx, as `status body`: must be none. */
 function unaccepted(answers: Map<string, Sent[]>): string[] {
-  return [...answers.values()].flat().filter((sent) => !is2xx(sent.final.status)).map((sent) => `${sent.final.status} ${JSON.stringify(sent.final.body)}`);
+  return [...answers.values()]
+    .flat()
+    .filter((sent) => !is2xx(sent.final.status))
+    .map((sent) => `${sent.final.status} ${JSON.stringify(sent.final.body)}`);
 }
 
 /** When the incident's first copy was first sent. */
-const firstSent = (answers: Map<string, Sent[]>, key: string) => Math.min(...(answers.get(key) ?? []).map((sent) => sent.attempts[0]!.sentAt));
+const firstSent = (answers: Map<string, Sent[]>, key: string) =>
+  Math.min(...(answers.get(key) ?? []).map((sent) => sent.attempts[0]!.sentAt));
 
 /**
  * The deliveries line: copies, how they ended, and what was sent again. (Answer times are left to
@@ -257,21 +288,28 @@ function channelsOf(incident: IncidentDelivery) {
 }
 
 function messagesOf(incident: IncidentDelivery, eventType: string) {
-  return channelsOf(incident).flatMap((channel) => fakes.slack.messages(channel.id).filter((message) => message.metadata?.event_type === eventType));
+  return channelsOf(incident).flatMap((channel) =>
+    fakes.slack.messages(channel.id).filter((message) => message.metadata?.event_type === eventType),
+  );
 }
 
 function announcementsOf(incident: IncidentDelivery) {
   const announce = fakes.slack.channelByName(ANNOUNCE)!;
   return fakes.slack
     .messages(announce.id)
-    .filter((message) => message.metadata?.event_type === SLACK_EVENT_TYPES.announcement && message.metadata.event_payload.incident_key === incident.key);
+    .filter(
+      (message) =>
+        message.metadata?.event_type === SLACK_EVENT_TYPES.announcement && message.metadata.event_payload.incident_key === incident.key,
+    );
 }
 
 /** PagerDuty notes or VictorOps INFO alerts warroom posted for the incident; none for generic ones. */
 function timelinePostsOf(incident: IncidentDelivery): number {
   if (incident.source === 'pagerduty') return fakes.pagerduty.state.incidents.get(incident.externalId)?.notes.length ?? 0;
   if (incident.source === 'victorops') {
-    return fakes.victorops.state.alerts.filter((alert) => alert.messageType === 'INFO' && alert.fields.warroom_ref === workflowIdFor(incident.key)).length;
+    return fakes.victorops.state.alerts.filter(
+      (alert) => alert.messageType === 'INFO' && alert.fields.warroom_ref === workflowIdFor(incident.key),
+    ).length;
   }
   return 0;
 }
@@ -300,7 +338,12 @@ interface Tally {
   expected: number[];
 }
 
-function tally(name: string, incidents: readonly IncidentDelivery[], count: (incident: IncidentDelivery) => number, expected = (_incident: IncidentDelivery) => 1): Tally {
+function tally(
+  name: string,
+  incidents: readonly IncidentDelivery[],
+  count: (incident: IncidentDelivery) => number,
+  expected = (_incident: IncidentDelivery) => 1,
+): Tally {
   return { name, counts: incidents.map(count), expected: incidents.map(expected) };
 }
 
@@ -333,7 +376,9 @@ function contractProblems(): string[] {
     ...fakes.jira.refusals().map((request) => `jira: ${request.method} ${request.path}: ${request.refused}`),
     ...fakes.jira.responseProblems.map((problem) => `jira answer: ${problem}`),
     ...fakes.slack.problems().map((problem) => `slack: ${problem}`),
-    ...fakes.pagerduty.requests.filter((request) => request.spec && request.spec !== 'ok' && request.spec !== 'unchecked').map((request) => `pagerduty: ${request.spec}`),
+    ...fakes.pagerduty.requests
+      .filter((request) => request.spec && request.spec !== 'ok' && request.spec !== 'unchecked')
+      .map((request) => `pagerduty: ${request.spec}`),
     ...fakes.pagerduty.responseProblems.map((problem) => `pagerduty answer: ${problem}`),
     ...fakes.pagerdutyEvents.responseProblems.map((problem) => `pagerduty events answer: ${problem}`),
     ...fakes.victorops.requests.filter((request) => request.status === 400).map((request) => `victorops: ${request.refused}`),
@@ -361,14 +406,22 @@ describe('scenario 1: duplicate storm', () => {
         summaries: tally('summaries', incidents, (incident) => messagesOf(incident, SLACK_EVENT_TYPES.summary).length),
         announcements: tally('announcements', incidents, (incident) => announcementsOf(incident).length),
         posts: tally('timeline posts', incidents, timelinePostsOf, (incident) => (incident.source === 'api' ? 0 : 1)),
-        pages: tally('status pages', incidents.filter((incident) => !sharesPage(incident)), (incident) => statusPagesOf(incident).length),
+        pages: tally(
+          'status pages',
+          incidents.filter((incident) => !sharesPage(incident)),
+          (incident) => statusPagesOf(incident).length,
+        ),
       };
       // The shared page is made by the monitor's own run once the first incident joins it.
       const sharing = incidents.filter(sharesPage).map((incident) => incident.key);
-      await eventually('the shared status page made, with every sharing incident attached', async () => {
-        const page = await h.client.workflow.getHandle(statusPageWorkflowId(SHARED_PAGE.storm)).query(statusPageQuery);
-        return Boolean(page.statusPageId) && sharing.every((key) => page.attached.includes(key));
-      }, { timeoutMs: 60_000 });
+      await eventually(
+        'the shared status page made, with every sharing incident attached',
+        async () => {
+          const page = await h.client.workflow.getHandle(statusPageWorkflowId(SHARED_PAGE.storm)).query(statusPageQuery);
+          return Boolean(page.statusPageId) && sharing.every((key) => page.attached.includes(key));
+        },
+        { timeoutMs: 60_000 },
+      );
       const shared = sharedStatusPages(SHARED_PAGE.storm);
       const latencies = incidents.map((incident) => completedAt(rooms.get(incident.key)!) - firstSent(answers, incident.key));
 
@@ -378,10 +431,22 @@ describe('scenario 1: duplicate storm', () => {
       figure(scenario, 'runs', total(counted.runs));
       figure(scenario, 'tickets', total(counted.tickets));
       figure(scenario, 'channels', total(counted.channels));
-      figure(scenario, 'posts', `${total(counted.posts)} (PagerDuty notes and VictorOps INFO alerts; ${incidents.filter((i) => i.source === 'api').length} generic incidents have no alerting-tool timeline)`);
+      figure(
+        scenario,
+        'posts',
+        `${total(counted.posts)} (PagerDuty notes and VictorOps INFO alerts; ${incidents.filter((i) => i.source === 'api').length} generic incidents have no alerting-tool timeline)`,
+      );
       figure(scenario, 'status pages', `${total(counted.pages)} own + ${shared.length} shared by ${sharing.length} incidents`);
-      figure(scenario, 'duplicates', `${duplicatesIn(counted) + Math.max(0, shared.length - 1)} (runs, tickets, channels, summaries, announcements, timeline posts, status pages)`);
-      figure(scenario, 'time to complete', `p50 ${seconds(percentile(latencies, 50))}, p99 ${seconds(percentile(latencies, 99))} (first delivery → ticket, channel with topic and pinned summary, announcement, timeline post, status page)`);
+      figure(
+        scenario,
+        'duplicates',
+        `${duplicatesIn(counted) + Math.max(0, shared.length - 1)} (runs, tickets, channels, summaries, announcements, timeline posts, status pages)`,
+      );
+      figure(
+        scenario,
+        'time to complete',
+        `p50 ${seconds(percentile(latencies, 50))}, p99 ${seconds(percentile(latencies, 99))} (first delivery → ticket, channel with topic and pinned summary, announcement, timeline post, status page)`,
+      );
       figure(scenario, 'wall time', seconds(Date.now() - started));
 
       expectExact(Object.values(counted));
@@ -439,7 +504,11 @@ function breakVendors(incidents: readonly IncidentDelivery[]) {
 
   pagerduty.faults.set('*', { errorRate });
   pagerduty.faults.set('listIncidentNotes', { errorRate, hang: 1, rateLimit: burst('pagerduty', 'listIncidentNotes') });
-  pagerduty.faults.set('createIncidentNote', { errorRate, rateLimit: burst('pagerduty', 'createIncidentNote'), applyThenFail: applyThenFail.pagerduty.createIncidentNote });
+  pagerduty.faults.set('createIncidentNote', {
+    errorRate,
+    rateLimit: burst('pagerduty', 'createIncidentNote'),
+    applyThenFail: applyThenFail.pagerduty.createIncidentNote,
+  });
 
   pagerdutyEvents.faults.set('*', { errorRate });
   pagerdutyEvents.faults.set('createChangeEvent', { errorRate, hang: 1, rateLimit: burst('pagerdutyEvents', 'createChangeEvent') });
@@ -449,7 +518,11 @@ function breakVendors(incidents: readonly IncidentDelivery[]) {
 
   statuscast.faults.set('*', { errorRate });
   statuscast.faults.set('searchIncidents', { errorRate, hang: 1, rateLimit: burst('statuscast', 'searchIncidents') });
-  statuscast.faults.set('createIncident', { errorRate, rateLimit: burst('statuscast', 'createIncident'), applyThenFail: applyThenFail.statuscast.createIncident });
+  statuscast.faults.set('createIncident', {
+    errorRate,
+    rateLimit: burst('statuscast', 'createIncident'),
+    applyThenFail: applyThenFail.statuscast.createIncident,
+  });
 
   return { bursts, burstLength, applyThenFail };
 }
@@ -465,7 +538,8 @@ function unfired(plan: OutagePlan, calls: readonly VendorCall[]): string[] {
     for (const route of Object.keys(routes)) if (fired(vendor, route, '429') < plan.burstLength) waiting.push(`${vendor} ${route} 429s`);
   }
   for (const [vendor, routes] of Object.entries(plan.applyThenFail) as [Vendor, Record<string, number>][]) {
-    for (const [route, count] of Object.entries(routes)) if (fired(vendor, route, 'applied-then-500') < count) waiting.push(`${vendor} ${route} apply-then-500`);
+    for (const [route, count] of Object.entries(routes))
+      if (fired(vendor, route, 'applied-then-500') < count) waiting.push(`${vendor} ${route} apply-then-500`);
   }
   for (const vendor of VENDORS) if (!calls.some((call) => call.vendor === vendor && call.fault === 'hang')) waiting.push(`${vendor} hang`);
   return waiting;
@@ -476,16 +550,25 @@ function unfired(plan: OutagePlan, calls: readonly VendorCall[]): string[] {
  * (bursts used up, a hang per vendor, every apply-then-500). Fails at the deadline with what each
  * vendor saw, since a fault that cannot fire means the work that would meet it is stuck.
  */
-async function untilEveryFaultFired(plan: OutagePlan, mark: RequestMark, incidents: readonly IncidentDelivery[], delivered: () => boolean): Promise<void> {
+async function untilEveryFaultFired(
+  plan: OutagePlan,
+  mark: RequestMark,
+  incidents: readonly IncidentDelivery[],
+  delivered: () => boolean,
+): Promise<void> {
   const timeoutMs = 120_000;
   const waitingFor = (calls: VendorCall[]) => [...(delivered() ? [] : ['deliveries']), ...unfired(plan, calls)];
   try {
-    await eventually('every planned fault to fire', async () => {
-      const calls = vendorCalls(fakes, mark);
-      // Slack's hang is a switch: off once one call hangs, so only that one waits out the client timeout.
-      if (calls.some((call) => call.vendor === 'slack' && call.fault === 'hang')) fakes.slack.faults.hang('conversations.info', false);
-      return waitingFor(calls).length === 0;
-    }, { timeoutMs, intervalMs: 100 });
+    await eventually(
+      'every planned fault to fire',
+      async () => {
+        const calls = vendorCalls(fakes, mark);
+        // Slack's hang is a switch: off once one call hangs, so only that one waits out the client timeout.
+        if (calls.some((call) => call.vendor === 'slack' && call.fault === 'hang')) fakes.slack.faults.hang('conversations.info', false);
+        return waitingFor(calls).length === 0;
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
   } catch (err) {
     const calls = vendorCalls(fakes, mark);
     const seen = calls.map((call) => `${call.vendor} ${call.route} ${call.status}${call.fault ? ` (${call.fault})` : ''}`);
@@ -515,12 +598,23 @@ function plannedRetryAfter(bursts: Bursts) {
 
 /** Close-out steps a resolved incident must have done. */
 function closeOutMissing(incident: IncidentDelivery, state: IncidentState): string | undefined {
-  const steps: StepName[] = ['jiraComment', 'jiraTransition', 'statusPageClose', 'slackSummaryUpdate', 'slackStatusMessage', 'slackArchive', 'changeResolved'];
+  const steps: StepName[] = [
+    'jiraComment',
+    'jiraTransition',
+    'statusPageClose',
+    'slackSummaryUpdate',
+    'slackStatusMessage',
+    'slackArchive',
+    'changeResolved',
+  ];
   if (incident.source === 'pagerduty') steps.push('pagerdutySync');
   if (incident.source === 'victorops') steps.push('victoropsSync');
   const notDone = steps.filter((name) => state.steps[name]?.status !== 'done');
   const failed = Object.entries(state.steps).filter(([, step]) => step?.status === 'failed');
-  const problems = [...notDone.map((name) => `${name} ${state.steps[name]?.status ?? 'not run'}`), ...failed.map(([name, step]) => `${name} failed: ${step?.detail}`)];
+  const problems = [
+    ...notDone.map((name) => `${name} ${state.steps[name]?.status ?? 'not run'}`),
+    ...failed.map(([name, step]) => `${name} failed: ${step?.detail}`),
+  ];
   return problems.length > 0 ? problems.join('; ') : undefined;
 }
 
@@ -585,15 +679,25 @@ describe('scenario 2: vendor outage', () => {
         pages: tally('status pages', ownPages, (incident) => statusPagesOf(incident).length),
         announcements: tally('announcements', incidents, (incident) => announcementsOf(incident).length),
         statusMessages: tally('status messages', incidents, (incident) => messagesOf(incident, SLACK_EVENT_TYPES.status).length),
-        comments: tally('resolve comments', incidents, (incident) => ticketsOf(incident).reduce((sum, issue) => sum + issue.comments.length, 0)),
+        comments: tally('resolve comments', incidents, (incident) =>
+          ticketsOf(incident).reduce((sum, issue) => sum + issue.comments.length, 0),
+        ),
         ticketEvents: tally('change events: ticket', incidents, (incident) => changeEventsOf(incident, 'ticket').length),
         roomEvents: tally('change events: room', incidents, (incident) => changeEventsOf(incident, 'room').length),
         pageEvents: tally('change events: status page', ownPages, (incident) => changeEventsOf(incident, 'statusPage').length),
         resolvedEvents: tally('change events: resolved', incidents, (incident) => changeEventsOf(incident, 'resolved').length),
-        pagerDutyResolves: tally('PagerDuty resolves', incidents.filter((i) => i.source === 'pagerduty'), (incident) =>
-          (fakes.pagerduty.state.incidents.get(incident.externalId)?.changes ?? []).filter((change) => change.status === 'resolved').length,
+        pagerDutyResolves: tally(
+          'PagerDuty resolves',
+          incidents.filter((i) => i.source === 'pagerduty'),
+          (incident) =>
+            (fakes.pagerduty.state.incidents.get(incident.externalId)?.changes ?? []).filter((change) => change.status === 'resolved')
+              .length,
         ),
-        victorOpsRecoveries: tally('VictorOps recoveries', incidents.filter((i) => i.source === 'victorops'), (incident) => fakes.victorops.count(incident.entityId!, 'RECOVERY')),
+        victorOpsRecoveries: tally(
+          'VictorOps recoveries',
+          incidents.filter((i) => i.source === 'victorops'),
+          (incident) => fakes.victorops.count(incident.entityId!, 'RECOVERY'),
+        ),
       };
       const latencies = incidents.map((incident) => completedAt(rooms.get(incident.key)!) - firstSent(answers, incident.key));
       const lastRoom = Math.max(...incidents.map((incident) => completedAt(rooms.get(incident.key)!)));
@@ -604,37 +708,75 @@ describe('scenario 2: vendor outage', () => {
       figure(scenario, 'deliveries', deliveriesFigure(answers, OUTAGE_IN_FLIGHT));
       figure(scenario, 'fault window', `${seconds(healedAt - started)} (until every planned fault fired), then healed`);
       for (const vendor of VENDORS) {
-        figure(scenario, `faults injected: ${vendor}`, `${FAULT_KINDS.map((kind) => `${kind} x${faults[vendor][kind]}`).join(', ')} of ${calls.filter((call) => call.vendor === vendor).length} calls`);
+        figure(
+          scenario,
+          `faults injected: ${vendor}`,
+          `${FAULT_KINDS.map((kind) => `${kind} x${faults[vendor][kind]}`).join(', ')} of ${calls.filter((call) => call.vendor === vendor).length} calls`,
+        );
       }
-      figure(scenario, 'hung calls retried after the client timeout', hangs.map((hang) => `${hang.call.vendor} ${hang.call.route} ${hang.retriedAfterMs === undefined ? 'never' : seconds(hang.retriedAfterMs)}`).join(', '));
+      figure(
+        scenario,
+        'hung calls retried after the client timeout',
+        hangs
+          .map(
+            (hang) =>
+              `${hang.call.vendor} ${hang.call.route} ${hang.retriedAfterMs === undefined ? 'never' : seconds(hang.retriedAfterMs)}`,
+          )
+          .join(', '),
+      );
       figure(scenario, 'runs', total(counted.runs));
       figure(scenario, 'tickets', total(counted.tickets));
       figure(scenario, 'channels', total(counted.channels));
       figure(scenario, 'posts', total(counted.posts));
       figure(scenario, 'status pages', `${total(counted.pages)} own + ${shared.length} shared`);
-      figure(scenario, 'duplicates', `${duplicates} (runs, tickets, channels, summaries, announcements, notes and INFO alerts, status pages, status messages, comments, change events, PagerDuty resolves, VictorOps recoveries)`);
-      figure(scenario, 'time to complete', `p50 ${seconds(percentile(latencies, 50))}, p99 ${seconds(percentile(latencies, 99))} (first delivery → complete war room); the last room ${seconds(lastRoom - healedAt)} after healing`);
-      figure(scenario, 'Retry-After violations', `${retryAfter.violations.length} (${retryAfter.checked} rate-limited calls retried and checked, ${retryAfter.unplanned.length} unplanned 429s)`);
+      figure(
+        scenario,
+        'duplicates',
+        `${duplicates} (runs, tickets, channels, summaries, announcements, notes and INFO alerts, status pages, status messages, comments, change events, PagerDuty resolves, VictorOps recoveries)`,
+      );
+      figure(
+        scenario,
+        'time to complete',
+        `p50 ${seconds(percentile(latencies, 50))}, p99 ${seconds(percentile(latencies, 99))} (first delivery → complete war room); the last room ${seconds(lastRoom - healedAt)} after healing`,
+      );
+      figure(
+        scenario,
+        'Retry-After violations',
+        `${retryAfter.violations.length} (${retryAfter.checked} rate-limited calls retried and checked, ${retryAfter.unplanned.length} unplanned 429s)`,
+      );
       figure(scenario, 'wall time', seconds(Date.now() - started));
 
       // A fault recorded without what it acted on cannot be matched with its retry: the fake must record it.
       expect(unattributed(calls).map((call) => `${call.vendor} ${call.route} ${call.fault}`)).toEqual([]);
-      expect(retryAfter.violations.map((v) => `${v.call.vendor} ${v.call.route} ${v.call.target}: asked ${v.askedMs} ms, came after ${v.cameAfterMs} ms`)).toEqual([]);
+      expect(
+        retryAfter.violations.map(
+          (v) => `${v.call.vendor} ${v.call.route} ${v.call.target}: asked ${v.askedMs} ms, came after ${v.cameAfterMs} ms`,
+        ),
+      ).toEqual([]);
       expect(retryAfter.unplanned.map((call) => `${call.vendor} ${call.route} ${call.target}`)).toEqual([]);
-      expect(retryAfter.checked).toBeGreaterThanOrEqual(Object.values(plan.bursts).reduce((sum, routes) => sum + plan.burstLength * Object.keys(routes).length, 0));
+      expect(retryAfter.checked).toBeGreaterThanOrEqual(
+        Object.values(plan.bursts).reduce((sum, routes) => sum + plan.burstLength * Object.keys(routes).length, 0),
+      );
       for (const vendor of VENDORS) {
-        expect(hangs.some((hang) => hang.call.vendor === vendor && (hang.retriedAfterMs ?? 0) >= CLIENT_TIMEOUT_MS), `${vendor}: a hung call retried after the client timeout`).toBe(true);
+        expect(
+          hangs.some((hang) => hang.call.vendor === vendor && (hang.retriedAfterMs ?? 0) >= CLIENT_TIMEOUT_MS),
+          `${vendor}: a hung call retried after the client timeout`,
+        ).toBe(true);
       }
       expectExact(Object.values(counted));
       expect(shared).toHaveLength(1);
       expect(shared[0]?.status).toBe('Closed');
       expect(ownPages.filter((incident) => statusPagesOf(incident)[0]?.status !== 'Closed').map((incident) => incident.key)).toEqual([]);
-      expect(incidents.flatMap((incident) => {
-        const missing = closeOutMissing(incident, finals.get(incident.key)!);
-        return missing ? [`${incident.key}: ${missing}`] : [];
-      })).toEqual([]);
+      expect(
+        incidents.flatMap((incident) => {
+          const missing = closeOutMissing(incident, finals.get(incident.key)!);
+          return missing ? [`${incident.key}: ${missing}`] : [];
+        }),
+      ).toEqual([]);
       expect(incidents.filter((incident) => !channelsOf(incident)[0]?.isArchived).map((incident) => incident.key)).toEqual([]);
-      expect(incidents.filter((incident) => ticketsOf(incident)[0]?.fields.status.statusCategory.key !== 'done').map((incident) => incident.key)).toEqual([]);
+      expect(
+        incidents.filter((incident) => ticketsOf(incident)[0]?.fields.status.statusCategory.key !== 'done').map((incident) => incident.key),
+      ).toEqual([]);
       expect([...fakes.pagerdutyEvents.alerts.keys()]).toEqual([]);
       expect(contractProblems()).toEqual([]);
     },

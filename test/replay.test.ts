@@ -11,13 +11,28 @@ describe('recorded workflow histories', () => {
 
   it('has histories of both workflow types, from every version: 0.1 before and after close-the-loop, and core-v2', () => {
     expect(files.length).toBeGreaterThanOrEqual(23);
-    const typeOf = (text: string) => (JSON.parse(text) as { events: Array<{ workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }> }).events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+    const typeOf = (text: string) =>
+      (JSON.parse(text) as { events: Array<{ workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }> }).events[0]
+        ?.workflowExecutionStartedEventAttributes?.workflowType?.name;
     expect(new Set(histories.map((history) => typeOf(history.text)))).toEqual(new Set(['incidentWorkflow', 'statusPageWorkflow']));
     const incidents = histories.filter((history) => typeOf(history.text) === 'incidentWorkflow');
     const patchesOf = (text: string) =>
-      (JSON.parse(text) as { events: Array<{ markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: Array<{ data?: string }> }> } }> }).events
+      (
+        JSON.parse(text) as {
+          events: Array<{
+            markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: Array<{ data?: string }> }> };
+          }>;
+        }
+      ).events
         .filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_patch')
-        .map((event) => JSON.parse(Buffer.from(event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data ?? '', 'base64').toString('utf8')).id);
+        .map(
+          (event) =>
+            JSON.parse(
+              Buffer.from(event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data ?? '', 'base64').toString(
+                'utf8',
+              ),
+            ).id,
+        );
     const v2 = incidents.filter((history) => patchesOf(history.text).includes('core-v2'));
     const closeLoop = incidents.filter((history) => !v2.includes(history) && patchesOf(history.text).includes('close-the-loop'));
     expect(v2.length).toBeGreaterThanOrEqual(11);

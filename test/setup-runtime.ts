@@ -13,7 +13,10 @@ Runtime.install({
   logger: new DefaultLogger('INFO', (entry) => {
     const line = `${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}`;
     kept.push(line);
-    if (SHOWN.has(entry.level) && !QUIET.has(entry.message)) process.stderr.write(`${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message} ${JSON.stringify(entry.meta ?? {}, null, 2)}\n`);
+    if (SHOWN.has(entry.level) && !QUIET.has(entry.message))
+      process.stderr.write(
+        `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message} ${JSON.stringify(entry.meta ?? {}, null, 2)}\n`,
+      );
   }),
 });
 

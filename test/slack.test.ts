@@ -5,13 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { SPECS_PRESENT } from './fakes/openapi.js';
 import { NON_RETRYABLE, RATE_LIMITED, UNAVAILABLE } from '../src/activities/errors.js';
 import { ACKNOWLEDGE_ACTION, MAX_TOPIC, RESOLVE_ACTION } from '../src/activities/slack-blocks.js';
-import {
-  channelName,
-  createSlackActivities,
-  createSlackClient,
-  SLACK_EVENT_TYPES,
-  type SlackSettings,
-} from '../src/activities/slack.js';
+import { channelName, createSlackActivities, createSlackClient, SLACK_EVENT_TYPES, type SlackSettings } from '../src/activities/slack.js';
 import type { StepInput, StepOutcome } from '../src/activities/step.js';
 import { startSlackFake, WARROOM_BOT_SCOPES, type FakeChannel, type SlackFake } from './fakes/slack.js';
 import { failureOf } from './activity-failures.js';
@@ -232,7 +226,7 @@ describe('the Slack fake', () => {
     );
   });
 
-  it('answers a rate-limited call with 429, Retry-After and Slack\'s body', async () => {
+  it("answers a rate-limited call with 429, Retry-After and Slack's body", async () => {
     fake.faults.rateLimit('auth.test', 1, 3);
     const response = await fetch(`${fake.url}auth.test`, { method: 'POST', headers: { authorization: `Bearer ${fake.token}` } });
     expect(response.status).toBe(429);
@@ -242,24 +236,27 @@ describe('the Slack fake', () => {
   });
 
   // Without the specs the process's first fake already printed the notice this test looks for.
-  it.skipIf(!SPECS_PRESENT)('says once that it cannot check requests when the shared spec is absent, and still refuses unknown arguments', async () => {
-    specProblemsExpected = true;
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const first = await startSlackFake({ specPath: '/nonexistent/slack-web-api.openapi-v2.json' });
-    const second = await startSlackFake({ specPath: '/nonexistent/slack-web-api.openapi-v2.json' });
-    try {
-      const notices = stderr.mock.calls.filter(([text]) => String(text).includes('NOT checked against the Slack Web API spec'));
-      expect(notices).toHaveLength(1);
-      expect(first.specSource).toBe('built-in');
-      const client = raw(first.token, first.url);
-      expect(await platformErrorOf(client.apiCall('pins.add', { channel: 'C0W0000001', timestamp: '1.1', colour: 'red' }))).toBe(
-        'invalid_arg_name',
-      );
-    } finally {
-      stderr.mockRestore();
-      await Promise.all([first.stop(), second.stop()]);
-    }
-  });
+  it.skipIf(!SPECS_PRESENT)(
+    'says once that it cannot check requests when the shared spec is absent, and still refuses unknown arguments',
+    async () => {
+      specProblemsExpected = true;
+      const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+      const first = await startSlackFake({ specPath: '/nonexistent/slack-web-api.openapi-v2.json' });
+      const second = await startSlackFake({ specPath: '/nonexistent/slack-web-api.openapi-v2.json' });
+      try {
+        const notices = stderr.mock.calls.filter(([text]) => String(text).includes('NOT checked against the Slack Web API spec'));
+        expect(notices).toHaveLength(1);
+        expect(first.specSource).toBe('built-in');
+        const client = raw(first.token, first.url);
+        expect(await platformErrorOf(client.apiCall('pins.add', { channel: 'C0W0000001', timestamp: '1.1', colour: 'red' }))).toBe(
+          'invalid_arg_name',
+        );
+      } finally {
+        stderr.mockRestore();
+        await Promise.all([first.stop(), second.stop()]);
+      }
+    },
+  );
 
   it('ends a hung request when it stops', async () => {
     const hanging = await startSlackFake();

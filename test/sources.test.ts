@@ -91,7 +91,10 @@ describe('PagerDuty v3 webhooks', () => {
 
   it('accepts a rotating header under either secret, and refuses when no value matches', () => {
     const body = fixture('pagerduty-v3-incident-triggered.json');
-    const { header_rotating: rotating, rotation_secrets: [current, previous] } = vectors.pagerduty_v3;
+    const {
+      header_rotating: rotating,
+      rotation_secrets: [current, previous],
+    } = vectors.pagerduty_v3;
     expect(verifyPagerDutySignature(body, rotating, [current])).toEqual({ ok: true });
     expect(verifyPagerDutySignature(body, rotating, [previous])).toEqual({ ok: true });
     expect(verifyPagerDutySignature(body, rotating, ['nope', 'still-nope'])).toMatchObject({ ok: false });
@@ -137,13 +140,18 @@ describe('VictorOps webhooks', () => {
     const auth = { key, url };
     expect(verifyVictorOps(request(escalation, form, { 'x-victorops-signature': signature }), auth)).toEqual({ ok: true });
     expect(verifyVictorOps(request(escalation, form), auth)).toMatchObject({ ok: false, status: 401 });
-    expect(verifyVictorOps(request(escalation, form, { 'x-victorops-signature': signature }), { ...auth, url: url.slice(0, -1) })).toMatchObject({ ok: false });
+    expect(
+      verifyVictorOps(request(escalation, form, { 'x-victorops-signature': signature }), { ...auth, url: url.slice(0, -1) }),
+    ).toMatchObject({ ok: false });
     const tampered = Buffer.from(escalation.toString().replace('incident=2231', 'incident=2232'));
     expect(verifyVictorOps(request(tampered, form, { 'x-victorops-signature': signature }), auth)).toMatchObject({ ok: false });
   });
 
   it('computes signatures independent of field order', () => {
-    const fields: [string, string][] = [['b', '2'], ['a', '1']];
+    const fields: [string, string][] = [
+      ['b', '2'],
+      ['a', '1'],
+    ];
     expect(victorOpsSignature('k', 'https://x/', fields)).toBe(victorOpsSignature('k', 'https://x/', [...fields].reverse()));
   });
 
@@ -179,7 +187,9 @@ describe('VictorOps webhooks', () => {
   it('ignores the echo of a post warroom made itself', () => {
     const body = fixtureJson('victorops-outgoing-acknowledged.json');
     body['ALERT.monitoring_tool'] = 'warroom';
-    expect(normaliseVictorOps(request(JSON.stringify(body), 'application/json'))).toEqual({ ignored: 'echo of a post warroom made itself' });
+    expect(normaliseVictorOps(request(JSON.stringify(body), 'application/json'))).toEqual({
+      ignored: 'echo of a post warroom made itself',
+    });
   });
 
   it('requires the shared token on JSON webhooks when one is configured', () => {
@@ -205,7 +215,15 @@ describe('generic API body', () => {
       event: { source: 'api', key: 'api-db-42', kind: 'trigger', eventId: 'api-d1', actor: 'API', links: [] },
     });
     const full = normaliseGeneric(
-      { id: 'x', title: 't', severity: 'warning', service: 's', links: [{ label: 'l', url: 'https://e.x/' }], responders: ['a@b.co'], details: { k: 'v' } },
+      {
+        id: 'x',
+        title: 't',
+        severity: 'warning',
+        service: 's',
+        links: [{ label: 'l', url: 'https://e.x/' }],
+        responders: ['a@b.co'],
+        details: { k: 'v' },
+      },
       'd2',
     );
     expect(full).toMatchObject({ event: { severity: 'warning', responders: ['a@b.co'], details: { k: 'v' } } });
@@ -243,7 +261,7 @@ describe('Alertmanager webhooks (version 4)', () => {
     return body;
   };
 
-  it('normalises a firing group into a trigger of the group\'s incident, with title, severity, service, links and details', () => {
+  it("normalises a firing group into a trigger of the group's incident, with title, severity, service, links and details", () => {
     expect(eventOf(firing)).toEqual({
       source: 'alertmanager',
       externalId: groupKey,
@@ -272,11 +290,20 @@ describe('Alertmanager webhooks (version 4)', () => {
   });
 
   it('keeps one incident per group: the partly resolved and the resolved body have the same key', () => {
-    expect(eventOf(partlyResolved)).toMatchObject({ kind: 'trigger', key: eventOf(firing).key, details: { alerts_firing: '1', alerts_resolved: '1' } });
-    expect(eventOf(resolved)).toMatchObject({ kind: 'resolve', key: eventOf(firing).key, actor: 'Alertmanager', occurredAt: '2026-03-14T09:41:11.402Z' });
+    expect(eventOf(partlyResolved)).toMatchObject({
+      kind: 'trigger',
+      key: eventOf(firing).key,
+      details: { alerts_firing: '1', alerts_resolved: '1' },
+    });
+    expect(eventOf(resolved)).toMatchObject({
+      kind: 'resolve',
+      key: eventOf(firing).key,
+      actor: 'Alertmanager',
+      occurredAt: '2026-03-14T09:41:11.402Z',
+    });
   });
 
-  it('gives a re-send of an unchanged group the same delivery id, whatever the order or the annotations\' values', () => {
+  it("gives a re-send of an unchanged group the same delivery id, whatever the order or the annotations' values", () => {
     const id = eventIdOf(firing);
     expect(eventIdOf(structuredClone(firing))).toBe(id);
     expect(eventIdOf(edited((body) => body.alerts.reverse()))).toBe(id);
@@ -285,7 +312,7 @@ describe('Alertmanager webhooks (version 4)', () => {
     expect(eventIdOf(JSON.parse(JSON.stringify(firing, null, 2)))).toBe(id);
   });
 
-  it('gives every change of the group\'s state a new delivery id', () => {
+  it("gives every change of the group's state a new delivery id", () => {
     const ids = [
       eventIdOf(firing),
       eventIdOf(partlyResolved),
@@ -348,11 +375,24 @@ describe('Alertmanager webhooks (version 4)', () => {
   it('links only web URLs, each rule once, at most five', () => {
     const many = edited((body) => {
       body.externalURL = 'javascript:alert(1)';
-      body.alerts = Array.from({ length: 8 }, (_, index) => ({ ...body.alerts[0], fingerprint: `f${index}`, generatorURL: `https://prom.example.com/graph?g${index % 7}` }));
-      body.alerts.push({ ...body.alerts[0], fingerprint: 'ftp', generatorURL: 'ftp://prom.example.com/x' }, { ...body.alerts[0], fingerprint: 'empty', generatorURL: '' });
+      body.alerts = Array.from({ length: 8 }, (_, index) => ({
+        ...body.alerts[0],
+        fingerprint: `f${index}`,
+        generatorURL: `https://prom.example.com/graph?g${index % 7}`,
+      }));
+      body.alerts.push(
+        { ...body.alerts[0], fingerprint: 'ftp', generatorURL: 'ftp://prom.example.com/x' },
+        { ...body.alerts[0], fingerprint: 'empty', generatorURL: '' },
+      );
     });
     const links = eventOf(many).links;
-    expect(links.map((link) => link.label)).toEqual(['Alert source 1', 'Alert source 2', 'Alert source 3', 'Alert source 4', 'Alert source 5']);
+    expect(links.map((link) => link.label)).toEqual([
+      'Alert source 1',
+      'Alert source 2',
+      'Alert source 3',
+      'Alert source 4',
+      'Alert source 5',
+    ]);
     expect(links.every((link) => link.url.startsWith('https://prom.example.com/'))).toBe(true);
   });
 
@@ -374,7 +414,9 @@ describe('Alertmanager webhooks (version 4)', () => {
   });
 
   it('names the version it reads when another one arrives', () => {
-    expect(normaliseAlertmanager(edited((body) => (body.version = '3')))).toMatchObject({ invalid: { message: expect.stringContaining('version 4') } });
+    expect(normaliseAlertmanager(edited((body) => (body.version = '3')))).toMatchObject({
+      invalid: { message: expect.stringContaining('version 4') },
+    });
     expect(alertmanagerSource.normalise(request('{"version":', 'application/json'))).toMatchObject({ invalid: { field: 'body' } });
   });
 
@@ -382,7 +424,12 @@ describe('Alertmanager webhooks (version 4)', () => {
     const settings = { token: 'am-token-for-source-tests' };
     const authenticate = (headers: Record<string, string>) => alertmanagerSource.authenticate?.(headers, settings);
     expect(authenticate({ authorization: 'Bearer am-token-for-source-tests' })).toEqual({ ok: true });
-    const refused: Record<string, string>[] = [{}, { authorization: 'Bearer wrong' }, { authorization: 'am-token-for-source-tests' }, { authorization: `Basic ${Buffer.from('a:am-token-for-source-tests').toString('base64')}` }];
+    const refused: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer wrong' },
+      { authorization: 'am-token-for-source-tests' },
+      { authorization: `Basic ${Buffer.from('a:am-token-for-source-tests').toString('base64')}` },
+    ];
     for (const headers of refused) {
       expect(authenticate(headers)).toMatchObject({ ok: false, status: 401, challenge: 'Bearer' });
     }

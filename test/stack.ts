@@ -166,7 +166,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const workerConnection: NativeConnection = await connectWorker(settings);
       cleanups.push(() => workerConnection.close());
       const create: CreateWorker = workerOptions.create ?? createWorker;
-      const made = await create({ connection: workerConnection, config, workflowBundle, maxCachedWorkflows: workerOptions.maxCachedWorkflows });
+      const made = await create({
+        connection: workerConnection,
+        config,
+        workflowBundle,
+        maxCachedWorkflows: workerOptions.maxCachedWorkflows,
+      });
       const running = made.run();
       // A worker that stops early fails stop(), where its error is seen.
       running.catch(() => undefined);
@@ -184,7 +189,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         cleanups.push(() => elsewhere.close());
         apiClient = new Client({ connection: elsewhere, namespace: settings.namespace });
       }
-      http.on('request', createApp({ client: apiClient, config, logger: apiOptions.logger ?? createLogger('silent'), metrics: createMetrics() }));
+      http.on(
+        'request',
+        createApp({ client: apiClient, config, logger: apiOptions.logger ?? createLogger('silent'), metrics: createMetrics() }),
+      );
       // Registered again, last, so that stop() closes the API before what it uses.
       cleanups.push(closeHttp);
     }

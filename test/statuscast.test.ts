@@ -116,7 +116,10 @@ describe('StatusCast fake', () => {
   });
 
   it('refuses what StatusCast would refuse, with a JSON error naming the field', async () => {
-    const badPostType = await call('POST', '/api/v4/incident', { ...createRequest, posts: [{ ...createRequest.posts[0], postType: 'Resolved' }] });
+    const badPostType = await call('POST', '/api/v4/incident', {
+      ...createRequest,
+      posts: [{ ...createRequest.posts[0], postType: 'Resolved' }],
+    });
     expect(badPostType.status).toBe(400);
     expect(Object.keys(badPostType.body.errors)).toEqual(['posts[0].postType']);
 
@@ -239,7 +242,10 @@ describe('postStatusPage', () => {
 
   it('saves a draft and notifies no one when auto-publish is off', async () => {
     const outcome = await activities().postStatusPage(incident({ service: 'orders-db' }));
-    expect(outcome).toMatchObject({ status: 'done', detail: `StatusCast incident ${createResponse.id} saved as a draft (auto-publish off)` });
+    expect(outcome).toMatchObject({
+      status: 'done',
+      detail: `StatusCast incident ${createResponse.id} saved as a draft (auto-publish off)`,
+    });
     const draft = sc.incidents.get(createResponse.id)!;
     expect(draft).toMatchObject({ status: 'Draft', title: 'Delays placing orders', affectedComponents: [20610] });
     expect(draft.posts[0]!.isPublished).toBe(false);
@@ -256,7 +262,9 @@ describe('postStatusPage', () => {
       `StatusCast incident ${createResponse.id} published`,
       `StatusCast incident ${createResponse.id + 1} saved as a draft (auto-publish off)`,
     ]);
-    expect(sc.incidents.get(createResponse.id + 1)!.posts[0]!.text).toBe('Some orders are taking longer than usual to confirm (critical). We are investigating.');
+    expect(sc.incidents.get(createResponse.id + 1)!.posts[0]!.text).toBe(
+      'Some orders are taking longer than usual to confirm (critical). We are investigating.',
+    );
     expect(sc.responseProblems).toEqual([]);
   });
 
@@ -265,7 +273,10 @@ describe('postStatusPage', () => {
       status: 'skipped',
       detail: 'no status-page monitor for service "payments"',
     });
-    expect(await createStatusCastActivities().postStatusPage(incident())).toEqual({ status: 'skipped', detail: 'not configured (StatusCast)' });
+    expect(await createStatusCastActivities().postStatusPage(incident())).toEqual({
+      status: 'skipped',
+      detail: 'not configured (StatusCast)',
+    });
     expect(sc.requests).toEqual([]);
   });
 
@@ -335,7 +346,12 @@ describe('closeStatusPage', () => {
     const input = await opened();
     const first = await activities().closeStatusPage(input);
     const second = await activities().closeStatusPage(input);
-    expect(first).toEqual({ status: 'done', ref: String(createResponse.id), url: createResponse.shortUrl, detail: `StatusCast incident ${createResponse.id} closed` });
+    expect(first).toEqual({
+      status: 'done',
+      ref: String(createResponse.id),
+      url: createResponse.shortUrl,
+      detail: `StatusCast incident ${createResponse.id} closed`,
+    });
     expect(second).toMatchObject({ status: 'done', detail: `StatusCast incident ${createResponse.id} already closed` });
     expect(operations()).toEqual(['getIncident 200', 'updateIncident 200', 'getIncident 200']);
 
@@ -349,7 +365,14 @@ describe('closeStatusPage', () => {
     const sent = sc.requests[1]!.body as typeof closeRequest;
     expect(sent).toMatchObject({ id: createResponse.id, sendNotifications: true });
     expect(sent.posts).toEqual([
-      { text: closed.posts[1]!.text, date: expect.any(String), isPublished: true, postType: 'Closed', newComponentStatus: 'Available', externalId: 'victorops-2231-closed' },
+      {
+        text: closed.posts[1]!.text,
+        date: expect.any(String),
+        isPublished: true,
+        postType: 'Closed',
+        newComponentStatus: 'Available',
+        externalId: 'victorops-2231-closed',
+      },
     ]);
     // The sample's fields, plus our post externalId.
     expect(Object.keys(sent).sort()).toEqual(Object.keys(closeRequest).sort());
@@ -378,7 +401,10 @@ describe('closeStatusPage', () => {
   it('skips, saying why, when no StatusCast incident was created, and without settings', async () => {
     const skipped = await activities().closeStatusPage(incident({ statusPage: { monitor: 'checkout', externalId: 'victorops-2231' } }));
     expect(skipped).toEqual({ status: 'skipped', detail: 'no StatusCast incident to close: none was created' });
-    expect(await createStatusCastActivities().closeStatusPage(incident())).toEqual({ status: 'skipped', detail: 'not configured (StatusCast)' });
+    expect(await createStatusCastActivities().closeStatusPage(incident())).toEqual({
+      status: 'skipped',
+      detail: 'not configured (StatusCast)',
+    });
     expect(sc.requests).toEqual([]);
   });
 
@@ -396,7 +422,8 @@ describe('updateStatusPage', () => {
     const ref: StatusPageRef = { monitor: 'checkout', externalId: 'statuspage-checkout-9c1e', incidents: 1 };
     const created = await activities().postStatusPage(incident({ statusPage: ref }));
     if (created.status !== 'done') throw new Error(created.detail);
-    const joined = (incidents: number) => incident({ key: `victorops-22${30 + incidents}`, statusPage: { ...ref, id: created.ref, incidents } });
+    const joined = (incidents: number) =>
+      incident({ key: `victorops-22${30 + incidents}`, statusPage: { ...ref, id: created.ref, incidents } });
 
     const second = await activities().updateStatusPage(joined(2));
     const repeat = await activities().updateStatusPage(joined(2));

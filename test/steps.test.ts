@@ -29,13 +29,22 @@ function state(extra: Partial<IncidentState> = {}): IncidentState {
 
 const settings = (extra: Partial<IncidentSettings> = {}): Promise<IncidentSettings> =>
   Promise.resolve({ changeEvents: false, failureAlerts: false, archiveDelayMs: 1000, ...extra });
-const context = (extra: Partial<StepContext> = {}): StepContext => ({ state: state(), settings: settings(), assigneeEmails: Promise.resolve([]), ...extra });
+const context = (extra: Partial<StepContext> = {}): StepContext => ({
+  state: state(),
+  settings: settings(),
+  assigneeEmails: Promise.resolve([]),
+  ...extra,
+});
 
 describe('the step table', () => {
   it('names only steps it declares, in every path, dependency and follow-up', () => {
     const referenced = [
       ...Object.values(PATHS).flat(),
-      ...Object.values(table).flatMap((spec) => [...(spec.needs ?? []), ...(spec.after ?? []).map(nameOf), ...(spec.then ?? []).map(nameOf)]),
+      ...Object.values(table).flatMap((spec) => [
+        ...(spec.needs ?? []),
+        ...(spec.after ?? []).map(nameOf),
+        ...(spec.then ?? []).map(nameOf),
+      ]),
       ...Object.values(table).flatMap((spec) => (spec.then ?? []).flatMap((next) => (typeof next === 'string' ? [] : [next.onlyIfRan]))),
     ];
     expect(referenced.filter((name) => !names.includes(name))).toEqual([]);
@@ -78,7 +87,7 @@ describe('the step table', () => {
     expect(await sync('alertmanager', 'api')).toBe(false);
   });
 
-  it('skips the status page with the reason when no monitor applies, and waits the monitor\'s wait time when one does', async () => {
+  it("skips the status page with the reason when no monitor applies, and waits the monitor's wait time when one does", async () => {
     const none = await table.statusPage!.when!(context({ settings: settings({ noStatusPage: 'no status-page monitor for service "x"' }) }));
     expect(none).toEqual({ skip: 'no status-page monitor for service "x"' });
     const plan = { monitor: 'checkout-api', waitMs: 90_000, combineAlerts: false, autoPublish: true, autoClose: true };
@@ -106,6 +115,10 @@ describe('the step table', () => {
       assignees: ['PUSR1'],
     });
     expect(input.summary).toBeUndefined();
-    expect(stepInput(withRoom, [], { status: 'resolved', actor: 'ana', origin: 'slack' })).toMatchObject({ status: 'resolved', actor: 'ana', origin: 'slack' });
+    expect(stepInput(withRoom, [], { status: 'resolved', actor: 'ana', origin: 'slack' })).toMatchObject({
+      status: 'resolved',
+      actor: 'ana',
+      origin: 'slack',
+    });
   });
 });

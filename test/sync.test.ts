@@ -79,9 +79,15 @@ const pagerDuty = (deps: Partial<PagerDutyDeps> = {}) => createPagerDutyActiviti
 
 describe('PagerDuty Events API fake', () => {
   const post = (path: string, body: unknown, contentType = 'application/json') =>
-    fetch(`${events.url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) }).then(
-      async (response) => ({ status: response.status, headers: response.headers, body: (await response.json()) as Record<string, any> }),
-    );
+    fetch(`${events.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    }).then(async (response) => ({
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as Record<string, any>,
+    }));
   const withKey = (name: string, key = events.routingKey): Record<string, any> => ({ ...fixtureJson(name), routing_key: key });
 
   it('accepts the documented sample trigger, acknowledge, resolve and change event and walks one alert through them', async () => {
@@ -148,15 +154,25 @@ describe('PagerDuty Events API fake', () => {
 describe('syncPagerDuty', () => {
   it('acknowledges then resolves a PagerDuty incident changed in Slack, one PUT each, and a retried resolve writes nothing', async () => {
     const incident = pd.addIncident();
-    const acked = await pagerDuty().syncPagerDuty(pagerDutyIncident(incident.id, { status: 'acknowledged', actor: 'Dana Oncall', origin: 'slack' }));
+    const acked = await pagerDuty().syncPagerDuty(
+      pagerDutyIncident(incident.id, { status: 'acknowledged', actor: 'Dana Oncall', origin: 'slack' }),
+    );
     expect(acked.status).toBe('done');
-    const resolveInput = pagerDutyIncident(incident.id, { status: 'resolved', actor: 'Dana Oncall', origin: 'slack', note: 'rolled back 4711' });
+    const resolveInput = pagerDutyIncident(incident.id, {
+      status: 'resolved',
+      actor: 'Dana Oncall',
+      origin: 'slack',
+      note: 'rolled back 4711',
+    });
     const resolved = await pagerDuty().syncPagerDuty(resolveInput);
     expect(resolved.status).toBe('done');
     const retried = await pagerDuty().syncPagerDuty(resolveInput);
     expect(retried).toEqual({ status: 'done', detail: 'already resolved in PagerDuty' });
 
-    expect(incident.changes.map((change) => `${change.status} ${change.by}`)).toEqual([`acknowledged ${pd.fromEmail}`, `resolved ${pd.fromEmail}`]);
+    expect(incident.changes.map((change) => `${change.status} ${change.by}`)).toEqual([
+      `acknowledged ${pd.fromEmail}`,
+      `resolved ${pd.fromEmail}`,
+    ]);
     expect(incident.resolution).toMatch(/Dana Oncall via Slack/);
     expect(incident.resolution).toMatch(/rolled back 4711/);
     expect(pd.requests.map((request) => `${request.method} ${request.operationId} ${request.spec} ${request.status}`)).toEqual([
@@ -188,7 +204,9 @@ describe('syncPagerDuty', () => {
 
   it('never reopens a resolved incident with a late acknowledge', async () => {
     const incident = pd.addIncident({ status: 'resolved' });
-    const outcome = await pagerDuty().syncPagerDuty(pagerDutyIncident(incident.id, { status: 'acknowledged', actor: 'Lee', origin: 'slack' }));
+    const outcome = await pagerDuty().syncPagerDuty(
+      pagerDutyIncident(incident.id, { status: 'acknowledged', actor: 'Lee', origin: 'slack' }),
+    );
     expect(outcome).toEqual({ status: 'done', detail: 'already resolved in PagerDuty' });
     expect(incident.status).toBe('resolved');
     expect(pd.requests.map((request) => request.method)).toEqual(['GET']);
@@ -201,7 +219,9 @@ describe('syncPagerDuty', () => {
       if (init?.method === 'GET') incident.status = 'resolved';
       return response;
     };
-    const outcome = await pagerDuty({ fetch: raceFetch }).syncPagerDuty(pagerDutyIncident(incident.id, { status: 'resolved', actor: 'Dana', origin: 'api' }));
+    const outcome = await pagerDuty({ fetch: raceFetch }).syncPagerDuty(
+      pagerDutyIncident(incident.id, { status: 'resolved', actor: 'Dana', origin: 'api' }),
+    );
     expect(outcome).toEqual({ status: 'done', detail: 'already resolved in PagerDuty' });
     expect(pd.requests.map((request) => `${request.method} ${request.status}`)).toEqual(['GET 200', 'PUT 400']);
   });
@@ -210,11 +230,17 @@ describe('syncPagerDuty', () => {
     const incident = pd.addIncident();
     const fromPagerDuty = await pagerDuty().syncPagerDuty(pagerDutyIncident(incident.id, { status: 'resolved', origin: 'pagerduty' }));
     expect(fromPagerDuty).toEqual({ status: 'skipped', detail: 'the resolve came from PagerDuty itself' });
-    expect((await pagerDuty().syncPagerDuty(victorOpsIncident({ status: 'resolved', origin: 'slack' }))).detail).toMatch(/victorops incidents have no PagerDuty incident/);
-    expect((await pagerDuty().syncPagerDuty(pagerDutyIncident(incident.id, { origin: 'slack' }))).detail).toMatch(/the incident is triggered/);
+    expect((await pagerDuty().syncPagerDuty(victorOpsIncident({ status: 'resolved', origin: 'slack' }))).detail).toMatch(
+      /victorops incidents have no PagerDuty incident/,
+    );
+    expect((await pagerDuty().syncPagerDuty(pagerDutyIncident(incident.id, { origin: 'slack' }))).detail).toMatch(
+      /the incident is triggered/,
+    );
     const off = await pagerDuty({ sync: false }).syncPagerDuty(pagerDutyIncident(incident.id, { status: 'resolved', origin: 'slack' }));
     expect(off).toEqual({ status: 'skipped', detail: 'PagerDuty sync is off (PAGERDUTY_SYNC=false)' });
-    expect(await createPagerDutyActivities({}).syncPagerDuty(pagerDutyIncident(incident.id, { status: 'resolved', origin: 'slack' }))).toEqual({
+    expect(
+      await createPagerDutyActivities({}).syncPagerDuty(pagerDutyIncident(incident.id, { status: 'resolved', origin: 'slack' })),
+    ).toEqual({
       status: 'skipped',
       detail: 'not configured (PagerDuty)',
     });
@@ -249,8 +275,16 @@ describe('syncVictorOps', () => {
     expect(fields.ack_msg).toMatch(/Dana Oncall via Slack/);
 
     // VictorOps echoes the RECOVERY through its outgoing webhook with the alert's fields: warroom ignores it.
-    const echo = { ...fixtureJson('victorops-outgoing-resolved.json'), 'ALERT.monitoring_tool': fields.monitoring_tool, 'ALERT.entity_id': voEntity };
-    const normalised = normaliseVictorOps({ body: Buffer.from(JSON.stringify(echo)), headers: { 'content-type': 'application/json' }, query: {} });
+    const echo = {
+      ...fixtureJson('victorops-outgoing-resolved.json'),
+      'ALERT.monitoring_tool': fields.monitoring_tool,
+      'ALERT.entity_id': voEntity,
+    };
+    const normalised = normaliseVictorOps({
+      body: Buffer.from(JSON.stringify(echo)),
+      headers: { 'content-type': 'application/json' },
+      query: {},
+    });
     expect(normalised).toEqual({ ignored: 'echo of a post warroom made itself' });
   });
 
@@ -265,21 +299,33 @@ describe('syncVictorOps', () => {
 
   it('sends nothing with sync off, for its own change, for other sources, without an entity_id or a REST URL', async () => {
     const resolved = { status: 'resolved' as const, origin: 'slack' };
-    expect(await activities(false).syncVictorOps(victorOpsIncident(resolved))).toEqual({ status: 'skipped', detail: 'VictorOps sync is off (VICTOROPS_SYNC=false)' });
+    expect(await activities(false).syncVictorOps(victorOpsIncident(resolved))).toEqual({
+      status: 'skipped',
+      detail: 'VictorOps sync is off (VICTOROPS_SYNC=false)',
+    });
     expect(await activities().syncVictorOps(victorOpsIncident({ ...resolved, origin: 'victorops' }))).toEqual({
       status: 'skipped',
       detail: 'the resolve came from VictorOps itself',
     });
-    expect((await activities().syncVictorOps(pagerDutyIncident('Q1', resolved))).detail).toMatch(/pagerduty incidents have no VictorOps incident/);
+    expect((await activities().syncVictorOps(pagerDutyIncident('Q1', resolved))).detail).toMatch(
+      /pagerduty incidents have no VictorOps incident/,
+    );
     expect((await activities().syncVictorOps(victorOpsIncident({ ...resolved, details: {} }))).detail).toMatch(/no VictorOps entity_id/);
     expect((await activities().syncVictorOps(victorOpsIncident({ origin: 'slack' }))).detail).toMatch(/the incident is triggered/);
-    expect(await createVictorOpsActivities({ sync: true }).syncVictorOps(victorOpsIncident(resolved))).toEqual({ status: 'skipped', detail: 'not configured (VictorOps REST endpoint)' });
+    expect(await createVictorOpsActivities({ sync: true }).syncVictorOps(victorOpsIncident(resolved))).toEqual({
+      status: 'skipped',
+      detail: 'not configured (VictorOps REST endpoint)',
+    });
     expect(vo.requests).toEqual([]);
   });
 
   it('fails for good on VictorOps\' {"result":"failure"}, and never shows the REST URL or its key', async () => {
     const input = victorOpsIncident({ status: 'resolved', actor: 'Dana', origin: 'slack' });
-    const refused = createVictorOpsActivities({ restUrl: vo.url, sync: true, fetch: answering(200, fixtureJson('victorops-rest-response-failure.json')) });
+    const refused = createVictorOpsActivities({
+      restUrl: vo.url,
+      sync: true,
+      fetch: answering(200, fixtureJson('victorops-rest-response-failure.json')),
+    });
     const failures = [await failureOf(refused.syncVictorOps(input))];
     expect(failures[0]).toMatchObject({ type: NON_RETRYABLE, nonRetryable: true });
     expect(failures[0]!.message).toMatch(/Missing fields: message_type/);
@@ -329,7 +375,12 @@ describe('sendChangeEvent', () => {
     expect(body.payload.summary).toMatch(summary);
     expect(body.payload.source).toBe('warroom');
     expect(Date.parse(body.payload.timestamp)).not.toBeNaN();
-    expect(body.payload.custom_details).toMatchObject({ incident_key: 'pagerduty-q1inc0001', source: 'pagerduty', external_id: 'Q1INC0001', action: change });
+    expect(body.payload.custom_details).toMatchObject({
+      incident_key: 'pagerduty-q1inc0001',
+      source: 'pagerduty',
+      external_id: 'Q1INC0001',
+      action: change,
+    });
     expect(body.links.map((link: { href: string }) => link.href)).toEqual([jiraUrl, slackUrl, statusPageUrl, runUrl]);
     expect(JSON.stringify(outcome)).not.toContain(events.changeRoutingKey);
     expect(events.responseProblems).toEqual([]);
@@ -355,7 +406,9 @@ describe('sendChangeEvent', () => {
   });
 
   it('says "not configured" without PAGERDUTY_CHANGE_ROUTING_KEY and sends nothing', async () => {
-    const outcome = await pagerDuty({ events: { eventsUrl: events.url, routingKey: events.routingKey } }).sendChangeEvent(pagerDutyIncident('Q1', { change: 'ticket' }));
+    const outcome = await pagerDuty({ events: { eventsUrl: events.url, routingKey: events.routingKey } }).sendChangeEvent(
+      pagerDutyIncident('Q1', { change: 'ticket' }),
+    );
     expect(outcome).toEqual({ status: 'skipped', detail: 'not configured (PagerDuty change events)' });
     expect(events.requests).toEqual([]);
   });
@@ -416,7 +469,11 @@ describe('raiseFailureAlert and resolveFailureAlert', () => {
 
   it('turns a 429 into rateLimited with the Retry-After delay, or the documented 30 s without one', async () => {
     events.faults.set('createV2Event', { rateLimit: { count: 1, retryAfterSeconds: 7 } });
-    expect(await failureOf(pagerDuty().raiseFailureAlert(failed()))).toMatchObject({ type: RATE_LIMITED, nonRetryable: false, nextRetryDelay: 7000 });
+    expect(await failureOf(pagerDuty().raiseFailureAlert(failed()))).toMatchObject({
+      type: RATE_LIMITED,
+      nonRetryable: false,
+      nextRetryDelay: 7000,
+    });
     events.retryAfterHeader = false;
     events.faults.set('createV2Event', { rateLimit: { count: 1, retryAfterSeconds: 7 } });
     expect(await failureOf(pagerDuty().resolveFailureAlert(failed()))).toMatchObject({ type: RATE_LIMITED, nextRetryDelay: 30_000 });
@@ -437,11 +494,17 @@ describe('raiseFailureAlert and resolveFailureAlert', () => {
   });
 
   it('never shows a routing key, even when PagerDuty echoes it back', async () => {
-    const echoed = answering(400, { status: 'invalid event', message: 'Event object is invalid', errors: [`unknown routing_key ${events.routingKey}`] });
+    const echoed = answering(400, {
+      status: 'invalid event',
+      message: 'Event object is invalid',
+      errors: [`unknown routing_key ${events.routingKey}`],
+    });
     const failures = [
       await failureOf(pagerDuty({ fetch: echoed }).raiseFailureAlert(failed())),
       await failureOf(
-        pagerDuty({ fetch: answering(503, { status: 'error', message: `change key ${events.changeRoutingKey} down` }) }).sendChangeEvent(failed({ change: 'room' })),
+        pagerDuty({ fetch: answering(503, { status: 'error', message: `change key ${events.changeRoutingKey} down` }) }).sendChangeEvent(
+          failed({ change: 'room' }),
+        ),
       ),
       await failureOf(pagerDuty({ events: { eventsUrl: events.url, routingKey: 'b'.repeat(32) } }).resolveFailureAlert(failed())),
     ];
@@ -456,8 +519,14 @@ describe('raiseFailureAlert and resolveFailureAlert', () => {
 
   it('says "not configured" without PAGERDUTY_ROUTING_KEY and sends nothing', async () => {
     const unconfigured = pagerDuty({ events: { eventsUrl: events.url, changeRoutingKey: events.changeRoutingKey } });
-    expect(await unconfigured.raiseFailureAlert(failed())).toEqual({ status: 'skipped', detail: 'not configured (PagerDuty failure alerts)' });
-    expect(await unconfigured.resolveFailureAlert(failed())).toEqual({ status: 'skipped', detail: 'not configured (PagerDuty failure alerts)' });
+    expect(await unconfigured.raiseFailureAlert(failed())).toEqual({
+      status: 'skipped',
+      detail: 'not configured (PagerDuty failure alerts)',
+    });
+    expect(await unconfigured.resolveFailureAlert(failed())).toEqual({
+      status: 'skipped',
+      detail: 'not configured (PagerDuty failure alerts)',
+    });
     expect(events.requests).toEqual([]);
   });
 });

@@ -122,50 +122,62 @@ describe('PagerDuty REST fake', () => {
     from: pd.fromEmail,
   });
 
-  it.skipIf(!SPECS_PRESENT)('accepts the documented sample note, acknowledge and resolve requests and answers as the spec describes', async () => {
-    const incident = pd.addIncident();
-    const note = await call('POST', `/incidents/${incident.id}/notes`, good(), fixtureJson('pagerduty-rest-incident-note-request.json'));
-    expect(note.status).toBe(200);
-    expect(note.body.note.user.id).toBe('PWARBOT');
-    expect(note.headers.get('ratelimit-limit')).toBe('960');
-    expect((await call('PUT', `/incidents/${incident.id}`, good(), fixtureJson('pagerduty-rest-incident-acknowledge-request.json'))).body.incident.status).toBe('acknowledged');
-    expect((await call('PUT', `/incidents/${incident.id}`, good(), fixtureJson('pagerduty-rest-incident-resolve-request.json'))).body.incident.status).toBe('resolved');
-    expect(incident.changes.map((change) => change.status)).toEqual(['acknowledged', 'resolved']);
-    const again = await call('PUT', `/incidents/${incident.id}`, good(), fixtureJson('pagerduty-rest-incident-resolve-request.json'));
-    expect(again).toMatchObject({ status: 400, body: { error: { message: 'Incident Already Resolved', code: 1001 } } });
-    expect(pd.requests.map((request) => request.spec)).toEqual(['ok', 'ok', 'ok', 'ok']);
-    expect(pd.responseProblems).toEqual([]);
-  });
+  it.skipIf(!SPECS_PRESENT)(
+    'accepts the documented sample note, acknowledge and resolve requests and answers as the spec describes',
+    async () => {
+      const incident = pd.addIncident();
+      const note = await call('POST', `/incidents/${incident.id}/notes`, good(), fixtureJson('pagerduty-rest-incident-note-request.json'));
+      expect(note.status).toBe(200);
+      expect(note.body.note.user.id).toBe('PWARBOT');
+      expect(note.headers.get('ratelimit-limit')).toBe('960');
+      expect(
+        (await call('PUT', `/incidents/${incident.id}`, good(), fixtureJson('pagerduty-rest-incident-acknowledge-request.json'))).body
+          .incident.status,
+      ).toBe('acknowledged');
+      expect(
+        (await call('PUT', `/incidents/${incident.id}`, good(), fixtureJson('pagerduty-rest-incident-resolve-request.json'))).body.incident
+          .status,
+      ).toBe('resolved');
+      expect(incident.changes.map((change) => change.status)).toEqual(['acknowledged', 'resolved']);
+      const again = await call('PUT', `/incidents/${incident.id}`, good(), fixtureJson('pagerduty-rest-incident-resolve-request.json'));
+      expect(again).toMatchObject({ status: 400, body: { error: { message: 'Incident Already Resolved', code: 1001 } } });
+      expect(pd.requests.map((request) => request.spec)).toEqual(['ok', 'ok', 'ok', 'ok']);
+      expect(pd.responseProblems).toEqual([]);
+    },
+  );
 
-  it.skipIf(!SPECS_PRESENT)("refuses a missing From, a bad token, a wrong Accept and a body the spec forbids, with PagerDuty's error object", async () => {
-    const incident = pd.addIncident();
-    const notes = `/incidents/${incident.id}/notes`;
-    const noteBody = fixtureJson('pagerduty-rest-incident-note-request.json');
-    const { from: _from, ...noFrom } = good();
+  it.skipIf(!SPECS_PRESENT)(
+    "refuses a missing From, a bad token, a wrong Accept and a body the spec forbids, with PagerDuty's error object",
+    async () => {
+      const incident = pd.addIncident();
+      const notes = `/incidents/${incident.id}/notes`;
+      const noteBody = fixtureJson('pagerduty-rest-incident-note-request.json');
+      const { from: _from, ...noFrom } = good();
 
-    const missingFrom = await call('POST', notes, noFrom, noteBody);
-    expect(missingFrom.status).toBe(400);
-    expect(missingFrom.body.error.message).toMatch(/"From" header/);
-    expect((await call('POST', notes, { ...good(), from: 'not-an-address' }, noteBody)).body).toEqual({
-      error: { message: 'Malformed "From" header', code: 1028 },
-    });
-    expect((await call('POST', notes, { ...good(), from: 'nobody@example.com' }, noteBody)).body).toEqual({
-      error: { message: 'Requester User Not Found', code: 1008 },
-    });
-    expect(await call('GET', notes, { ...good(), authorization: 'Token token=wrong' })).toMatchObject({
-      status: 401,
-      body: { error: { message: 'Authentication failed', code: 2006 } },
-    });
-    expect((await call('GET', notes, { ...good(), authorization: `Bearer ${pd.apiToken}` })).status).toBe(401);
-    expect((await call('GET', notes, { ...good(), accept: 'application/json' })).status).toBe(400);
-    const badBody = await call('POST', notes, good(), { note: { text: 'no content field' } });
-    expect(badBody.status).toBe(400);
-    expect(badBody.body.error).toMatchObject({ message: 'Invalid Input Provided', code: 2001 });
-    expect(badBody.body.error.errors[0]).toMatch(/content/);
-    expect((await call('GET', `/incidents/${incident.id}/nope`, good())).status).toBe(404);
-    expect(incident.notes).toEqual([]);
-    expect(pd.responseProblems).toEqual([]);
-  });
+      const missingFrom = await call('POST', notes, noFrom, noteBody);
+      expect(missingFrom.status).toBe(400);
+      expect(missingFrom.body.error.message).toMatch(/"From" header/);
+      expect((await call('POST', notes, { ...good(), from: 'not-an-address' }, noteBody)).body).toEqual({
+        error: { message: 'Malformed "From" header', code: 1028 },
+      });
+      expect((await call('POST', notes, { ...good(), from: 'nobody@example.com' }, noteBody)).body).toEqual({
+        error: { message: 'Requester User Not Found', code: 1008 },
+      });
+      expect(await call('GET', notes, { ...good(), authorization: 'Token token=wrong' })).toMatchObject({
+        status: 401,
+        body: { error: { message: 'Authentication failed', code: 2006 } },
+      });
+      expect((await call('GET', notes, { ...good(), authorization: `Bearer ${pd.apiToken}` })).status).toBe(401);
+      expect((await call('GET', notes, { ...good(), accept: 'application/json' })).status).toBe(400);
+      const badBody = await call('POST', notes, good(), { note: { text: 'no content field' } });
+      expect(badBody.status).toBe(400);
+      expect(badBody.body.error).toMatchObject({ message: 'Invalid Input Provided', code: 2001 });
+      expect(badBody.body.error.errors[0]).toMatch(/content/);
+      expect((await call('GET', `/incidents/${incident.id}/nope`, good())).status).toBe(404);
+      expect(incident.notes).toEqual([]);
+      expect(pd.responseProblems).toEqual([]);
+    },
+  );
 });
 
 describe('postTimelineNote on VictorOps', () => {
@@ -176,7 +188,12 @@ describe('postTimelineNote on VictorOps', () => {
     expect(outcome.status).toBe('done');
     expect(vo.requests).toHaveLength(1);
     const [alert] = vo.state.alerts;
-    expect(alert).toMatchObject({ entityId: sampleInfo.entity_id, messageType: 'INFO', sentMessageType: 'INFO', routingKey: vo.routingKey });
+    expect(alert).toMatchObject({
+      entityId: sampleInfo.entity_id,
+      messageType: 'INFO',
+      sentMessageType: 'INFO',
+      routingKey: vo.routingKey,
+    });
     expect(alert!.fields).toMatchObject({
       message_type: 'INFO',
       entity_id: sampleInfo.entity_id,
@@ -367,6 +384,9 @@ describe('assigneeEmails', () => {
   });
 
   it('keeps the existing syncPagerDuty answer: not configured without settings', async () => {
-    expect(await createPagerDutyActivities().syncPagerDuty(pagerDutyIncident('Q1'))).toEqual({ status: 'skipped', detail: 'not configured (PagerDuty)' });
+    expect(await createPagerDutyActivities().syncPagerDuty(pagerDutyIncident('Q1'))).toEqual({
+      status: 'skipped',
+      detail: 'not configured (PagerDuty)',
+    });
   });
 });

@@ -69,76 +69,100 @@ async function patches(handle: WorkflowHandle, runId?: string): Promise<string[]
 }
 
 describe('upgrading from 0.1 with incidents open', () => {
-  it('finishes 0.1 runs on the new worker, answers for them truthfully, and moves them to the new code at continue-as-new', { timeout: 180_000 }, async () => {
-    const quiet = uniqueId('up-quiet-');
-    const busy = uniqueId('up-busy-');
-    const quietKey = incidentKey('api', quiet);
-    const busyKey = incidentKey('api', busy);
-    const quietRun = stack.client.workflow.getHandle(workflowIdFor(quietKey));
-    const busyRun = stack.client.workflow.getHandle(workflowIdFor(busyKey));
+  it(
+    'finishes 0.1 runs on the new worker, answers for them truthfully, and moves them to the new code at continue-as-new',
+    { timeout: 180_000 },
+    async () => {
+      const quiet = uniqueId('up-quiet-');
+      const busy = uniqueId('up-busy-');
+      const quietKey = incidentKey('api', quiet);
+      const busyKey = incidentKey('api', busy);
+      const quietRun = stack.client.workflow.getHandle(workflowIdFor(quietKey));
+      const busyRun = stack.client.workflow.getHandle(workflowIdFor(busyKey));
 
-    // 0.1 opens both war rooms (every integration unconfigured here, so every step is skipped).
-    const old = await runWorker(await bundleWorkflows(fileURLToPath(new URL('./upgrade/workflows-0.1.ts', import.meta.url))));
-    for (const id of [quiet, busy]) expect(await post('/incidents', { id, title: `${id} down` })).toMatchObject({ status: 202, body: { outcome: 'started' } });
-    for (const handle of [quietRun, busyRun]) {
-      await eventually(`${handle.workflowId} opened on 0.1`, async () => (await handle.query(incidentQuery)).steps.timelinePost?.status === 'skipped');
-    }
-    const opened = await quietRun.describe();
-    expect(await patches(quietRun)).toEqual(['close-the-loop']);
-    await old.stop();
-
-    // The upgrade: the same task queue, the current code.
-    const upgraded = await runWorker(current);
-    try {
-      // A 0.1 run has no updates: the API signals it, after checking its state says the signal would act.
-      expect(await post(`/incidents/${quietKey}/retry`, { by: 'ops' })).toEqual({ status: 409, body: { error: 'no step has failed' } });
-      expect(await post(`/incidents/${quietKey}/acknowledge`, { by: 'ana' })).toEqual({
-        status: 202,
-        body: { key: quietKey, workflowId: workflowIdFor(quietKey), outcome: 'signaled' },
-      });
-      await eventually(`${quietKey} acknowledged`, async () => (await quietRun.query(incidentQuery)).acknowledgedBy === 'ana');
-      expect(await post(`/incidents/${quietKey}/acknowledge`, { by: 'bo' })).toEqual({ status: 409, body: { error: 'already acknowledged' } });
-      expect(await post(`/incidents/${quietKey}/resolve`, { by: 'ana', note: 'fixed' })).toMatchObject({ status: 202, body: { outcome: 'signaled' } });
-      const resolved = (await quietRun.result()) as IncidentState;
-      expect(resolved).toMatchObject({ status: 'resolved', acknowledgedBy: 'ana', resolvedBy: 'ana' });
-      // Still the run 0.1 started, on 0.1's code to the end.
-      expect((await quietRun.describe()).runId).toBe(opened.runId);
+      // 0.1 opens both war rooms (every integration unconfigured here, so every step is skipped).
+      const old = await runWorker(await bundleWorkflows(fileURLToPath(new URL('./upgrade/workflows-0.1.ts', import.meta.url))));
+      for (const id of [quiet, busy])
+        expect(await post('/incidents', { id, title: `${id} down` })).toMatchObject({ status: 202, body: { outcome: 'started' } });
+      for (const handle of [quietRun, busyRun]) {
+        await eventually(
+          `${handle.workflowId} opened on 0.1`,
+          async () => (await handle.query(incidentQuery)).steps.timelinePost?.status === 'skipped',
+        );
+      }
+      const opened = await quietRun.describe();
       expect(await patches(quietRun)).toEqual(['close-the-loop']);
+      await old.stop();
 
-      // A busy 0.1 run continues as new: the next run is the current code, carrying the incident.
-      const firstRun = (await busyRun.describe()).runId;
-      for (let i = 0; i < 150; i += 1) {
-        const answer = await post('/incidents', { id: busy, title: `${busy} down` }, { 'idempotency-key': `repeat-${i}` });
-        expect(answer.status).toBe(202);
-      }
-      const state = await eventually(`${busyKey} carried all 150 repeats`, async () => {
-        const now = await busyRun.query(incidentQuery);
-        return now.repeatCount === 150 && now;
-      });
-      const latestRun = (await busyRun.describe()).runId;
-      expect(latestRun).not.toBe(firstRun);
-      expect(await patches(busyRun, firstRun)).toEqual(['close-the-loop']);
-      expect(await patches(busyRun, latestRun)).toContain(CORE_V2);
-      expect(state.timeline[0]).toMatchObject({ what: 'trigger from api', outcome: 'ok' });
-      // The current code answers updates.
-      expect(await post(`/incidents/${busyKey}/acknowledge`, { by: 'ana' })).toMatchObject({ status: 200, body: { outcome: 'acknowledged' } });
-      expect(await post(`/incidents/${busyKey}/resolve`, { by: 'ana' })).toMatchObject({ status: 200, body: { outcome: 'resolved' } });
-      expect(await busyRun.result()).toMatchObject({ status: 'resolved', repeatCount: 150, resolvedBy: 'ana' });
+      // The upgrade: the same task queue, the current code.
+      const upgraded = await runWorker(current);
+      try {
+        // A 0.1 run has no updates: the API signals it, after checking its state says the signal would act.
+        expect(await post(`/incidents/${quietKey}/retry`, { by: 'ops' })).toEqual({ status: 409, body: { error: 'no step has failed' } });
+        expect(await post(`/incidents/${quietKey}/acknowledge`, { by: 'ana' })).toEqual({
+          status: 202,
+          body: { key: quietKey, workflowId: workflowIdFor(quietKey), outcome: 'signaled' },
+        });
+        await eventually(`${quietKey} acknowledged`, async () => (await quietRun.query(incidentQuery)).acknowledgedBy === 'ana');
+        expect(await post(`/incidents/${quietKey}/acknowledge`, { by: 'bo' })).toEqual({
+          status: 409,
+          body: { error: 'already acknowledged' },
+        });
+        expect(await post(`/incidents/${quietKey}/resolve`, { by: 'ana', note: 'fixed' })).toMatchObject({
+          status: 202,
+          body: { outcome: 'signaled' },
+        });
+        const resolved = (await quietRun.result()) as IncidentState;
+        expect(resolved).toMatchObject({ status: 'resolved', acknowledgedBy: 'ana', resolvedBy: 'ana' });
+        // Still the run 0.1 started, on 0.1's code to the end.
+        expect((await quietRun.describe()).runId).toBe(opened.runId);
+        expect(await patches(quietRun)).toEqual(['close-the-loop']);
 
-      // Every run of both incidents replays on the current code.
-      const histories = [];
-      for (const [handle, runId] of [[quietRun, opened.runId], [busyRun, firstRun], [busyRun, latestRun]] as const) {
-        histories.push({ workflowId: handle.workflowId, history: await stack.client.workflow.getHandle(handle.workflowId, runId).fetchHistory() });
+        // A busy 0.1 run continues as new: the next run is the current code, carrying the incident.
+        const firstRun = (await busyRun.describe()).runId;
+        for (let i = 0; i < 150; i += 1) {
+          const answer = await post('/incidents', { id: busy, title: `${busy} down` }, { 'idempotency-key': `repeat-${i}` });
+          expect(answer.status).toBe(202);
+        }
+        const state = await eventually(`${busyKey} carried all 150 repeats`, async () => {
+          const now = await busyRun.query(incidentQuery);
+          return now.repeatCount === 150 && now;
+        });
+        const latestRun = (await busyRun.describe()).runId;
+        expect(latestRun).not.toBe(firstRun);
+        expect(await patches(busyRun, firstRun)).toEqual(['close-the-loop']);
+        expect(await patches(busyRun, latestRun)).toContain(CORE_V2);
+        expect(state.timeline[0]).toMatchObject({ what: 'trigger from api', outcome: 'ok' });
+        // The current code answers updates.
+        expect(await post(`/incidents/${busyKey}/acknowledge`, { by: 'ana' })).toMatchObject({
+          status: 200,
+          body: { outcome: 'acknowledged' },
+        });
+        expect(await post(`/incidents/${busyKey}/resolve`, { by: 'ana' })).toMatchObject({ status: 200, body: { outcome: 'resolved' } });
+        expect(await busyRun.result()).toMatchObject({ status: 'resolved', repeatCount: 150, resolvedBy: 'ana' });
+
+        // Every run of both incidents replays on the current code.
+        const histories = [];
+        for (const [handle, runId] of [
+          [quietRun, opened.runId],
+          [busyRun, firstRun],
+          [busyRun, latestRun],
+        ] as const) {
+          histories.push({
+            workflowId: handle.workflowId,
+            history: await stack.client.workflow.getHandle(handle.workflowId, runId).fetchHistory(),
+          });
+        }
+        const failures: string[] = [];
+        for await (const result of Worker.runReplayHistories({ workflowBundle: current }, histories)) {
+          if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+        }
+        expect(failures).toEqual([]);
+      } finally {
+        await upgraded.stop();
       }
-      const failures: string[] = [];
-      for await (const result of Worker.runReplayHistories({ workflowBundle: current }, histories)) {
-        if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
-      }
-      expect(failures).toEqual([]);
-    } finally {
-      await upgraded.stop();
-    }
-  });
+    },
+  );
 });
 
 describe('a 0.1 run the API cannot ask with an update', () => {

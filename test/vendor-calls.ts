@@ -147,9 +147,10 @@ export function vendorCalls(fakes: Fakes, mark?: RequestMark): VendorCall[] {
 
 /** Injected faults, counted per vendor and kind. */
 export function faultCounts(calls: readonly VendorCall[]): Record<Vendor, Record<FaultKind, number>> {
-  const counts = Object.fromEntries(
-    VENDORS.map((vendor) => [vendor, Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0]))]),
-  ) as Record<Vendor, Record<FaultKind, number>>;
+  const counts = Object.fromEntries(VENDORS.map((vendor) => [vendor, Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0]))])) as Record<
+    Vendor,
+    Record<FaultKind, number>
+  >;
   for (const call of calls) if (call.fault) counts[call.vendor][call.fault] += 1;
   return counts;
 }

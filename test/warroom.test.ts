@@ -55,13 +55,17 @@ async function openPagerDutyIncident(): Promise<{ id: string; key: string }> {
 
 /** Waits until the war room is complete: ticket, channel, summary pinned, timeline post. */
 async function warRoomReady(key: string, timeoutMs = 60_000): Promise<IncidentState> {
-  return eventually(`${key}'s war room complete`, async () => {
-    const state = await h.state(key);
-    const settled = (['jiraTicket', 'slackChannel', 'slackPin', 'slackTopic', 'slackAnnounce', 'timelinePost'] as const).every(
-      (step) => state.steps[step]?.status === 'done',
-    );
-    return settled && state;
-  }, { timeoutMs });
+  return eventually(
+    `${key}'s war room complete`,
+    async () => {
+      const state = await h.state(key);
+      const settled = (['jiraTicket', 'slackChannel', 'slackPin', 'slackTopic', 'slackAnnounce', 'timelinePost'] as const).every(
+        (step) => state.steps[step]?.status === 'done',
+      );
+      return settled && state;
+    },
+    { timeoutMs },
+  );
 }
 
 function label(key: string) {
@@ -105,7 +109,9 @@ describe('the war room', () => {
     expect(actions).toContain('warroom_acknowledge');
     expect(actions).toContain('warroom_resolve');
     expect(actions).toContain(issue.key);
-    const announced = slack.messages(slack.channelByName(ANNOUNCE)!.id).filter((m) => m.metadata?.event_type === SLACK_EVENT_TYPES.announcement);
+    const announced = slack
+      .messages(slack.channelByName(ANNOUNCE)!.id)
+      .filter((m) => m.metadata?.event_type === SLACK_EVENT_TYPES.announcement);
     expect(announced.filter((m) => JSON.stringify(m.metadata).includes(key))).toHaveLength(1);
 
     const notes = pd.state.incidents.get(id)!.notes;
@@ -149,7 +155,9 @@ describe('the war room', () => {
     const number = String(Math.floor(Math.random() * 1e9));
     const key = incidentKey('victorops', number);
     const raw = fixture('victorops-escalation.form-urlencoded.txt').toString().replace('incident=2231', `incident=${number}`);
-    expect(await h.post('/webhooks/victorops', raw, { 'content-type': 'application/x-www-form-urlencoded' })).toMatchObject({ status: 202 });
+    expect(await h.post('/webhooks/victorops', raw, { 'content-type': 'application/x-www-form-urlencoded' })).toMatchObject({
+      status: 202,
+    });
     await warRoomReady(key);
     const posts = vo.timeline('orders-db/replication-lag').filter((alert) => JSON.stringify(alert.fields).includes(workflowIdFor(key)));
     expect(posts).toHaveLength(1);
@@ -176,10 +184,14 @@ describe('the war room', () => {
     const { id, key } = await openPagerDutyIncident();
     jira.faults.set('*', { errorRate: 1 });
     await h.post('/webhooks/pagerduty', pagerDutyBody('pagerduty-v3-incident-triggered.json', id));
-    const pending = await eventually(`${key}'s summary and topic with the ticket pending`, async () => {
-      const current = await h.state(key);
-      return current.steps.slackSummary?.status === 'done' && current.steps.slackTopic?.status === 'done' && current;
-    }, { timeoutMs: 30_000 });
+    const pending = await eventually(
+      `${key}'s summary and topic with the ticket pending`,
+      async () => {
+        const current = await h.state(key);
+        return current.steps.slackSummary?.status === 'done' && current.steps.slackTopic?.status === 'done' && current;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(pending.steps.jiraTicket?.status).toBe('pending');
     const channel = slack.channelByName(channelName(TEMPLATE, id))!;
     expect(channel.topic.value).toMatch(/pending/i);
@@ -188,7 +200,9 @@ describe('the war room', () => {
     jira.faults.clear();
     await warRoomReady(key);
     const issue = jira.issuesWithLabel(label(key))[0]!;
-    await eventually(`the topic of #${channel.name} to show ${issue.key}`, async () => slack.channelByName(channel.name)!.topic.value.includes(issue.key));
+    await eventually(`the topic of #${channel.name} to show ${issue.key}`, async () =>
+      slack.channelByName(channel.name)!.topic.value.includes(issue.key),
+    );
     const summary = slack.messages(channel.id).find((message) => message.metadata?.event_type === SLACK_EVENT_TYPES.summary)!;
     await eventually(`the summary in #${channel.name} to show ${issue.key}`, async () =>
       JSON.stringify(slack.messages(channel.id).find((m) => m.ts === summary.ts)!.blocks).includes(issue.key),

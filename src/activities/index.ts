@@ -28,7 +28,10 @@ export function createActivities(config: ActivityConfig, deps: ActivityDeps = {}
   const { uiUrl, namespace } = config.temporal;
   const withRunUrl = (input: StepInput): StepInput =>
     uiUrl && !input.runUrl
-      ? { ...input, runUrl: `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(input.workflowId)}` }
+      ? {
+          ...input,
+          runUrl: `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(input.workflowId)}`,
+        }
       : input;
   const steps = {
     ...createJiraActivities({ settings: config.jira }),

@@ -161,7 +161,8 @@ export function createJiraActivities(deps: JiraDeps = {}): Record<(typeof JIRA_S
       if (!key) return { status: 'skipped', detail: 'no Jira ticket to comment on' };
       const marker = resolveMarker(input);
       try {
-        if (await hasComment(jira, key, marker)) return { status: 'done', ref: key, url: browseUrl(key), detail: `already commented on ${key}` };
+        if (await hasComment(jira, key, marker))
+          return { status: 'done', ref: key, url: browseUrl(key), detail: `already commented on ${key}` };
         await jira.issueComments.addComment({ issueIdOrKey: key, body: resolveComment(input, marker) });
         return { status: 'done', ref: key, url: browseUrl(key), detail: `commented on ${key}` };
       } catch (err) {
@@ -189,7 +190,7 @@ export function createJiraActivities(deps: JiraDeps = {}): Record<(typeof JIRA_S
             `${key} has no transition into a done-category status from '${status?.name ?? 'its status'}' (offered: ${offered}); close it by hand or adjust the workflow`,
           );
         }
-        target = { id: done.id as string, name: done.name ?? done.id as string, to: done.to?.name ?? 'done' };
+        target = { id: done.id as string, name: done.name ?? (done.id as string), to: done.to?.name ?? 'done' };
         await jira.issues.doTransition({ issueIdOrKey: key, transition: { id: target.id } });
       } catch (err) {
         throw fail(`closing ${key}`, err);
@@ -234,7 +235,8 @@ export function ticketDescription(input: StepInput) {
   if (input.service) facts.push([text(`Service: ${input.service}`)]);
   if (input.triggeredAt) facts.push([text(`Triggered: ${input.triggeredAt}`)]);
   const links: AdfNode[][] = input.links.filter((link) => link.url).map((link) => [text(link.label || link.url, link.url)]);
-  if (input.channel?.url) links.push([text('Slack channel: '), text(input.channel.name ? `#${input.channel.name}` : input.channel.url, input.channel.url)]);
+  if (input.channel?.url)
+    links.push([text('Slack channel: '), text(input.channel.name ? `#${input.channel.name}` : input.channel.url, input.channel.url)]);
   if (input.runUrl) links.push([text('Temporal run: '), text(input.workflowId, input.runUrl)]);
   const content: AdfNode[] = [paragraph(text(`Opened by warroom for ${defaultTitle(input)}.`)), bulletList(facts)];
   if (links.length > 0) content.push(paragraph(text('Links')), bulletList(links));
@@ -294,7 +296,8 @@ function toFailure(what: string, err: unknown, settings: JiraSettings): Applicat
     const { status } = err;
     const said = redact(jiraText(err.body));
     const suffix = said ? `: ${said}` : '';
-    if (isAuthError(err)) return nonRetryable(VENDOR, `${what}: authentication failed (401); check JIRA_EMAIL and JIRA_API_TOKEN${suffix}`, { status: 401 });
+    if (isAuthError(err))
+      return nonRetryable(VENDOR, `${what}: authentication failed (401); check JIRA_EMAIL and JIRA_API_TOKEN${suffix}`, { status: 401 });
     if (isForbiddenError(err)) return nonRetryable(VENDOR, `${what}: permission denied (403)${suffix}`, { status: 403 });
     if (isNotFoundError(err)) return nonRetryable(VENDOR, `${what}: not found (404)${suffix}`, { status: 404 });
     if (status >= 500 || status === 408 || status === 409) return unavailable(VENDOR, `${what}: Jira answered ${status}${suffix}`);

@@ -89,12 +89,12 @@ export function createPagerDutyRest(settings: PagerDutyRestSettings, options: Om
 
     failure(answer, doing) {
       const error = (answer.body as { error?: { message?: unknown; errors?: unknown } } | undefined)?.error;
-      const words = redact(pagerDutyWords(answer.status, error, typeof answer.body === 'string' ? answer.body : '', errorCode(answer.body)));
+      const words = redact(
+        pagerDutyWords(answer.status, error, typeof answer.body === 'string' ? answer.body : '', errorCode(answer.body)),
+      );
       if (answer.status === 429) {
         const wait =
-          retryAfterMs(answer.headers.get('retry-after')) ??
-          retryAfterMs(answer.headers.get('ratelimit-reset')) ??
-          RATE_LIMIT_FALLBACK_MS;
+          retryAfterMs(answer.headers.get('retry-after')) ?? retryAfterMs(answer.headers.get('ratelimit-reset')) ?? RATE_LIMIT_FALLBACK_MS;
         return rateLimited(VENDOR, wait);
       }
       if (answer.status >= 500 || answer.status === 408 || answer.status === 409) {
@@ -121,13 +121,15 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
      * has no conditional update, so a resolve landing between our read and write is the one gap).
      */
     async syncPagerDuty(input: StepInput): Promise<StepOutcome> {
-      if (input.source !== 'pagerduty') return { status: 'skipped', detail: `${input.source} incidents have no PagerDuty incident to update` };
+      if (input.source !== 'pagerduty')
+        return { status: 'skipped', detail: `${input.source} incidents have no PagerDuty incident to update` };
       if (deps.sync === false) return { status: 'skipped', detail: 'PagerDuty sync is off (PAGERDUTY_SYNC=false)' };
       if (!rest) return notConfigured('PagerDuty');
       if (input.status !== 'acknowledged' && input.status !== 'resolved') {
         return { status: 'skipped', detail: `nothing to tell PagerDuty: the incident is ${input.status}` };
       }
-      if (input.origin === 'pagerduty') return { status: 'skipped', detail: `the ${input.status === 'resolved' ? 'resolve' : 'acknowledge'} came from PagerDuty itself` };
+      if (input.origin === 'pagerduty')
+        return { status: 'skipped', detail: `the ${input.status === 'resolved' ? 'resolve' : 'acknowledge'} came from PagerDuty itself` };
 
       const id = input.externalId;
       const path = `/incidents/${encodeURIComponent(id)}`;
@@ -141,12 +143,17 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       if (current === input.status || current === 'resolved') return { status: 'done', detail: `already ${current} in PagerDuty` };
 
       const incident: Record<string, string> = { type: 'incident_reference', status: input.status };
-      if (input.status === 'resolved') incident.resolution = truncate(`Resolved by ${changeAuthor(input)}${input.note ? `: ${input.note}` : ''} (synced by warroom)`, RESOLUTION_LIMIT);
+      if (input.status === 'resolved')
+        incident.resolution = truncate(
+          `Resolved by ${changeAuthor(input)}${input.note ? `: ${input.note}` : ''} (synced by warroom)`,
+          RESOLUTION_LIMIT,
+        );
       const written = await rest.send('PUT', path, { incident });
       if (written.status === 400 && errorCode(written.body) === INCIDENT_ALREADY_RESOLVED) {
         return { status: 'done', detail: 'already resolved in PagerDuty' };
       }
-      if (written.status < 200 || written.status > 299) throw rest.failure(written, `${input.status === 'resolved' ? 'resolve' : 'acknowledge'} PagerDuty incident ${id}`);
+      if (written.status < 200 || written.status > 299)
+        throw rest.failure(written, `${input.status === 'resolved' ? 'resolve' : 'acknowledge'} PagerDuty incident ${id}`);
       return { status: 'done', detail: `PagerDuty incident ${id} ${input.status} for ${changeAuthor(input)}` };
     },
 
@@ -171,7 +178,12 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       if (input.change === 'resolved' && input.actor) custom.resolved_by = changeAuthor(input);
       await events.enqueue('/v2/change/enqueue', {
         routing_key: changeKey,
-        payload: { summary: truncate(summary, SUMMARY_LIMIT), source: 'warroom', timestamp: new Date().toISOString(), custom_details: custom },
+        payload: {
+          summary: truncate(summary, SUMMARY_LIMIT),
+          source: 'warroom',
+          timestamp: new Date().toISOString(),
+          custom_details: custom,
+        },
         links: incidentLinks(input),
       });
       return { status: 'done', detail: `change event sent to PagerDuty: ${truncate(summary, 200)}` };
@@ -226,7 +238,8 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
 
     /** E-mails of a PagerDuty incident's assignees (`GET /users/{id}`), for Slack invitations. */
     async assigneeEmails(input: StepInput): Promise<AssigneeEmails> {
-      if (input.source !== 'pagerduty') return { emails: [], unknown: [], skipped: `${input.source} incidents have no PagerDuty assignees` };
+      if (input.source !== 'pagerduty')
+        return { emails: [], unknown: [], skipped: `${input.source} incidents have no PagerDuty assignees` };
       const ids = [...new Set(input.assignees)];
       if (ids.length === 0) return { emails: [], unknown: [], skipped: 'the incident has no assignees' };
       if (!rest) return { emails: [], unknown: [], skipped: notConfigured('PagerDuty REST API').detail };
@@ -259,7 +272,9 @@ export async function addTimelineNote(rest: PagerDutyRest, input: StepInput, lin
   const listed = await rest.send('GET', `/incidents/${incident}/notes`);
   if (listed.status !== 200) throw rest.failure(listed, `read the notes of incident ${input.externalId}`);
   const notes = (listed.body as { notes?: Array<{ id?: string; content?: string }> }).notes ?? [];
-  const earlier = notes.find((note) => typeof note.content === 'string' && note.content.includes(marker) && lines.every((line) => note.content!.includes(line)));
+  const earlier = notes.find(
+    (note) => typeof note.content === 'string' && note.content.includes(marker) && lines.every((line) => note.content!.includes(line)),
+  );
   if (earlier) {
     return { status: 'done', detail: `note already on PagerDuty incident ${input.externalId} (an earlier attempt)`, ref: earlier.id };
   }
@@ -296,7 +311,8 @@ function createPagerDutyEvents(settings: PagerDutyEventsSettings, options: Omit<
       // A body that is not JSON arrives as its text, whose fields read as undefined.
       const parsed = answer.body as { dedup_key?: unknown; message?: unknown; errors?: unknown } | undefined;
       // 202 is the documented answer; the event is accepted even when the body is unreadable.
-      if (answer.status >= 200 && answer.status <= 299) return { dedupKey: typeof parsed?.dedup_key === 'string' ? parsed.dedup_key : undefined };
+      if (answer.status >= 200 && answer.status <= 299)
+        return { dedupKey: typeof parsed?.dedup_key === 'string' ? parsed.dedup_key : undefined };
       if (answer.status === 429) {
         throw rateLimited(VENDOR, retryAfterMs(answer.headers.get('retry-after')) ?? EVENTS_RATE_LIMIT_FALLBACK_MS);
       }
@@ -360,7 +376,8 @@ function incidentLinks(input: StepInput): Array<{ href: string; text: string }> 
   ];
   const links: Array<{ href: string; text: string }> = [];
   for (const link of candidates) {
-    if (link && isWebUrl(link.href) && !links.some((known) => known.href === link.href)) links.push({ href: link.href, text: truncate(link.text, 200) });
+    if (link && isWebUrl(link.href) && !links.some((known) => known.href === link.href))
+      links.push({ href: link.href, text: truncate(link.text, 200) });
   }
   return links;
 }

@@ -70,8 +70,10 @@ export function createSlackClient(settings: SlackSettings): WebClient {
 const clientLogger: Logger = (() => {
   let level = LogLevel.WARN;
   // Outside an activity there is no logger to use; the call's own error still surfaces.
-  const forward = (method: 'warn' | 'error') => (...msg: unknown[]) =>
-    currentActivity()?.log[method](`slack client: ${msg.map(String).join(' ')}`);
+  const forward =
+    (method: 'warn' | 'error') =>
+    (...msg: unknown[]) =>
+      currentActivity()?.log[method](`slack client: ${msg.map(String).join(' ')}`);
   return {
     debug: () => undefined,
     info: () => undefined,
@@ -107,7 +109,9 @@ export function channelName(template: string | undefined, externalId: string, at
   if (name.length <= MAX_CHANNEL_NAME) return name;
   // A template too long for any id: keep its start, then the hash and suffix.
   const tail = `-${hash}${suffix}`;
-  return `${slug(pattern.split('{id}').join('')).slice(0, MAX_CHANNEL_NAME - tail.length).replace(/[-_]+$/, '')}${tail}`;
+  return `${slug(pattern.split('{id}').join(''))
+    .slice(0, MAX_CHANNEL_NAME - tail.length)
+    .replace(/[-_]+$/, '')}${tail}`;
 }
 
 /** Lowercase, runs of anything outside `a-z 0-9 _ -` become one `-`, no leading or trailing separators. */

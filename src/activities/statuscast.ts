@@ -85,11 +85,7 @@ function createStatusCastApi(settings: StatusCastSettings, deps: StatusCastDeps)
       const words = redact(errorText(answer));
       if (answer.status >= 500 || answer.status === 408) return unavailable(VENDOR, `${doing}: ${words}`);
       const hint =
-        answer.status === 401
-          ? '; check STATUSCAST_API_TOKEN'
-          : answer.status === 403
-            ? "; the token's user may not do this"
-            : '';
+        answer.status === 401 ? '; check STATUSCAST_API_TOKEN' : answer.status === 403 ? "; the token's user may not do this" : '';
       // 400, 401, 403, 404, 405...: the same request will be refused again.
       return nonRetryable(VENDOR, `${doing}: ${words}${hint}`, { status: answer.status });
     },
@@ -145,7 +141,11 @@ function statusPageSteps(settings: StatusCastSettings, api: StatusCastApi): Reco
   };
 
   /** A post on an existing incident (`PUT /api/v4/incident` with a post without id: StatusCast appends it). */
-  const addPost = async (id: string, body: { sendNotifications: boolean; posts: unknown[] }, doing: string): Promise<StatusCastIncident> => {
+  const addPost = async (
+    id: string,
+    body: { sendNotifications: boolean; posts: unknown[] },
+    doing: string,
+  ): Promise<StatusCastIncident> => {
     const answer = await api.send('PUT', '/api/v4/incident', { id: Number(id), ...body });
     if (answer.status !== 200) throw api.failure(answer, doing);
     return readIncident(answer, doing);
@@ -157,7 +157,12 @@ function statusPageSteps(settings: StatusCastSettings, api: StatusCastApi): Reco
       const ref: StatusPageRef = input.statusPage ?? { monitor: input.service ?? '', externalId: input.key };
       const monitor = monitorFor(ref.monitor);
       if (!monitor) {
-        return { status: 'skipped', detail: ref.monitor ? `no status-page monitor for service "${ref.monitor}"` : 'no status-page monitor: the incident names no service' };
+        return {
+          status: 'skipped',
+          detail: ref.monitor
+            ? `no status-page monitor for service "${ref.monitor}"`
+            : 'no status-page monitor: the incident names no service',
+        };
       }
 
       // Exactly once: an earlier attempt may have created it and lost the answer (applied, then 500 or a timeout).
@@ -194,7 +199,8 @@ function statusPageSteps(settings: StatusCastSettings, api: StatusCastApi): Reco
       const ref = input.statusPage;
       if (!ref?.id) return { status: 'skipped', detail: 'no StatusCast incident to update yet' };
       const monitor = monitorFor(ref.monitor);
-      if (!monitor) return { status: 'skipped', detail: `no status-page monitor "${ref.monitor}": StatusCast incident ${ref.id} is left as it is` };
+      if (!monitor)
+        return { status: 'skipped', detail: `no status-page monitor "${ref.monitor}": StatusCast incident ${ref.id} is left as it is` };
       const id = checkedId(ref.id);
       const count = ref.incidents ?? 1;
       const text = fill(ANOTHER_ALERT, templateValues(input, ref));
@@ -203,7 +209,12 @@ function statusPageSteps(settings: StatusCastSettings, api: StatusCastApi): Reco
       if (isClosed(incident)) return { status: 'skipped', detail: `StatusCast incident ${id} is closed: no update posted` };
       // v4 answers posts without their externalId, so an earlier attempt's post is recognised by its text (it holds the count).
       if (incident.posts?.some((post) => post.postType === 'Informational' && post.text === text)) {
-        return { status: 'done', ref: id, url: incident.shortUrl ?? undefined, detail: `update already on StatusCast incident ${id} (an earlier attempt)` };
+        return {
+          status: 'done',
+          ref: id,
+          url: incident.shortUrl ?? undefined,
+          detail: `update already on StatusCast incident ${id} (an earlier attempt)`,
+        };
       }
       const published = incident.status !== 'Draft';
       const updated = await addPost(
@@ -211,11 +222,24 @@ function statusPageSteps(settings: StatusCastSettings, api: StatusCastApi): Reco
         {
           // One more alert is not news to subscribers: the post shows on the page without a notification.
           sendNotifications: false,
-          posts: [{ text, date: new Date().toISOString(), externalId: `${ref.externalId}-update-${count}`, isPublished: published, postType: 'Informational' }],
+          posts: [
+            {
+              text,
+              date: new Date().toISOString(),
+              externalId: `${ref.externalId}-update-${count}`,
+              isPublished: published,
+              postType: 'Informational',
+            },
+          ],
         },
         `update incident ${id}`,
       );
-      return { status: 'done', ref: id, url: updated.shortUrl ?? incident.shortUrl ?? undefined, detail: `StatusCast incident ${id} now covers ${count} alerts` };
+      return {
+        status: 'done',
+        ref: id,
+        url: updated.shortUrl ?? incident.shortUrl ?? undefined,
+        detail: `StatusCast incident ${id} now covers ${count} alerts`,
+      };
     },
 
     /** Closes `input.statusPage.id` with the monitor's closing comment, when auto-close is on. */
@@ -223,8 +247,13 @@ function statusPageSteps(settings: StatusCastSettings, api: StatusCastApi): Reco
       const ref = input.statusPage;
       if (!ref?.id) return { status: 'skipped', detail: 'no StatusCast incident to close: none was created' };
       const monitor = monitorFor(ref.monitor);
-      if (!monitor) return { status: 'skipped', detail: `no status-page monitor "${ref.monitor}": StatusCast incident ${ref.id} is left open for a human` };
-      if (!monitor.autoClose) return { status: 'skipped', detail: `auto-close is off: StatusCast incident ${ref.id} is left open for a human` };
+      if (!monitor)
+        return {
+          status: 'skipped',
+          detail: `no status-page monitor "${ref.monitor}": StatusCast incident ${ref.id} is left open for a human`,
+        };
+      if (!monitor.autoClose)
+        return { status: 'skipped', detail: `auto-close is off: StatusCast incident ${ref.id} is left open for a human` };
       const id = checkedId(ref.id);
 
       const incident = await getIncident(id);
@@ -255,7 +284,12 @@ function statusPageSteps(settings: StatusCastSettings, api: StatusCastApi): Reco
 
 function created(incident: StatusCastIncident, suffix: string): StepOutcome {
   const state = isClosed(incident) ? 'is closed' : incident.status === 'Draft' ? 'saved as a draft (auto-publish off)' : 'published';
-  return { status: 'done', ref: String(incident.id), url: incident.shortUrl ?? undefined, detail: `StatusCast incident ${incident.id} ${state}${suffix}` };
+  return {
+    status: 'done',
+    ref: String(incident.id),
+    url: incident.shortUrl ?? undefined,
+    detail: `StatusCast incident ${incident.id} ${state}${suffix}`,
+  };
 }
 
 /** Closed by status, or by a Closed post whose status change has not shown yet. */

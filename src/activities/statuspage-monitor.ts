@@ -46,9 +46,12 @@ export function createStatusPageMonitorActivities(deps: StatusPageMonitorDeps) {
       const monitor = monitorOf(input);
       const workflowId = statusPageWorkflowId(monitor);
       try {
-        await clientOrFail().workflow.getHandle(workflowId).signal(detachIncidentSignal, { key: input.key, resolvedBy: input.actor ?? 'warroom' });
+        await clientOrFail()
+          .workflow.getHandle(workflowId)
+          .signal(detachIncidentSignal, { key: input.key, resolvedBy: input.actor ?? 'warroom' });
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return { status: 'done', detail: `the status page of monitor "${monitor}" is already closed` };
+        if (err instanceof WorkflowNotFoundError)
+          return { status: 'done', detail: `the status page of monitor "${monitor}" is already closed` };
         throw err;
       }
       return { status: 'done', detail: `left the status page of monitor "${monitor}"` };

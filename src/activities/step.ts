@@ -73,8 +73,7 @@ export interface StepFailure {
 
 /** What a step reports back to the workflow, which records it on the timeline. */
 export type StepOutcome =
-  | { status: 'done'; detail?: string; ref?: string; url?: string; name?: string }
-  | { status: 'skipped'; detail: string };
+  { status: 'done'; detail?: string; ref?: string; url?: string; name?: string } | { status: 'skipped'; detail: string };
 
 /** Whether `value` is an http(s) URL: the only links vendors take (Jira refuses a whole document over one bad link). */
 export function isWebUrl(value: string): boolean {

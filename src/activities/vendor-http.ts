@@ -81,7 +81,15 @@ export function createJsonApi(transport: VendorTransport, api: Pick<JsonRequest,
   const base = api.baseUrl.replace(/\/+$/, '');
   return {
     send: (method, path, headers, body) =>
-      sendJson(transport, { vendor: api.vendor, doing: `${method} ${path}`, method, url: `${base}${path}`, headers, body, readable: api.readable }),
+      sendJson(transport, {
+        vendor: api.vendor,
+        doing: `${method} ${path}`,
+        method,
+        url: `${base}${path}`,
+        headers,
+        body,
+        readable: api.readable,
+      }),
   };
 }
 

@@ -33,15 +33,21 @@ export function createVictorOpsActivities(deps: VictorOpsDeps) {
      * repeats the post, which leaves an acknowledged (or resolved) incident as it is.
      */
     async syncVictorOps(input: StepInput): Promise<StepOutcome> {
-      if (input.source !== 'victorops') return { status: 'skipped', detail: `${input.source} incidents have no VictorOps incident to update` };
+      if (input.source !== 'victorops')
+        return { status: 'skipped', detail: `${input.source} incidents have no VictorOps incident to update` };
       if (!deps.sync) return { status: 'skipped', detail: 'VictorOps sync is off (VICTOROPS_SYNC=false)' };
       if (!endpoint) return notConfigured('VictorOps REST endpoint');
       if (input.status !== 'acknowledged' && input.status !== 'resolved') {
         return { status: 'skipped', detail: `nothing to tell VictorOps: the incident is ${input.status}` };
       }
-      if (input.origin === 'victorops') return { status: 'skipped', detail: `the ${input.status === 'resolved' ? 'resolve' : 'acknowledge'} came from VictorOps itself` };
+      if (input.origin === 'victorops')
+        return { status: 'skipped', detail: `the ${input.status === 'resolved' ? 'resolve' : 'acknowledge'} came from VictorOps itself` };
       const entityId = input.details?.entity_id;
-      if (!entityId) return { status: 'skipped', detail: 'no VictorOps entity_id known for this incident: VictorOps could not tell which incident to change' };
+      if (!entityId)
+        return {
+          status: 'skipped',
+          detail: 'no VictorOps entity_id known for this incident: VictorOps could not tell which incident to change',
+        };
       checkEntityId(entityId);
 
       const resolved = input.status === 'resolved';
@@ -57,7 +63,10 @@ export function createVictorOpsActivities(deps: VictorOpsDeps) {
         monitoring_tool: OWN_MONITORING_TOOL,
         warroom_ref: truncate(input.workflowId, VICTOROPS_LIMITS.field),
       });
-      return { status: 'done', detail: `${resolved ? 'RECOVERY' : 'ACKNOWLEDGEMENT'} sent to VictorOps for ${entityId}, for ${changeAuthor(input)}` };
+      return {
+        status: 'done',
+        detail: `${resolved ? 'RECOVERY' : 'ACKNOWLEDGEMENT'} sent to VictorOps for ${entityId}, for ${changeAuthor(input)}`,
+      };
     },
   };
 }
@@ -150,7 +159,11 @@ export function createVictorOpsEndpoint(restUrl: string, options: VendorTranspor
       }
       if (status === 404) {
         // Wrong key or routing path; VictorOps does not document the status (404 is what integrators report).
-        throw nonRetryable('VictorOps', redact(`REST endpoint refused the post (HTTP 404: ${said}); check the API key in VICTOROPS_REST_URL`), { status: 404 });
+        throw nonRetryable(
+          'VictorOps',
+          redact(`REST endpoint refused the post (HTTP 404: ${said}); check the API key in VICTOROPS_REST_URL`),
+          { status: 404 },
+        );
       }
       // 400, 401, 403, or a 200 saying "failure": the body was refused and resending it cannot help.
       throw nonRetryable('VictorOps', redact(`REST endpoint refused the post (HTTP ${status}: ${said})`), { status });

@@ -25,7 +25,10 @@ export function shortHash(text: string): string {
 export function incidentKey(source: SourceName, externalId: string): string {
   const trimmed = externalId.trim();
   const lowered = trimmed.toLowerCase();
-  const cleaned = lowered.replace(/[^a-z0-9_-]+/g, '-').replace(/-{2,}/g, '-').replace(/^-+|-+$/g, '');
+  const cleaned = lowered
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^-+|-+$/g, '');
   if (cleaned === lowered && cleaned.length > 0 && cleaned.length <= MAX_ID_PART) return `${source}-${cleaned}`;
   const readable = cleaned.slice(0, MAX_ID_PART - 9).replace(/-+$/, '');
   return `${source}-${readable ? `${readable}-` : ''}${shortHash(trimmed)}`;

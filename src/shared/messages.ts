@@ -85,6 +85,10 @@ export const statusPageQuery = defineQuery<StatusPageState>('statusPage');
 
 /** The workflow ID of a monitor's shared status-page run: one per monitor name. */
 export function statusPageWorkflowId(monitor: string): string {
-  const readable = monitor.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48);
+  const readable = monitor
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48);
   return `statuspage-${readable ? `${readable}-` : ''}${shortHash(monitor.toLowerCase())}`;
 }

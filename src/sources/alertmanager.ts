@@ -147,9 +147,7 @@ function occurredAtOf(body: Notification, now: Date): string {
  * end. Alertmanager's re-send of an unchanged group has the same digest; any change gives another.
  */
 export function groupStateDigest(body: Pick<Notification, 'groupKey' | 'status' | 'alerts' | 'truncatedAlerts'>): string {
-  const alerts = body.alerts
-    .map((entry) => JSON.stringify([entry.fingerprint, entry.status, entry.startsAt, entry.endsAt ?? '']))
-    .sort();
+  const alerts = body.alerts.map((entry) => JSON.stringify([entry.fingerprint, entry.status, entry.startsAt, entry.endsAt ?? ''])).sort();
   const state = JSON.stringify([body.groupKey, body.status, body.truncatedAlerts ?? 0, alerts]);
   return createHash('sha256').update(state).digest('hex').slice(0, 32);
 }

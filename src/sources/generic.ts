@@ -15,9 +15,14 @@ export const genericIncidentBody = z.strictObject({
   title: text(1024),
   severity: z.enum(SEVERITIES).optional(),
   service: text(256).optional(),
-  details: z.record(z.string().max(256), z.string().max(4096)).optional()
+  details: z
+    .record(z.string().max(256), z.string().max(4096))
+    .optional()
     .refine((value) => !value || Object.keys(value).length <= 50, 'at most 50 details'),
-  links: z.array(z.object({ label: text(256), url: httpUrl })).max(20).optional(),
+  links: z
+    .array(z.object({ label: text(256), url: httpUrl }))
+    .max(20)
+    .optional(),
   responders: z.array(z.email().max(320)).max(100).optional(),
   by: text(256).optional(),
 });

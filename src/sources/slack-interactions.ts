@@ -13,9 +13,7 @@ export const SLACK_MAX_SKEW_SECONDS = 300;
  */
 export const SLACK_ACCEPT_DEADLINE_MS = 2500;
 
-export type SlackVerdict =
-  | { ok: true }
-  | { ok: false; reason: 'missing-header' | 'malformed' | 'stale' | 'mismatch'; error: string };
+export type SlackVerdict = { ok: true } | { ok: false; reason: 'missing-header' | 'malformed' | 'stale' | 'mismatch'; error: string };
 
 function headerValue(headers: InboundRequest['headers'], name: string): string | undefined {
   const value = headers[name];
@@ -58,10 +56,7 @@ export interface SlackInteraction {
   messageTs?: string;
 }
 
-export type ParsedInteraction =
-  | { interaction: SlackInteraction }
-  | { ignored: string }
-  | { invalid: { field: string; message: string } };
+export type ParsedInteraction = { interaction: SlackInteraction } | { ignored: string } | { invalid: { field: string; message: string } };
 
 const KIND_BY_ACTION = new Map<string, SlackInteraction['kind']>([
   [ACKNOWLEDGE_ACTION, 'acknowledge'],

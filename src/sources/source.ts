@@ -12,10 +12,7 @@ export interface InboundRequest {
 /** A refusal names what is wrong; `challenge` is the `WWW-Authenticate` value a 401 carries. */
 export type Verdict = { ok: true } | { ok: false; status: 400 | 401; error: string; challenge?: string };
 
-export type Normalised =
-  | { event: IncidentEvent }
-  | { ignored: string }
-  | { invalid: { field: string; message: string } };
+export type Normalised = { event: IncidentEvent } | { ignored: string } | { invalid: { field: string; message: string } };
 
 /** The values of a source's variables, as the config schema parsed them. */
 export type VariableValues<Variables extends z.core.$ZodShape> = z.output<z.ZodObject<Variables>>;

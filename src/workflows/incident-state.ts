@@ -121,7 +121,13 @@ export class Incident {
         ? new Incident(carried.state, carried, now)
         : new Incident(
             carried.state,
-            { seenEventIds: carried.seenEventIds, opened: carried.warRoomOpened, assignees: carried.assignees, pushedToSource: [], actions: 0 },
+            {
+              seenEventIds: carried.seenEventIds,
+              opened: carried.warRoomOpened,
+              assignees: carried.assignees,
+              pushedToSource: [],
+              actions: 0,
+            },
             now,
           );
     incident.trimTimeline();

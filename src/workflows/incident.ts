@@ -74,7 +74,12 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   await settled(runner);
   // A new alert that reached this run as it closed opens a new run instead of being lost.
   if (incident.late.length > 0) {
-    return continueAsNew<typeof incidentWorkflow>({ key: input.key, source: input.source, externalId: input.externalId, events: incident.late });
+    return continueAsNew<typeof incidentWorkflow>({
+      key: input.key,
+      source: input.source,
+      externalId: input.externalId,
+      events: incident.late,
+    });
   }
   return incident.state;
 }

@@ -1,11 +1,4 @@
-import {
-  condition,
-  continueAsNew,
-  log,
-  proxyActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, continueAsNew, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities, StepInput, StepOutcome } from '../activities/index.js';
 import type { TimelineEntry } from '../shared/incident.js';
 import {

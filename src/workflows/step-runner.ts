@@ -96,7 +96,11 @@ export class StepRunner {
     const failed = this.retriable();
     const words = failed.map(([, failure]) => failure.what);
     this.incident.record({ actor: note.by, what: 'retry failed steps', outcome: 'ok', detail: words.join(', ') });
-    const change: Change = { status: this.incident.status, origin: 'retry', actor: this.incident.state.resolvedBy ?? this.incident.state.acknowledgedBy };
+    const change: Change = {
+      status: this.incident.status,
+      origin: 'retry',
+      actor: this.incident.state.resolvedBy ?? this.incident.state.acknowledgedBy,
+    };
     this.retrying = true;
     void this.track(Promise.all(failed.map(([name]) => this.schedule(name, change)))).finally(() => {
       this.retrying = false;
@@ -105,7 +109,9 @@ export class StepRunner {
   }
 
   private retriable(): Array<[ActiveStep, StepFailureRecord]> {
-    return this.incident.failedSteps().filter((entry): entry is [ActiveStep, StepFailureRecord] => isActive(entry[0]) && STEPS[entry[0]].retry);
+    return this.incident
+      .failedSteps()
+      .filter((entry): entry is [ActiveStep, StepFailureRecord] => isActive(entry[0]) && STEPS[entry[0]].retry);
   }
 
   private readSettings(): void {
@@ -113,7 +119,12 @@ export class StepRunner {
       lookups.incidentSettings(stepInput(this.incident.state, this.incident.assigneeIds())).then(
         (settings) => settings,
         (err: unknown) => {
-          this.incident.record({ actor: 'warroom', what: 'read status page and PagerDuty settings', outcome: 'failed', detail: failureDetail(err) });
+          this.incident.record({
+            actor: 'warroom',
+            what: 'read status page and PagerDuty settings',
+            outcome: 'failed',
+            detail: failureDetail(err),
+          });
           return NO_SETTINGS;
         },
       ),
@@ -180,7 +191,13 @@ export class StepRunner {
       incident.stepSettled(name, what, { status: 'skipped', detail: outcome.detail });
       return;
     }
-    const recovered = incident.stepSettled(name, what, { status: 'done', detail: outcome.detail, ref: outcome.ref, url: outcome.url, name: outcome.name });
+    const recovered = incident.stepSettled(name, what, {
+      status: 'done',
+      detail: outcome.detail,
+      ref: outcome.ref,
+      url: outcome.url,
+      name: outcome.name,
+    });
     if (recovered?.alert === 'open') void this.track(this.resolveAlert(name, recovered));
     if (spec.echoes) incident.pushedStatus(input.status);
     // Scheduled before this run leaves its queue, so steps waiting on it also wait for what follows.

@@ -88,7 +88,10 @@ const statusPageRef = (ctx: StepContext) => {
   return page ? { monitor: page.monitor, externalId: ctx.state.key, id: ctx.state.steps.statusPage?.ref } : undefined;
 };
 /** The incident's own source tool hears of a change made elsewhere, never of its own. */
-const syncsSource = (source: string) => (ctx: StepContext): Guard => ctx.state.source === source && (ctx.change?.origin ?? source) !== source;
+const syncsSource =
+  (source: string) =>
+  (ctx: StepContext): Guard =>
+    ctx.state.source === source && (ctx.change?.origin ?? source) !== source;
 /** Announcements wait until the room has its topic, summary and pin: what they update must exist. */
 const ROOM: After[] = ['slackChannel', 'slackInvite', 'slackTopic', 'slackSummary', 'slackPin', 'slackAnnounce'];
 const FURNISHING: After[] = ['slackInvite', { step: 'jiraTicket', grace: TICKET_GRACE }];
@@ -150,7 +153,8 @@ export const STEPS = {
     retry: true,
   },
   statusPage: {
-    what: (ctx) => (ctx.state.statusPage?.combined ? `join the status page of monitor "${ctx.state.statusPage.monitor}"` : 'post status page'),
+    what: (ctx) =>
+      ctx.state.statusPage?.combined ? `join the status page of monitor "${ctx.state.statusPage.monitor}"` : 'post status page',
     // With combined alerts the incident joins its monitor's shared StatusCast incident.
     call: (a, input, ctx) => (ctx.state.statusPage?.combined ? a.attachToStatusPage(input) : a.postStatusPage(input)),
     input: (ctx) => ({ statusPage: statusPageRef(ctx) }),
@@ -227,7 +231,8 @@ export const STEPS = {
     retry: true,
   },
   statusPageClose: {
-    what: (ctx) => (ctx.state.statusPage?.combined ? `leave the status page of monitor "${ctx.state.statusPage.monitor}"` : 'close status page'),
+    what: (ctx) =>
+      ctx.state.statusPage?.combined ? `leave the status page of monitor "${ctx.state.statusPage.monitor}"` : 'close status page',
     call: (a, input, ctx) => (ctx.state.statusPage?.combined ? a.detachFromStatusPage(input) : a.closeStatusPage(input)),
     input: (ctx) => ({ statusPage: statusPageRef(ctx) }),
     needs: ['statusPage'],
@@ -235,7 +240,15 @@ export const STEPS = {
   },
   changeResolved: {
     ...changeEvent('resolved', 'resolved', []),
-    after: ['jiraComment', 'jiraTransition', 'statusPageClose', 'pagerdutySync', 'victoropsSync', 'slackSummaryUpdate', 'slackStatusMessage'],
+    after: [
+      'jiraComment',
+      'jiraTransition',
+      'statusPageClose',
+      'pagerdutySync',
+      'victoropsSync',
+      'slackSummaryUpdate',
+      'slackStatusMessage',
+    ],
   },
   slackArchive: {
     what: 'archive the Slack channel',
@@ -255,7 +268,16 @@ export const PATHS = {
   /** An acknowledge or reopen: the source tool (when the change came from elsewhere) and the room hear of it. */
   announce: ['pagerdutySync', 'victoropsSync', 'slackSummaryUpdate', 'slackStatusMessage'],
   /** A resolve: the ticket, the status page, the source tool and the room; then a change event. */
-  closeOut: ['jiraComment', 'jiraTransition', 'statusPageClose', 'pagerdutySync', 'victoropsSync', 'slackSummaryUpdate', 'slackStatusMessage', 'changeResolved'],
+  closeOut: [
+    'jiraComment',
+    'jiraTransition',
+    'statusPageClose',
+    'pagerdutySync',
+    'victoropsSync',
+    'slackSummaryUpdate',
+    'slackStatusMessage',
+    'changeResolved',
+  ],
   /** After the archive delay. */
   archive: ['slackArchive'],
 } as const satisfies Record<string, readonly ActiveStep[]>;

@@ -86,7 +86,8 @@ export async function startAllFakes(options: AllFakesOptions = {}): Promise<AllF
     ...fakes,
     env: { ...fakeVendorEnv(configured), ...(announce ? { SLACK_ANNOUNCE_CHANNEL: `#${announce}` } : {}) },
     setLatency(ms) {
-      for (const fake of [jira, pagerduty, pagerdutyEvents, victorops, statuscast]) fake.faults.set('*', ms > 0 ? { latencyMs: ms } : undefined);
+      for (const fake of [jira, pagerduty, pagerdutyEvents, victorops, statuscast])
+        fake.faults.set('*', ms > 0 ? { latencyMs: ms } : undefined);
       if (ms > 0) slack.faults.latency('*', ms);
       else slack.faults.clear('*');
     },

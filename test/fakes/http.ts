@@ -44,7 +44,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(text), ...headers }).end(text);
+  res
+    .writeHead(status, { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(text), ...headers })
+    .end(text);
 }
 
 /** What can go wrong on one route. Counts (`errors`, `rateLimit.count`, numeric `hang`/`applyThenFail`) are used up call by call. */
@@ -65,10 +67,7 @@ export interface Fault {
 
 /** What the fake should do with one call. */
 export type FaultDecision =
-  | { kind: 'hang' }
-  | { kind: 'rateLimit'; retryAfterSeconds: number }
-  | { kind: 'error' }
-  | { kind: 'proceed'; applyThenFail: boolean };
+  { kind: 'hang' } | { kind: 'rateLimit'; retryAfterSeconds: number } | { kind: 'error' } | { kind: 'proceed'; applyThenFail: boolean };
 
 /** Faults by route key (an operationId, or `*` for every route), consulted once per call. */
 export class FaultTable {

@@ -115,8 +115,20 @@ const jiraError = (errorMessages: string[], errors: Record<string, string> = {})
 
 /** Fields a create may set besides the required custom ones; anything else is "not on the screen" as in Jira. */
 const SETTABLE_FIELDS = new Set([
-  'summary', 'description', 'labels', 'project', 'issuetype', 'priority', 'assignee', 'reporter', 'components',
-  'environment', 'duedate', 'fixVersions', 'versions', 'parent',
+  'summary',
+  'description',
+  'labels',
+  'project',
+  'issuetype',
+  'priority',
+  'assignee',
+  'reporter',
+  'components',
+  'environment',
+  'duedate',
+  'fixVersions',
+  'versions',
+  'parent',
 ]);
 
 /** Starts the fake on a random loopback port. */
@@ -184,7 +196,10 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
   /** The issue as Jira shows it, with `fields` cut to what was asked for (undefined: all). */
   const render = (issue: JiraFakeIssue, fields?: string[]): Json => {
     const wanted = fields && !fields.some((field) => field === '*all' || field === '*navigable') ? fields : undefined;
-    const all: Json = { ...issue.fields, comment: { comments: issue.comments.map((c) => renderComment(issue, c)), total: issue.comments.length } };
+    const all: Json = {
+      ...issue.fields,
+      comment: { comments: issue.comments.map((c) => renderComment(issue, c)), total: issue.comments.length },
+    };
     return {
       expand: 'renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations',
       id: issue.id,
@@ -239,18 +254,21 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
     }
     if (fields.labels !== undefined) {
       const labels = fields.labels as unknown;
-      if (!Array.isArray(labels) || labels.some((label) => typeof label !== 'string')) problems.labels = 'The labels field must be an array of strings.';
+      if (!Array.isArray(labels) || labels.some((label) => typeof label !== 'string'))
+        problems.labels = 'The labels field must be an array of strings.';
       else {
         const spaced = labels.find((label: string) => /\s/.test(label));
         const long = labels.find((label: string) => label.length > 255);
         // Word for word what Jira answers (test/fixtures/jira-error-400-labels.json).
         if (spaced !== undefined) problems.labels = `The label '${spaced}' contains spaces which is invalid.`;
-        else if (long !== undefined) problems.labels = `The label '${long}' exceeds the maximum length for a single label of 255 characters.`;
+        else if (long !== undefined)
+          problems.labels = `The label '${long}' exceeds the maximum length for a single label of 255 characters.`;
       }
     }
     for (const [id, name] of Object.entries(fake.requiredFields)) {
       const value = fields[id];
-      if (value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0)) problems[id] = `${name} is required.`;
+      if (value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0))
+        problems[id] = `${name} is required.`;
     }
     for (const name of Object.keys(fields)) {
       if (!SETTABLE_FIELDS.has(name) && !(name in fake.requiredFields)) {
@@ -262,7 +280,10 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
     const id = String(nextId++);
     const key = `${projectKey}-${nextNumber++}`;
     const created = now();
-    const typeIndex = Math.max(0, issueTypes.findIndex((name, index) => name === type!.name || String(10_001 + index) === type!.id));
+    const typeIndex = Math.max(
+      0,
+      issueTypes.findIndex((name, index) => name === type!.name || String(10_001 + index) === type!.id),
+    );
     const issue: JiraFakeIssue = {
       id,
       key,
@@ -273,7 +294,12 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
         summary: fields.summary,
         labels: [...((fields.labels as string[] | undefined) ?? [])],
         project: { self: `${url}/rest/api/3/project/10000`, id: '10000', key: projectKey, name: 'Relay', projectTypeKey: 'software' },
-        issuetype: { self: `${url}/rest/api/3/issuetype/${10_001 + typeIndex}`, id: String(10_001 + typeIndex), name: issueTypes[typeIndex], subtask: false },
+        issuetype: {
+          self: `${url}/rest/api/3/issuetype/${10_001 + typeIndex}`,
+          id: String(10_001 + typeIndex),
+          name: issueTypes[typeIndex],
+          subtask: false,
+        },
         status: structuredClone(fake.state.initialStatus),
         created,
         updated: created,
@@ -328,7 +354,8 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
   const addComment: Handler = (params, _query, body) => {
     const issue = findIssue(params.issueIdOrKey!);
     if (!issue) return notFound();
-    if (body?.body === undefined || body.body === null) return { status: 400, body: jiraError([], { comment: 'Comment body can not be empty!' }) };
+    if (body?.body === undefined || body.body === null)
+      return { status: 400, body: jiraError([], { comment: 'Comment body can not be empty!' }) };
     if (!isAdfDocument(body.body)) return { status: 400, body: jiraError([], { comment: 'INVALID_INPUT' }) };
     const comment: JiraFakeComment = { id: String(nextCommentId++), body: body.body as Json, created: now() };
     issue.comments.push(comment);
@@ -336,10 +363,19 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
     return { status: 201, body: renderComment(issue, comment) };
   };
 
-  const search = (source: { jql?: unknown; fields?: string[]; maxResults?: unknown; nextPageToken?: unknown; reconcileIssues?: number[] }): Answer => {
+  const search = (source: {
+    jql?: unknown;
+    fields?: string[];
+    maxResults?: unknown;
+    nextPageToken?: unknown;
+    reconcileIssues?: number[];
+  }): Answer => {
     const jql = typeof source.jql === 'string' ? source.jql.trim() : '';
     if (!jql) {
-      return { status: 400, body: jiraError(['Unbounded JQL queries are not allowed here. Please add a search restriction to your query.']) };
+      return {
+        status: 400,
+        body: jiraError(['Unbounded JQL queries are not allowed here. Please add a search restriction to your query.']),
+      };
     }
     const query = parseJql(jql);
     if ('error' in query) return { status: 400, body: jiraError([query.error]) };
@@ -379,8 +415,18 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
   const routes: Array<{ method: string; pattern: RegExp; operation: string; handle: Handler }> = [
     { method: 'POST', pattern: /^\/rest\/api\/3\/issue$/, operation: 'createIssue', handle: createIssue },
     { method: 'GET', pattern: /^\/rest\/api\/3\/issue\/(?<issueIdOrKey>[^/]+)$/, operation: 'getIssue', handle: getIssue },
-    { method: 'GET', pattern: /^\/rest\/api\/3\/issue\/(?<issueIdOrKey>[^/]+)\/transitions$/, operation: 'getTransitions', handle: getTransitions },
-    { method: 'POST', pattern: /^\/rest\/api\/3\/issue\/(?<issueIdOrKey>[^/]+)\/transitions$/, operation: 'doTransition', handle: doTransition },
+    {
+      method: 'GET',
+      pattern: /^\/rest\/api\/3\/issue\/(?<issueIdOrKey>[^/]+)\/transitions$/,
+      operation: 'getTransitions',
+      handle: getTransitions,
+    },
+    {
+      method: 'POST',
+      pattern: /^\/rest\/api\/3\/issue\/(?<issueIdOrKey>[^/]+)\/transitions$/,
+      operation: 'doTransition',
+      handle: doTransition,
+    },
     { method: 'GET', pattern: /^\/rest\/api\/3\/issue\/(?<issueIdOrKey>[^/]+)\/comment$/, operation: 'getComments', handle: getComments },
     { method: 'POST', pattern: /^\/rest\/api\/3\/issue\/(?<issueIdOrKey>[^/]+)\/comment$/, operation: 'addComment', handle: addComment },
     { method: 'GET', pattern: /^\/rest\/api\/3\/search\/jql$/, operation: 'searchAndReconsileIssuesUsingJql', handle: searchGet },
@@ -392,7 +438,14 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const target = new URL(req.url ?? '/', url);
     const raw = await readBody(req);
-    const record: JiraFakeRequest = { receivedAt: Date.now(), method: req.method ?? 'GET', path: target.pathname, query: target.searchParams, body: undefined, status: 0 };
+    const record: JiraFakeRequest = {
+      receivedAt: Date.now(),
+      method: req.method ?? 'GET',
+      path: target.pathname,
+      query: target.searchParams,
+      body: undefined,
+      status: 0,
+    };
     fake.requests.push(record);
     const answer = (status: number, body?: unknown, headers?: Record<string, string>) => {
       record.status = status;
@@ -408,13 +461,24 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
       }
     }
     if (target.pathname.startsWith('/rest/api/2/')) {
-      return answer(404, jiraError(["warroom's Jira fake refuses /rest/api/2: jira.js 6 sends string descriptions and comments there; send ADF to /rest/api/3"]));
+      return answer(
+        404,
+        jiraError([
+          "warroom's Jira fake refuses /rest/api/2: jira.js 6 sends string descriptions and comments there; send ADF to /rest/api/3",
+        ]),
+      );
     }
     // [inferred] Jira Cloud's answer to a wrong e-mail or API token.
     if (req.headers.authorization !== expectedAuth) {
       return answer(401, jiraError(['Client must be authenticated to access this resource.']));
     }
-    const check = spec.check({ method: record.method, path: target.pathname, query: target.searchParams, headers: req.headers, body: record.body });
+    const check = spec.check({
+      method: record.method,
+      path: target.pathname,
+      query: target.searchParams,
+      headers: req.headers,
+      body: record.body,
+    });
     record.check = check;
     if (!check.ok) return answer(check.status, jiraError([check.reason]));
 
@@ -478,7 +542,10 @@ function jiraTime(date: Date): string {
 function listParam(query: URLSearchParams, name: string): string[] | undefined {
   const values = query.getAll(name);
   if (values.length === 0) return undefined;
-  return values.flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean);
+  return values
+    .flatMap((value) => value.split(','))
+    .map((value) => value.trim())
+    .filter(Boolean);
 }
 
 function encodeToken(offset: number): string {
@@ -534,7 +601,9 @@ export function parseJql(jql: string): { clauses: Clause[]; descending: boolean 
         break;
       case 'statuscategory':
         test = (issue) =>
-          wanted.some((value) => [issue.fields.status.statusCategory.key, issue.fields.status.statusCategory.name.toLowerCase()].includes(value.toLowerCase()));
+          wanted.some((value) =>
+            [issue.fields.status.statusCategory.key, issue.fields.status.statusCategory.name.toLowerCase()].includes(value.toLowerCase()),
+          );
         break;
       default:
         return { error: `Error in the JQL Query: the fake does not know the field '${rawField}'.` };
@@ -594,7 +663,11 @@ function isInline(node: Json): boolean {
   if (!node || typeof node !== 'object') return false;
   switch (node.type) {
     case 'text':
-      return typeof node.text === 'string' && node.text.length > 0 && (node.marks === undefined || (Array.isArray(node.marks) && node.marks.every(isMark)));
+      return (
+        typeof node.text === 'string' &&
+        node.text.length > 0 &&
+        (node.marks === undefined || (Array.isArray(node.marks) && node.marks.every(isMark)))
+      );
     case 'hardBreak':
       return true;
     case 'mention':

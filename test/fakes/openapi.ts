@@ -225,7 +225,11 @@ export function createChecker(document: OpenApiDocument, options: CheckerOptions
     const match = best.find(({ route }) => route.item[method]);
     if (!match) {
       const allowed = Object.keys(matches[0]!.route.item).filter((key) => METHODS.has(key));
-      return { ok: false, status: 405, reason: `${request.method.toUpperCase()} not allowed on ${matches[0]!.route.template} (allowed: ${allowed.join(', ').toUpperCase()})` };
+      return {
+        ok: false,
+        status: 405,
+        reason: `${request.method.toUpperCase()} not allowed on ${matches[0]!.route.template} (allowed: ${allowed.join(', ').toUpperCase()})`,
+      };
     }
     const operation = operationFor(match.route, method);
 
@@ -250,10 +254,17 @@ export function createChecker(document: OpenApiDocument, options: CheckerOptions
       if (request.body === undefined) {
         if (operation.body.required) return { ok: false, status: 400, reason: 'request body is required' };
       } else {
-        const contentType = String(headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+        const contentType = String(headers['content-type'] ?? 'application/json')
+          .split(';')[0]!
+          .trim()
+          .toLowerCase();
         const media = pickMedia(operation.body.media, contentType);
         if (!media) {
-          return { ok: false, status: 400, reason: `unsupported content type ${contentType} (accepted: ${[...operation.body.media.keys()].join(', ')})` };
+          return {
+            ok: false,
+            status: 400,
+            reason: `unsupported content type ${contentType} (accepted: ${[...operation.body.media.keys()].join(', ')})`,
+          };
         }
         const validate = operation.body.media.get(media);
         if (validate && !validate(request.body)) {
@@ -290,7 +301,16 @@ export function createChecker(document: OpenApiDocument, options: CheckerOptions
       for (const [template, item] of Object.entries(document.paths)) {
         for (const method of Object.keys(item).filter((key) => METHODS.has(key))) {
           const op = item[method] as Json;
-          operationsById.set(op.operationId ?? `${method} ${template}`, { operationId: op.operationId, template, method, op, item, required: [], headerNames: [], queryNames: [] });
+          operationsById.set(op.operationId ?? `${method} ${template}`, {
+            operationId: op.operationId,
+            template,
+            method,
+            op,
+            item,
+            required: [],
+            headerNames: [],
+            queryNames: [],
+          });
         }
       }
     }

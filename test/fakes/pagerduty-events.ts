@@ -221,7 +221,14 @@ export async function startPagerDutyEventsFake(options: PagerDutyEventsFakeOptio
     const url = new URL(req.url ?? '/', 'http://fake.invalid');
     const method = (req.method ?? 'GET').toUpperCase();
     const raw = await readBody(req);
-    const record: RecordedEventRequest = { receivedAt: Date.now(), method, path: url.pathname, headers: req.headers, body: undefined, status: 0 };
+    const record: RecordedEventRequest = {
+      receivedAt: Date.now(),
+      method,
+      path: url.pathname,
+      headers: req.headers,
+      body: undefined,
+      status: 0,
+    };
     requests.push(record);
     const answer = (status: number, body: EventsBody, headers: Record<string, string> = {}) => {
       record.status = status;
@@ -239,11 +246,19 @@ export async function startPagerDutyEventsFake(options: PagerDutyEventsFakeOptio
     if (method !== 'POST') return answer(405, { status: 'Method Not Allowed', message: `${method} is not allowed on ${url.pathname}` });
     record.operationId = operationId;
 
-    const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const contentType = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
     if (contentType !== 'application/json') {
-      return answer(400, { status: 'Unrecognized object', message: 'Event object format is unrecognized', errors: [`Content-Type must be application/json, got '${contentType}'`] });
+      return answer(400, {
+        status: 'Unrecognized object',
+        message: 'Event object format is unrecognized',
+        errors: [`Content-Type must be application/json, got '${contentType}'`],
+      });
     }
-    if (raw.length > EVENT_SIZE_LIMIT) return answer(400, invalidEvent(`Event is ${raw.length} bytes, over the ${EVENT_SIZE_LIMIT} PagerDuty accepts`));
+    if (raw.length > EVENT_SIZE_LIMIT)
+      return answer(400, invalidEvent(`Event is ${raw.length} bytes, over the ${EVENT_SIZE_LIMIT} PagerDuty accepts`));
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));
@@ -253,11 +268,21 @@ export async function startPagerDutyEventsFake(options: PagerDutyEventsFakeOptio
     }
     record.body = body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      return answer(400, { status: 'Unrecognized object', message: 'Event object format is unrecognized', errors: ['expected a JSON object'] });
+      return answer(400, {
+        status: 'Unrecognized object',
+        message: 'Event object format is unrecognized',
+        errors: ['expected a JSON object'],
+      });
     }
     const event = body as Record<string, any>;
 
-    const checked = spec.check({ method, path: url.pathname, query: url.searchParams, headers: req.headers, body: withPlaceholderUrls(event) });
+    const checked = spec.check({
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      body: withPlaceholderUrls(event),
+    });
     if (!checked.ok) {
       record.spec = checked.reason;
       return answer(checked.status, invalidEvent(checked.reason));
@@ -297,13 +322,22 @@ export async function startPagerDutyEventsFake(options: PagerDutyEventsFakeOptio
     }
     if (decision.kind === 'error') {
       record.fault = 'error';
-      return answer(500, { status: 'Internal Server Error', message: 'The PagerDuty server experienced an error while processing the event.' });
+      return answer(500, {
+        status: 'Internal Server Error',
+        message: 'The PagerDuty server experienced an error while processing the event.',
+      });
     }
     if (overLimit(key)) return throttled();
 
     let accepted: EventsBody;
     if (operationId === 'createChangeEvent') {
-      changeEvents.push({ keyName, payload: event.payload, links: event.links, images: event.images, receivedAt: new Date().toISOString() });
+      changeEvents.push({
+        keyName,
+        payload: event.payload,
+        links: event.links,
+        images: event.images,
+        receivedAt: new Date().toISOString(),
+      });
       // The success text of change events is not in the sources; only `status: success` is (API-NOTES §2d).
       accepted = { status: 'success', message: 'Change event processed' };
     } else {
@@ -311,7 +345,10 @@ export async function startPagerDutyEventsFake(options: PagerDutyEventsFakeOptio
     }
     if (decision.applyThenFail) {
       record.fault = 'applyThenFail';
-      return answer(500, { status: 'Internal Server Error', message: 'The PagerDuty server experienced an error while processing the event.' });
+      return answer(500, {
+        status: 'Internal Server Error',
+        message: 'The PagerDuty server experienced an error while processing the event.',
+      });
     }
     return answer(202, accepted);
   };
@@ -346,9 +383,11 @@ function refusal(operationId: string, event: Record<string, any>): string | unde
   if (!['trigger', 'acknowledge', 'resolve'].includes(event.event_action)) return "'event_action' must be trigger, acknowledge or resolve";
   if (event.dedup_key !== undefined) {
     if (typeof event.dedup_key !== 'string') return "'dedup_key' must be a string";
-    if (event.dedup_key.length > DEDUP_KEY_LIMIT) return `'dedup_key' is ${event.dedup_key.length} characters, over the ${DEDUP_KEY_LIMIT} permitted`;
+    if (event.dedup_key.length > DEDUP_KEY_LIMIT)
+      return `'dedup_key' is ${event.dedup_key.length} characters, over the ${DEDUP_KEY_LIMIT} permitted`;
   }
-  if (event.event_action !== 'trigger' && (typeof event.dedup_key !== 'string' || event.dedup_key === '')) return "'dedup_key' is missing or blank";
+  if (event.event_action !== 'trigger' && (typeof event.dedup_key !== 'string' || event.dedup_key === ''))
+    return "'dedup_key' is missing or blank";
   if (event.event_action === 'trigger') {
     for (const field of ['source', 'severity'] as const) {
       if (typeof event.payload[field] !== 'string' || event.payload[field] === '') return `'payload.${field}' is missing or blank`;
@@ -375,9 +414,12 @@ function withPlaceholderUrls(event: Record<string, any>): Record<string, any> {
   };
   const copy: Record<string, any> = { ...event };
   if ('client_url' in copy) copy.client_url = web(copy.client_url);
-  if (Array.isArray(copy.links)) copy.links = copy.links.map((link: any) => (link && typeof link === 'object' ? { ...link, href: web(link.href) } : link));
+  if (Array.isArray(copy.links))
+    copy.links = copy.links.map((link: any) => (link && typeof link === 'object' ? { ...link, href: web(link.href) } : link));
   if (Array.isArray(copy.images)) {
-    copy.images = copy.images.map((image: any) => (image && typeof image === 'object' ? { ...image, src: web(image.src), ...('href' in image ? { href: web(image.href) } : {}) } : image));
+    copy.images = copy.images.map((image: any) =>
+      image && typeof image === 'object' ? { ...image, src: web(image.src), ...('href' in image ? { href: web(image.href) } : {}) } : image,
+    );
   }
   return copy;
 }

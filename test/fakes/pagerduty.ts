@@ -246,7 +246,8 @@ export async function startPagerDutyFake(options: PagerDutyFakeOptions = {}): Pr
         const incident = state.incidents.get(params.id ?? '');
         if (!incident) return [404, NOT_FOUND()];
         // "A maximum of 2000 notes can be added to an incident" (spec); the refusal's code is inferred.
-        if (incident.notes.length >= 2000) return [400, pdError('Invalid Input Provided', 2001, ['Product Limit Reached: 2000 notes per incident'])];
+        if (incident.notes.length >= 2000)
+          return [400, pdError('Invalid Input Provided', 2001, ['Product Limit Reached: 2000 notes per incident'])];
         const now = new Date().toISOString();
         const note: PagerDutyNote = {
           id: pdId(),
@@ -262,7 +263,12 @@ export async function startPagerDutyFake(options: PagerDutyFakeOptions = {}): Pr
       case 'updateIncident': {
         const incident = state.incidents.get(params.id ?? '');
         if (!incident) return [404, NOT_FOUND()];
-        const change = body.incident as { status?: PagerDutyIncident['status']; resolution?: string; title?: string; urgency?: 'high' | 'low' };
+        const change = body.incident as {
+          status?: PagerDutyIncident['status'];
+          resolution?: string;
+          title?: string;
+          urgency?: 'high' | 'low';
+        };
         // Error code 1001 is PagerDuty's "Incident Already Resolved"; answering it to a repeated resolve is inferred.
         if (change.status === 'resolved' && incident.status === 'resolved') return [400, pdError('Incident Already Resolved', 1001)];
         const now = new Date().toISOString();
@@ -288,7 +294,14 @@ export async function startPagerDutyFake(options: PagerDutyFakeOptions = {}): Pr
     const url = new URL(req.url ?? '/', 'http://fake.invalid');
     const method = (req.method ?? 'GET').toUpperCase();
     const raw = await readBody(req);
-    const record: RecordedRequest = { receivedAt: Date.now(), method, path: url.pathname, headers: req.headers, body: undefined, status: 0 };
+    const record: RecordedRequest = {
+      receivedAt: Date.now(),
+      method,
+      path: url.pathname,
+      headers: req.headers,
+      body: undefined,
+      status: 0,
+    };
     requests.push(record);
     const header = (name: string) => {
       const value = req.headers[name];
@@ -301,7 +314,11 @@ export async function startPagerDutyFake(options: PagerDutyFakeOptions = {}): Pr
       }
       windowCount += 1;
       const reset = Math.max(1, Math.ceil((windowStart + 60_000 - Date.now()) / 1000));
-      return { 'ratelimit-limit': String(RATE_LIMIT), 'ratelimit-remaining': String(Math.max(0, RATE_LIMIT - windowCount)), 'ratelimit-reset': String(reset) };
+      return {
+        'ratelimit-limit': String(RATE_LIMIT),
+        'ratelimit-remaining': String(Math.max(0, RATE_LIMIT - windowCount)),
+        'ratelimit-reset': String(reset),
+      };
     };
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       record.status = status;
@@ -328,7 +345,11 @@ export async function startPagerDutyFake(options: PagerDutyFakeOptions = {}): Pr
     if (raw.length > 0) {
       const contentType = (header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (contentType !== 'application/json') {
-        return answer(400, pdError('Invalid Input Provided', 2001, [`Content-Type must be application/json, got '${contentType}'`]), limits);
+        return answer(
+          400,
+          pdError('Invalid Input Provided', 2001, [`Content-Type must be application/json, got '${contentType}'`]),
+          limits,
+        );
       }
       try {
         body = JSON.parse(raw.toString('utf8'));

@@ -249,10 +249,7 @@ function specFromDocument(document: SwaggerDocument): SlackSpec {
   const validators = new Map<string, ValidateFunction | undefined>();
   const validator = (name: string) => {
     if (!validators.has(name)) {
-      validators.set(
-        name,
-        responseSchemas[name] ? ajv.getSchema(`https://warroom.invalid/slack-web-api#/responses/${name}`) : undefined,
-      );
+      validators.set(name, responseSchemas[name] ? ajv.getSchema(`https://warroom.invalid/slack-web-api#/responses/${name}`) : undefined);
     }
     return validators.get(name);
   };
@@ -266,11 +263,7 @@ function specFromDocument(document: SwaggerDocument): SlackSpec {
   });
 }
 
-function makeSpec(
-  source: SlackSpec['source'],
-  shapes: Map<string, MethodShape>,
-  checkResponse: SlackSpec['checkResponse'],
-): SlackSpec {
+function makeSpec(source: SlackSpec['source'], shapes: Map<string, MethodShape>, checkResponse: SlackSpec['checkResponse']): SlackSpec {
   return {
     source,
     method: (name) => shapes.get(name),

@@ -152,13 +152,7 @@ export interface SlackFake {
   problems(): string[];
   calls(method: string): RecordedRequest[];
   addUser(user: { email: string; id?: string; name?: string; realName?: string }): FakeUser;
-  addChannel(channel: {
-    name: string;
-    creator?: string;
-    isPrivate?: boolean;
-    isArchived?: boolean;
-    members?: string[];
-  }): FakeChannel;
+  addChannel(channel: { name: string; creator?: string; isPrivate?: boolean; isArchived?: boolean; members?: string[] }): FakeChannel;
   /** Another token (a person, another app) with its own identity and scopes. */
   addToken(token: string, identity: { userId: string; botId?: string; scopes?: string[] }): void;
   channelByName(name: string): FakeChannel | undefined;
@@ -281,7 +275,8 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     const raw = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const match = /^\/api\/([A-Za-z0-9_.]+)$/.exec(url.pathname);
-    const record: RecordedRequest = { receivedAt: Date.now(),
+    const record: RecordedRequest = {
+      receivedAt: Date.now(),
       method: match?.[1] ?? url.pathname,
       httpMethod: req.method ?? 'GET',
       args: {},
@@ -680,7 +675,14 @@ function createHandlers({ state, addChannel, nextTs, nowSeconds }: HandlerDeps):
       need(caller, manageScope(channel));
       notArchived(channel);
       member(caller, channel);
-      const ids = [...new Set((args.users ?? '').split(',').map((id) => id.trim()).filter(Boolean))];
+      const ids = [
+        ...new Set(
+          (args.users ?? '')
+            .split(',')
+            .map((id) => id.trim())
+            .filter(Boolean),
+        ),
+      ];
       if (ids.length === 0) throw new Refusal('no_user');
       if (ids.length > 1000) throw new Refusal('too_many_users');
       const errors: Array<{ user: string; ok: false; error: string }> = [];
@@ -735,14 +737,12 @@ function createHandlers({ state, addChannel, nextTs, nowSeconds }: HandlerDeps):
         if (!decoded) throw new Refusal('invalid_cursor');
         offset = Number(decoded[1]);
       }
-      const inRange = [...messagesOf(channel)]
-        .reverse()
-        .filter((message) => {
-          const key = tsKey(message.ts) as string;
-          if (oldest && (inclusive ? key < oldest : key <= oldest)) return false;
-          if (latest && (inclusive ? key > latest : key >= latest)) return false;
-          return true;
-        });
+      const inRange = [...messagesOf(channel)].reverse().filter((message) => {
+        const key = tsKey(message.ts) as string;
+        if (oldest && (inclusive ? key < oldest : key <= oldest)) return false;
+        if (latest && (inclusive ? key > latest : key >= latest)) return false;
+        return true;
+      });
       const page = inRange.slice(offset, offset + limit);
       const more = offset + limit < inRange.length;
       const withMetadata = isTrue(args.include_all_metadata);

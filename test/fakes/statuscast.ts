@@ -26,7 +26,18 @@ const COMPONENT_STATUSES = [
   'Monitoring',
   'Identified',
 ] as const;
-const CHANNELS = ['Mail', 'TextMessage', 'Slack', 'Webhook', 'Twitter', 'MSTeams', 'Facebook', 'Webex', 'GoogleCalendar', 'Akamai'] as const;
+const CHANNELS = [
+  'Mail',
+  'TextMessage',
+  'Slack',
+  'Webhook',
+  'Twitter',
+  'MSTeams',
+  'Facebook',
+  'Webex',
+  'GoogleCalendar',
+  'Akamai',
+] as const;
 const ROLES = ['Anonymous', 'Subscriber', 'Employee', 'Manager', 'Administrator'] as const;
 const STATUS_BY = ['All', 'Closed', 'OpenStarted', 'AllFuture', 'ScheduledFuture', 'OpenAll', 'Draft', 'ScheduledFutureOpenOnly'] as const;
 const STATUS_TYPE = ['All', 'HappeningNow', 'Closed', 'Draft', 'Published', 'Past', 'Future'] as const;
@@ -42,7 +53,11 @@ export type StatusCastComponentStatus = (typeof COMPONENT_STATUSES)[number];
 const int32 = z.int32();
 const dateTime = z.iso.datetime({ offset: true });
 const channels = z.array(z.enum(CHANNELS)).nullable().optional();
-const customField = z.strictObject({ name: z.string().nullable().optional(), value: z.string().nullable().optional(), required: z.boolean().optional() });
+const customField = z.strictObject({
+  name: z.string().nullable().optional(),
+  value: z.string().nullable().optional(),
+  required: z.boolean().optional(),
+});
 const scheduledMaintenance = z.strictObject({
   estimatedDurationMinutes: int32.nullable().optional(),
   notifyOnPublish: z.boolean().nullable().optional(),
@@ -152,7 +167,14 @@ const incidentView = z.strictObject({
   estimatedDurationMinutes: int32.nullable(),
   posts: z.array(postView).nullable(),
   affectedComponents: z
-    .array(z.strictObject({ componentId: int32.nullable(), componentName: z.string().nullable(), iconImageSrc: z.string().nullable(), directlyEffected: z.boolean() }))
+    .array(
+      z.strictObject({
+        componentId: int32.nullable(),
+        componentName: z.string().nullable(),
+        iconImageSrc: z.string().nullable(),
+        directlyEffected: z.boolean(),
+      }),
+    )
     .nullable(),
   affectedGroups: z.array(z.unknown()).nullable(),
   customFieldList: z.array(z.unknown()).nullable(),
@@ -270,7 +292,11 @@ function validationProblem(errors: Record<string, string[]>): Problem {
 function zodErrors(error: z.ZodError): Record<string, string[]> {
   const errors: Record<string, string[]> = {};
   for (const issue of error.issues) {
-    const field = issue.path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '') || '$';
+    const field =
+      issue.path.reduce<string>(
+        (out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)),
+        '',
+      ) || '$';
     (errors[field] ??= []).push(issue.message);
   }
   return errors;
@@ -361,7 +387,9 @@ export async function startStatusCastFake(options: StatusCastFakeOptions = {}): 
 
   const unknownComponents = (ids: number[] | null | undefined): Problem | undefined => {
     const unknown = (ids ?? []).filter((id) => !components.has(id));
-    return unknown.length > 0 ? validationProblem({ affectedComponents: unknown.map((id) => `Component ${id} does not exist.`) }) : undefined;
+    return unknown.length > 0
+      ? validationProblem({ affectedComponents: unknown.map((id) => `Component ${id} does not exist.`) })
+      : undefined;
   };
 
   /** A post added by create or update; a Closed post closes the incident. */
@@ -421,7 +449,11 @@ export async function startStatusCastFake(options: StatusCastFakeOptions = {}): 
         const refusal = unknownComponents(request.affectedComponents);
         if (refusal) return [400, refusal];
         const unknownPost = request.posts?.find((post) => post.id != null && !incident.posts.some((known) => known.id === post.id));
-        if (unknownPost) return [404, problem(404, 'Not Found', { detail: `Incident update ${unknownPost.id} was not found on incident ${incident.id}.` })];
+        if (unknownPost)
+          return [
+            404,
+            problem(404, 'Not Found', { detail: `Incident update ${unknownPost.id} was not found on incident ${incident.id}.` }),
+          ];
         if (request.title) incident.title = request.title;
         if (request.incidentType) incident.incidentType = request.incidentType;
         if (request.affectedComponents) incident.affectedComponents = [...new Set(request.affectedComponents)];
@@ -508,13 +540,24 @@ export async function startStatusCastFake(options: StatusCastFakeOptions = {}): 
     const url = new URL(req.url ?? '/', 'http://fake.invalid');
     const method = (req.method ?? 'GET').toUpperCase();
     const raw = await readBody(req);
-    const record: RecordedRequest = { receivedAt: Date.now(), method, path: url.pathname, headers: req.headers, body: undefined, status: 0 };
+    const record: RecordedRequest = {
+      receivedAt: Date.now(),
+      method,
+      path: url.pathname,
+      headers: req.headers,
+      body: undefined,
+      status: 0,
+    };
     requests.push(record);
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       record.status = status;
       if (status >= 400 && body && typeof body === 'object') {
         const refusal = body as Problem;
-        record.refused = [refusal.title, refusal.detail, ...Object.entries(refusal.errors ?? {}).map(([field, messages]) => `${field}: ${messages.join(' ')}`)]
+        record.refused = [
+          refusal.title,
+          refusal.detail,
+          ...Object.entries(refusal.errors ?? {}).map(([field, messages]) => `${field}: ${messages.join(' ')}`),
+        ]
           .filter(Boolean)
           .join(' | ');
       } else if (status >= 400) {
@@ -542,7 +585,10 @@ export async function startStatusCastFake(options: StatusCastFakeOptions = {}): 
 
     let body: unknown;
     if (method !== 'GET') {
-      const contentType = (typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : '').split(';')[0]!.trim().toLowerCase();
+      const contentType = (typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : '')
+        .split(';')[0]!
+        .trim()
+        .toLowerCase();
       // Every v4 operation here takes application/json only [inferred: ASP.NET answers other types 415].
       if (contentType !== 'application/json') return answer(415, problem(415, 'Unsupported Media Type'));
       try {
@@ -551,7 +597,8 @@ export async function startStatusCastFake(options: StatusCastFakeOptions = {}): 
         return answer(400, validationProblem({ $: ['The request body is not valid JSON.'] }));
       }
       record.body = body;
-      const schema = route.operation === 'createIncident' ? incidentCreate : route.operation === 'updateIncident' ? incidentUpdate : incidentSearch;
+      const schema =
+        route.operation === 'createIncident' ? incidentCreate : route.operation === 'updateIncident' ? incidentUpdate : incidentSearch;
       const parsed = schema.safeParse(body);
       if (!parsed.success) return answer(400, validationProblem(zodErrors(parsed.error)));
       body = parsed.data;

@@ -158,7 +158,8 @@ export async function startVictorOpsFake(options: VictorOpsFakeOptions = {}): Pr
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://fake.invalid');
     const raw = await readBody(req);
-    const record: RecordedRequest = { receivedAt: Date.now(),
+    const record: RecordedRequest = {
+      receivedAt: Date.now(),
       method: req.method ?? 'GET',
       path: url.pathname.split(apiKey).join('<key>'),
       headers: req.headers,

@@ -30,7 +30,15 @@ import { startStack } from '../stack.js';
 const stack = await startStack({
   name: 'record',
   fakes: {},
-  monitors: ['monitors:', '  - name: checkout-api', '  - name: search-api', '    waitTime: 2s', '  - name: orders-api', '    combineAlerts: true', ''].join('\n'),
+  monitors: [
+    'monitors:',
+    '  - name: checkout-api',
+    '  - name: search-api',
+    '    waitTime: 2s',
+    '  - name: orders-api',
+    '    combineAlerts: true',
+    '',
+  ].join('\n'),
   env: { SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com', SLACK_ARCHIVE_DELAY: '1s' },
   api: false,
 });
@@ -93,7 +101,10 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
       await dispatcher.dispatch(event(full, 'trigger', { eventId: 'dup' }));
       await dispatcher.dispatch(event(full, 'trigger', { eventId: 'dup' }));
       await dispatcher.dispatch(event(full, 'trigger'));
-      await settled(incidentKey('pagerduty', full), (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+      await settled(
+        incidentKey('pagerduty', full),
+        (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done',
+      );
       await dispatcher.dispatch(event(full, 'acknowledge', { actor: 'Dana Oncall' }));
       await dispatcher.dispatch(event(full, 'annotate', { title: undefined, note: 'rolled back' }));
       await dispatcher.dispatch(event(full, 'update', { severity: 'warning' }));
@@ -109,8 +120,13 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
     async record() {
       const acked = 'PACK01';
       await dispatcher.dispatch(event(acked, 'acknowledge', { actor: 'Dana Oncall' }));
-      await settled(incidentKey('pagerduty', acked), (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
-      await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', acked))).signal(resolveSignal, { by: 'deploy-bot', note: 'auto' });
+      await settled(
+        incidentKey('pagerduty', acked),
+        (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done',
+      );
+      await client.workflow
+        .getHandle(workflowIdFor(incidentKey('pagerduty', acked)))
+        .signal(resolveSignal, { by: 'deploy-bot', note: 'auto' });
       await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', acked))).result();
       await save('opened-by-acknowledge-resolved-by-signal', incidentKey('pagerduty', acked));
     },
@@ -132,7 +148,10 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
     async record() {
       const open = 'POPEN01';
       await dispatcher.dispatch(event(open, 'trigger'));
-      await settled(incidentKey('pagerduty', open), (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+      await settled(
+        incidentKey('pagerduty', open),
+        (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done',
+      );
       await save('open-incident', incidentKey('pagerduty', open));
     },
   },
@@ -142,9 +161,15 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
     async record() {
       const again = 'PREOPEN01';
       await dispatcher.dispatch(event(again, 'trigger'));
-      await settled(incidentKey('pagerduty', again), (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+      await settled(
+        incidentKey('pagerduty', again),
+        (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done',
+      );
       await dispatcher.dispatch(event(again, 'resolve'));
-      await settled(incidentKey('pagerduty', again), (state) => state.steps.jiraTransition !== undefined && state.steps.slackStatusMessage?.status === 'done');
+      await settled(
+        incidentKey('pagerduty', again),
+        (state) => state.steps.jiraTransition !== undefined && state.steps.slackStatusMessage?.status === 'done',
+      );
       await dispatcher.dispatch(event(again, 'trigger'));
       await settled(incidentKey('pagerduty', again), (state) => state.status === 'triggered');
       await dispatcher.dispatch(event(again, 'resolve'));
@@ -159,7 +184,11 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
       const down = 'PJIRADOWN01';
       jira.faults.set('*', { errors: 5 });
       await dispatcher.dispatch(event(down, 'trigger'));
-      await settled(incidentKey('pagerduty', down), (state) => state.steps.jiraTicket?.status === 'done' && state.steps.timelinePost?.status === 'done', 60_000);
+      await settled(
+        incidentKey('pagerduty', down),
+        (state) => state.steps.jiraTicket?.status === 'done' && state.steps.timelinePost?.status === 'done',
+        60_000,
+      );
       jira.faults.clear();
       await dispatcher.dispatch(event(down, 'resolve'));
       await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', down))).result();
@@ -175,7 +204,11 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
       const key = incidentKey('pagerduty', id);
       const handle = client.workflow.getHandle(workflowIdFor(key));
       await dispatcher.dispatch(event(id, 'trigger'));
-      await settled(key, (state) => state.steps.slackPin?.status === 'done' && state.steps.statusPage?.status === 'done' && state.steps.changeRoom?.status === 'done');
+      await settled(
+        key,
+        (state) =>
+          state.steps.slackPin?.status === 'done' && state.steps.statusPage?.status === 'done' && state.steps.changeRoom?.status === 'done',
+      );
       await handle.signal(acknowledgeSignal, { by: 'dana.oncall', via: 'slack' });
       await settled(key, (state) => state.steps.pagerdutySync?.status === 'done');
       await dispatcher.dispatch(event(id, 'acknowledge', { actor: 'Dana Oncall' }));
@@ -216,7 +249,13 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
     async record() {
       const keys = ['api-orders-01', 'api-orders-02'].map((id) => incidentKey('api', id));
       for (const [index, id] of ['api-orders-01', 'api-orders-02'].entries()) {
-        await dispatcher.dispatch({ ...event(id, 'trigger'), source: 'api', key: keys[index] as string, service: 'orders-api', assignees: [] });
+        await dispatcher.dispatch({
+          ...event(id, 'trigger'),
+          source: 'api',
+          key: keys[index] as string,
+          service: 'orders-api',
+          assignees: [],
+        });
       }
       for (const key of keys) await settled(key, (state) => state.steps.statusPage?.status === 'done');
       for (const key of keys) {
@@ -299,7 +338,10 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
     async record() {
       const id = 'PV2OPEN01';
       await dispatcher.dispatch(event(id, 'trigger'));
-      await settled(incidentKey('pagerduty', id), (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+      await settled(
+        incidentKey('pagerduty', id),
+        (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done',
+      );
       await save('core-v2-open-incident', incidentKey('pagerduty', id));
     },
   },
@@ -343,7 +385,11 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
       const key = incidentKey('pagerduty', id);
       const handle = client.workflow.getHandle(workflowIdFor(key));
       await dispatcher.dispatch(event(id, 'trigger'));
-      await settled(key, (state) => state.steps.slackPin?.status === 'done' && state.steps.statusPage?.status === 'done' && state.steps.changeRoom?.status === 'done');
+      await settled(
+        key,
+        (state) =>
+          state.steps.slackPin?.status === 'done' && state.steps.statusPage?.status === 'done' && state.steps.changeRoom?.status === 'done',
+      );
       await handle.executeUpdate(acknowledgeUpdate, { args: [{ by: 'dana.oncall', via: 'slack' }] });
       await settled(key, (state) => state.steps.pagerdutySync?.status === 'done');
       await dispatcher.dispatch(event(id, 'acknowledge', { actor: 'Dana Oncall' }));
@@ -385,7 +431,13 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
       const ids = ['api-v2-orders-01', 'api-v2-orders-02'];
       const keys = ids.map((id) => incidentKey('api', id));
       for (const [index, id] of ids.entries()) {
-        await dispatcher.dispatch({ ...event(id, 'trigger'), source: 'api', key: keys[index] as string, service: 'orders-api', assignees: [] });
+        await dispatcher.dispatch({
+          ...event(id, 'trigger'),
+          source: 'api',
+          key: keys[index] as string,
+          service: 'orders-api',
+          assignees: [],
+        });
       }
       for (const key of keys) await settled(key, (state) => state.steps.statusPage?.status === 'done');
       for (const key of keys) {
@@ -406,11 +458,20 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
       await dispatcher.dispatch({ ...event(id, 'trigger'), source: 'api', key, service: undefined, assignees: [] });
       await settled(key, (state) => state.failures?.jiraTicket?.alert === 'open' && state.steps.timelinePost !== undefined);
       await handle.signal(retrySignal, { by: 'ops@example.com', via: 'api' });
-      await settled(key, (state) => state.steps.jiraTicket?.status === 'failed' && state.timeline.some((entry) => entry.what === 'retry failed steps'));
+      await settled(
+        key,
+        (state) => state.steps.jiraTicket?.status === 'failed' && state.timeline.some((entry) => entry.what === 'retry failed steps'),
+      );
       jira.requiredFields = {};
       await settled(key, (state) => state.steps.jiraTicket?.status !== 'pending');
       await handle.executeUpdate(retryUpdate, { args: [{ by: 'ops@example.com', via: 'api' }] });
-      await settled(key, (state) => state.steps.jiraTicket?.status === 'done' && state.failures?.jiraTicket === undefined && state.steps.slackTopic?.status === 'done');
+      await settled(
+        key,
+        (state) =>
+          state.steps.jiraTicket?.status === 'done' &&
+          state.failures?.jiraTicket === undefined &&
+          state.steps.slackTopic?.status === 'done',
+      );
       await handle.executeUpdate(resolveUpdate, { args: [{ by: 'ops@example.com', via: 'api' }] });
       await handle.result();
       await save('core-v2-failure-alert-and-retry', key);
@@ -419,7 +480,9 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
 ];
 
 const wanted = scenarios.filter((scenario) => !existsSync(historyFile(scenario.name)));
-process.stdout.write(`recording ${wanted.length} new scenario(s); ${scenarios.length - wanted.length} already recorded, kept as they are\n`);
+process.stdout.write(
+  `recording ${wanted.length} new scenario(s); ${scenarios.length - wanted.length} already recorded, kept as they are\n`,
+);
 for (const scenario of wanted) await scenario.record();
 
 await stack.stop();

@@ -11,15 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, CloseLoopSettings, StepInput, StepOutcome } from '../../activities/index.js';
-import type {
-  ActorNote,
-  IncidentEvent,
-  IncidentState,
-  SourceName,
-  StepName,
-  StepRecord,
-  TimelineEntry,
-} from '../../shared/incident.js';
+import type { ActorNote, IncidentEvent, IncidentState, SourceName, StepName, StepRecord, TimelineEntry } from '../../shared/incident.js';
 import { acknowledgeSignal, incidentEventSignal, incidentQuery, resolveSignal, retrySignal } from '../../shared/messages.js';
 import { severityKey, statusKey } from '../../shared/search-attributes.js';
 
@@ -246,7 +238,12 @@ export async function legacyIncidentWorkflow(input: LegacyIncidentInput): Promis
   };
 
   /** A PagerDuty change event for something warroom did; once per action (the step is recorded). */
-  const changeEvent = async (name: StepName, change: NonNullable<StepInput['change']>, what: string, extra: Partial<StepInput> = {}): Promise<void> => {
+  const changeEvent = async (
+    name: StepName,
+    change: NonNullable<StepInput['change']>,
+    what: string,
+    extra: Partial<StepInput> = {},
+  ): Promise<void> => {
     if (!(await loopSettings).changeEvents || state.steps[name]?.status === 'done') return;
     await runStep(name, what, () => steps.sendChangeEvent(stepInput({ ...extra, change })));
   };
@@ -286,7 +283,11 @@ export async function legacyIncidentWorkflow(input: LegacyIncidentInput): Promis
         record({ actor: 'warroom', what: 'read status page and PagerDuty settings', outcome: 'failed', detail: (err as Error).message });
         return NO_CLOSE_LOOP;
       });
-      background.push(ticket.then(() => (exists('jiraTicket') ? changeEvent('changeTicket', 'ticket', 'PagerDuty change event: ticket opened') : undefined)));
+      background.push(
+        ticket.then(() =>
+          exists('jiraTicket') ? changeEvent('changeTicket', 'ticket', 'PagerDuty change event: ticket opened') : undefined,
+        ),
+      );
     }
     const statusPage = closeLoop ? postStatusPage() : runStep('statusPage', 'post status page', () => steps.postStatusPage(stepInput()));
     const room = (async () => {
@@ -333,7 +334,12 @@ export async function legacyIncidentWorkflow(input: LegacyIncidentInput): Promis
     state.statusPage = { monitor: plan.monitor, combined: plan.combineAlerts };
     if (plan.waitMs > 0) {
       state.steps.statusPage = { status: 'pending', detail: `waiting ${plan.waitMs / 1000} s (monitor "${plan.monitor}")` };
-      record({ actor: 'warroom', what: 'post status page', outcome: 'pending', detail: `wait time ${plan.waitMs / 1000} s before posting` });
+      record({
+        actor: 'warroom',
+        what: 'post status page',
+        outcome: 'pending',
+        detail: `wait time ${plan.waitMs / 1000} s before posting`,
+      });
       if (await condition(() => state.status === 'resolved', plan.waitMs)) {
         const detail = `resolved within the ${plan.waitMs / 1000} s wait time: nothing posted`;
         state.steps.statusPage = { status: 'skipped', detail };
@@ -343,7 +349,9 @@ export async function legacyIncidentWorkflow(input: LegacyIncidentInput): Promis
     }
     const ref = { monitor: plan.monitor, externalId: state.key };
     const posted = plan.combineAlerts
-      ? await runStep('statusPage', `join the status page of monitor "${plan.monitor}"`, () => steps.attachToStatusPage(stepInput({ statusPage: ref })))
+      ? await runStep('statusPage', `join the status page of monitor "${plan.monitor}"`, () =>
+          steps.attachToStatusPage(stepInput({ statusPage: ref })),
+        )
       : await runStep('statusPage', 'post status page', () => steps.postStatusPage(stepInput({ statusPage: ref })));
     if (posted.status === 'done' && !plan.combineAlerts) {
       await changeEvent('changeStatusPage', 'statusPage', 'PagerDuty change event: status page posted', {
@@ -556,34 +564,56 @@ export async function legacyIncidentWorkflow(input: LegacyIncidentInput): Promis
     const pageRef = page ? { monitor: page.monitor, externalId: state.key, id: refs.statusPage } : undefined;
     const change = (action: NonNullable<StepInput['change']>) => () => steps.sendChangeEvent(stepInput({ change: action }));
     switch (name) {
-      case 'jiraTicket': return () => steps.openTicket(input);
-      case 'slackChannel': return () => steps.openChannel(input);
-      case 'slackInvite': return () => steps.inviteResponders(input);
-      case 'slackTopic': return () => steps.setChannelTopic(input);
-      case 'slackSummary': return () => steps.postSummary(input);
-      case 'slackPin': return () => steps.pinSummary(input);
-      case 'slackAnnounce': return () => steps.announceChannel(input);
-      case 'timelinePost': return () => steps.postTimelineNote(input);
-      case 'pagerdutySync': return () => steps.syncPagerDuty(input);
-      case 'victoropsSync': return () => steps.syncVictorOps(input);
-      case 'jiraComment': return () => steps.commentTicket(input);
-      case 'jiraTransition': return () => steps.transitionTicket(input);
-      case 'slackSummaryUpdate': return () => steps.updateSummary(input);
-      case 'slackStatusMessage': return () => steps.postStatusMessage(input);
-      case 'slackArchive': return () => steps.archiveChannel(input);
+      case 'jiraTicket':
+        return () => steps.openTicket(input);
+      case 'slackChannel':
+        return () => steps.openChannel(input);
+      case 'slackInvite':
+        return () => steps.inviteResponders(input);
+      case 'slackTopic':
+        return () => steps.setChannelTopic(input);
+      case 'slackSummary':
+        return () => steps.postSummary(input);
+      case 'slackPin':
+        return () => steps.pinSummary(input);
+      case 'slackAnnounce':
+        return () => steps.announceChannel(input);
+      case 'timelinePost':
+        return () => steps.postTimelineNote(input);
+      case 'pagerdutySync':
+        return () => steps.syncPagerDuty(input);
+      case 'victoropsSync':
+        return () => steps.syncVictorOps(input);
+      case 'jiraComment':
+        return () => steps.commentTicket(input);
+      case 'jiraTransition':
+        return () => steps.transitionTicket(input);
+      case 'slackSummaryUpdate':
+        return () => steps.updateSummary(input);
+      case 'slackStatusMessage':
+        return () => steps.postStatusMessage(input);
+      case 'slackArchive':
+        return () => steps.archiveChannel(input);
       case 'statusPage':
         if (!page || !pageRef) return undefined;
-        return page.combined ? () => steps.attachToStatusPage(stepInput({ statusPage: pageRef })) : () => steps.postStatusPage(stepInput({ statusPage: pageRef }));
+        return page.combined
+          ? () => steps.attachToStatusPage(stepInput({ statusPage: pageRef }))
+          : () => steps.postStatusPage(stepInput({ statusPage: pageRef }));
       case 'statusPageClose':
         if (!page || !pageRef) return undefined;
         return page.combined
           ? () => steps.detachFromStatusPage(stepInput({ statusPage: pageRef }))
           : () => steps.closeStatusPage(stepInput({ statusPage: pageRef }));
-      case 'changeTicket': return change('ticket');
-      case 'changeRoom': return change('room');
-      case 'changeStatusPage': return change('statusPage');
-      case 'changeResolved': return change('resolved');
-      default: return undefined;
+      case 'changeTicket':
+        return change('ticket');
+      case 'changeRoom':
+        return change('room');
+      case 'changeStatusPage':
+        return change('statusPage');
+      case 'changeResolved':
+        return change('resolved');
+      default:
+        return undefined;
     }
   };
 
