@@ -158,7 +158,7 @@ export class StepRunner {
   }
 
   private async runStep(name: ActiveStep, ticket: number, change?: Change): Promise<void> {
-    const spec: StepSpec = STEPS[name];
+    const spec: StepSpec<ActiveStep> = STEPS[name];
     const { incident } = this;
     const ctx: StepContext = { state: incident.state, change, settings: this.settings, assigneeEmails: this.assigneeEmails };
     await condition(() => this.queues.get(name)?.[0] === ticket);
@@ -202,13 +202,13 @@ export class StepRunner {
     if (spec.echoes) incident.pushedStatus(input.status);
     // Scheduled before this run leaves its queue, so steps waiting on it also wait for what follows.
     for (const next of spec.then ?? []) {
-      if (typeof next === 'string') void this.schedule(next as ActiveStep, change);
-      else if (incident.state.steps[next.onlyIfRan] !== undefined) void this.schedule(next.step as ActiveStep, change);
+      if (typeof next === 'string') void this.schedule(next, change);
+      else if (incident.state.steps[next.onlyIfRan] !== undefined) void this.schedule(next.step, change);
     }
   }
 
   /** A wait before the step's first run (a durable timer). True when a resolve came first and the step is skipped. */
-  private async delayed(name: ActiveStep, what: string, spec: StepSpec, ctx: StepContext): Promise<boolean> {
+  private async delayed(name: ActiveStep, what: string, spec: StepSpec<ActiveStep>, ctx: StepContext): Promise<boolean> {
     const delay = await spec.delay?.(ctx);
     if (!delay) return false;
     this.incident.stepPending(name, delay.waiting);

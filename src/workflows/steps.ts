@@ -7,7 +7,7 @@
  * Pure data and small functions: no Temporal calls, so the table is checked by unit tests.
  */
 import type { Activities, IncidentSettings, StepInput, StepOutcome } from '../activities/index.js';
-import type { IncidentState, StepName } from '../shared/incident.js';
+import type { IncidentState } from '../shared/incident.js';
 import type { Change } from './incident-state.js';
 
 /** What a step can see when it decides whether and how to run. */
@@ -36,12 +36,13 @@ export interface Delay {
 }
 
 /** A step that runs after another, at most `grace` later even if that one is still running. */
-export type After = StepName | { step: StepName; grace: string };
+export type After<Name extends string = string> = Name | { step: Name; grace: string };
 
-/** A step that follows another's success, `onlyIf` a step it refreshes has already run. */
-export type FollowUp = StepName | { step: StepName; onlyIfRan: StepName };
+/** A step that follows another's success, only if a step it refreshes (`onlyIfRan`) has already run. */
+export type FollowUp<Name extends string = string> = Name | { step: Name; onlyIfRan: Name };
 
-export interface StepSpec {
+/** One step; `Name` is every step of the table, so a reference to a step that does not exist does not compile. */
+export interface StepSpec<Name extends string = string> {
   /** The timeline's words for it. */
   what: string | ((ctx: StepContext) => string);
   /** The one activity it calls. */
@@ -49,9 +50,9 @@ export interface StepSpec {
   /** Extra input for the activity (the status page it works on, the change it reports...). */
   input?: (ctx: StepContext) => Partial<StepInput> | Promise<Partial<StepInput>>;
   /** Steps whose result it needs: it waits for them to settle and runs only when all are done. */
-  needs?: StepName[];
+  needs?: readonly Name[];
   /** Steps it runs after, whatever their outcome. */
-  after?: After[];
+  after?: readonly After<Name>[];
   /** Whether it applies to this incident (settings, source, status page plan). */
   when?: (ctx: StepContext) => Guard | Promise<Guard>;
   /** A wait before its first run (the status page's wait time). */
@@ -61,7 +62,7 @@ export interface StepSpec {
   /** `retry` re-runs it when it failed. Every step does today; a step that must not opts out here. */
   retry: boolean;
   /** What runs when it succeeds: on its first run and when a retry recovers it. */
-  then?: FollowUp[];
+  then?: readonly FollowUp<Name>[];
   /** It pushes the incident's status to the source tool: the webhook that comes back is an echo. */
   echoes?: boolean;
 }
@@ -69,11 +70,15 @@ export interface StepSpec {
 /** How long the room waits for the ticket before it says "ticket pending". */
 export const TICKET_GRACE = '10 seconds';
 
-const done = (state: IncidentState, name: StepName) => state.steps[name]?.status === 'done' && Boolean(state.steps[name]?.ref);
+const done = (state: IncidentState, name: string) => state.steps[name]?.status === 'done' && Boolean(state.steps[name]?.ref);
 const statusOf = (ctx: StepContext) => ctx.change?.status ?? ctx.state.status;
 const changeEventsOn = async (ctx: StepContext) => (await ctx.settings).changeEvents;
 /** The change events report what exists, once; when change events are off they are left out. */
-const changeEvent = (what: string, change: NonNullable<StepInput['change']>, needs: StepName[]): StepSpec => ({
+const changeEvent = <const Needs extends string>(
+  what: string,
+  change: NonNullable<StepInput['change']>,
+  needs: Needs[],
+): StepSpec<Needs> => ({
   what: `PagerDuty change event: ${what}`,
   call: (a, input) => a.sendChangeEvent(input),
   input: () => ({ change }),
@@ -93,11 +98,16 @@ const syncsSource =
   (ctx: StepContext): Guard =>
     ctx.state.source === source && (ctx.change?.origin ?? source) !== source;
 /** Announcements wait until the room has its topic, summary and pin: what they update must exist. */
-const ROOM: After[] = ['slackChannel', 'slackInvite', 'slackTopic', 'slackSummary', 'slackPin', 'slackAnnounce'];
-const FURNISHING: After[] = ['slackInvite', { step: 'jiraTicket', grace: TICKET_GRACE }];
+const ROOM = ['slackChannel', 'slackInvite', 'slackTopic', 'slackSummary', 'slackPin', 'slackAnnounce'] as const;
+const FURNISHING = ['slackInvite', { step: 'jiraTicket', grace: TICKET_GRACE }] as const;
+
+/** The table, typed so that every step it names is one of its own keys. */
+function defineSteps<const Name extends string>(table: { [K in Name]: StepSpec<NoInfer<Name>> }): { [K in Name]: StepSpec<Name> } {
+  return table;
+}
 
 /** The step table. Keys are the names in `state.steps`; keep them stable (recorded states use them). */
-export const STEPS = {
+export const STEPS = defineSteps({
   jiraTicket: {
     what: 'open Jira ticket',
     call: (a, input) => a.openTicket(input),
@@ -256,7 +266,7 @@ export const STEPS = {
     needs: ['slackChannel'],
     retry: true,
   },
-} satisfies Partial<Record<StepName, StepSpec>>;
+});
 
 /** The steps this version runs (the table's keys). */
 export type ActiveStep = keyof typeof STEPS;
@@ -288,7 +298,7 @@ export function stepWords(spec: StepSpec, ctx: StepContext): string {
 }
 
 /** Whether a step's output exists (done, with what it made). */
-export function exists(state: IncidentState, name: StepName): boolean {
+export function exists(state: IncidentState, name: string): boolean {
   return done(state, name);
 }
 
