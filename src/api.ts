@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { AcceptTimeoutError, Dispatcher, isTemporalUnavailable, type ActionResult, type DispatchResult } from './dispatch.js';
@@ -84,16 +84,52 @@ const outcomeOf = (res: Response): Outcome => (res.locals.outcome ??= {}) as Out
 /** Routes whose requests are logged at debug: probes and scrapes arrive every few seconds. */
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
-/** The HTTP ingress: verify → normalise → signal-with-start. No listen() here. */
-export function createApp({ client, config, logger, metrics, sources = SOURCE_REGISTRY }: AppDeps) {
+/** What every group of routes shares. */
+interface Routes {
+  app: Express;
+  deps: Required<AppDeps>;
+  dispatcher: Dispatcher;
+  /** The API's own routes (actions, reads) take the same token as its source, POST /incidents. */
+  requireApiToken: (req: Request, res: Response, next: NextFunction) => void;
+  /** After a 503 for a timeout, logs whether Temporal took the call after all (a sender's retry is then a repeat). */
+  logLateAnswer: (err: unknown, fields: { source: string; key?: string }) => void;
+}
+
+/** The HTTP ingress: verify → normalise → signal-with-start, and people's actions as updates. No listen() here. */
+export function createApp(options: AppDeps): Express {
+  const deps: Required<AppDeps> = { sources: SOURCE_REGISTRY, ...options };
+  const { config, logger } = deps;
   const app = express();
-  const dispatcher = new Dispatcher(client, config.temporal.taskQueue);
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.use(observeRequests(deps));
+  const routes: Routes = {
+    app,
+    deps,
+    dispatcher: new Dispatcher(deps.client, config.temporal.taskQueue),
+    requireApiToken: (req, _res, next) => {
+      const verdict = apiSource.authenticate?.(req.headers, config.sources.api) ?? { ok: true };
+      next(verdict.ok ? undefined : new HttpError(verdict.status, verdict.error));
+    },
+    logLateAnswer: (err, fields) => {
+      if (!(err instanceof AcceptTimeoutError)) return;
+      void err.late.then((outcome) => logger.warn({ ...fields, outcome }, 'temporal answered after the deadline'));
+    },
+  };
+  mountSources(routes);
+  mountSlackInteractions(routes);
+  mountIncidentActions(routes);
+  mountReads(routes);
+  mountOperations(routes);
+  app.use((_req: Request, _res: Response, next: NextFunction) => next(new HttpError(404, 'not found')));
+  app.use(handleErrors(logger));
+  return app;
+}
 
-  // One place measures and logs every request, whatever route and outcome: one line per request.
-  app.use((req: Request, res: Response, next: NextFunction) => {
+/** One place measures and logs every request, whatever route and outcome: one line per request. */
+function observeRequests({ logger, metrics }: Pick<AppDeps, 'logger' | 'metrics'>) {
+  return (req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -109,20 +145,11 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
       else logger.info(line, 'request');
     });
     next();
-  });
-
-  // The API's own routes (actions, reads) take the same token as its source, POST /incidents.
-  const requireApiToken = (req: Request, _res: Response, next: NextFunction) => {
-    const verdict = apiSource.authenticate?.(req.headers, config.sources.api) ?? { ok: true };
-    next(verdict.ok ? undefined : new HttpError(verdict.status, verdict.error));
   };
+}
 
-  /** After a 503 for a timeout, says whether Temporal took the call after all (a sender's retry is then a repeat). */
-  const logLateAnswer = (err: unknown, fields: { source: string; key?: string }) => {
-    if (!(err instanceof AcceptTimeoutError)) return;
-    void err.late.then((outcome) => logger.warn({ ...fields, outcome }, 'temporal answered after the deadline'));
-  };
-
+/** Every source the same way: credentials in headers, content type, raw body, signature, normalise, dispatch. */
+function mountSources({ app, deps, dispatcher, logLateAnswer }: Routes): void {
   /** Answers for one normalised event: 202 once Temporal has it durably; a note for an incident with no open run is ignored. */
   const answer = async (res: Response, source: string, normalised: Normalised) => {
     const done = (status: number, body: object, outcome: string, key?: string) => {
@@ -152,9 +179,8 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
     res.status(verdict.status).json({ error: verdict.error });
   };
 
-  // Every source the same way: credentials in headers, content type, raw body, signature, normalise.
-  for (const source of sources) {
-    const settings = (config.sources as Record<string, unknown>)[source.name];
+  for (const source of deps.sources) {
+    const settings = (deps.config.sources as Record<string, unknown>)[source.name];
     const authenticate = (req: Request, res: Response, next: NextFunction) => {
       const verdict = source.authenticate?.(req.headers, settings) ?? { ok: true };
       if (verdict.ok) return next();
@@ -167,8 +193,11 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
       await answer(res, source.name, source.normalise(request));
     });
   }
+}
 
-  // Slack's Interactivity Request URL: clicks on the summary's Acknowledge / Resolve buttons.
+/** Slack's Interactivity Request URL: clicks on the summary's Acknowledge / Resolve buttons. */
+function mountSlackInteractions({ app, deps, dispatcher, logLateAnswer }: Routes): void {
+  const { config } = deps;
   app.post(
     '/slack/interactions',
     (_req: Request, _res: Response, next: NextFunction) => {
@@ -219,8 +248,10 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
       return done(200, undefined, kind, result.outcome, { key, actor });
     },
   );
+}
 
-  // Updates on an open run, answered with what happened; a key with no open run is a 404 and starts nothing.
+/** Acknowledge, resolve, retry: updates on an open run, answered with what happened; no open run is a 404 and starts nothing. */
+function mountIncidentActions({ app, dispatcher, requireApiToken, logLateAnswer }: Routes): void {
   for (const action of ['acknowledge', 'resolve', 'retry'] as const) {
     app.post(
       `/incidents/:key/${action}`,
@@ -264,7 +295,11 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
       },
     );
   }
+}
 
+/** An incident's state and timeline, and the open incidents. */
+function mountReads({ app, deps, requireApiToken }: Routes): void {
+  const { client } = deps;
   app.get('/incidents/:key', requireApiToken, async (req, res, next) => {
     const key = String(req.params.key);
     if (!KEY_PATTERN.test(key)) return next(new HttpError(404, `no incident ${key}`));
@@ -283,7 +318,11 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
       next(err);
     }
   });
+}
 
+/** Liveness, readiness (Temporal reachable) and Prometheus metrics. */
+function mountOperations({ app, deps }: Routes): void {
+  const { client, metrics } = deps;
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
@@ -300,12 +339,14 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+}
 
-  app.use((_req: Request, _res: Response, next: NextFunction) => next(new HttpError(404, 'not found')));
-
-  // Express error handler: body-parser errors carry `status`/`type`; Temporal's unavailability is a
-  // 503 (retry later); anything else is a bug, a 500 (retrying would fail the same way).
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+/**
+ * Express error handler: body-parser errors carry `status`/`type`; Temporal's unavailability is a
+ * 503 (retry later); anything else is a bug, a 500 (retrying would fail the same way).
+ */
+function handleErrors(logger: Logger) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status = errorStatus(err);
     if (status >= 500) {
       const done = outcomeOf(res);
@@ -322,9 +363,7 @@ export function createApp({ client, config, logger, metrics, sources = SOURCE_RE
     if (err instanceof HttpError && err.field) body.field = err.field;
     if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
     res.status(status).json(body);
-  });
-
-  return app;
+  };
 }
 
 function errorStatus(err: unknown): number {
