@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IncidentSettings } from '../src/activities/index.js';
-import type { IncidentState } from '../src/shared/incident.js';
 import { PATHS, STEPS, stepInput, type After, type FollowUp, type StepContext, type StepSpec } from '../src/workflows/steps.js';
+import { incidentState } from './states.js';
 
 // The step table is data every path reads: these checks keep it runnable.
 
@@ -9,23 +9,7 @@ const table = STEPS as Record<string, StepSpec>;
 const names = Object.keys(table);
 const nameOf = (ref: After | FollowUp) => (typeof ref === 'string' ? ref : ref.step);
 
-function state(extra: Partial<IncidentState> = {}): IncidentState {
-  return {
-    key: 'api-x',
-    workflowId: 'incident-api-x',
-    source: 'api',
-    externalId: 'x',
-    title: 'x',
-    status: 'triggered',
-    triggeredAt: '2026-03-14T09:00:00.000Z',
-    links: [],
-    responders: [],
-    steps: {},
-    timeline: [],
-    repeatCount: 0,
-    ...extra,
-  };
-}
+const state = incidentState;
 
 const settings = (extra: Partial<IncidentSettings> = {}): Promise<IncidentSettings> =>
   Promise.resolve({ changeEvents: false, failureAlerts: false, archiveDelayMs: 1000, ...extra });

@@ -11,6 +11,7 @@ import { bundleWorkflows, createWorker } from '../src/worker.js';
 import { eventually } from './eventually.js';
 import { uniqueId } from './harness.js';
 import { startStack, type Stack } from './stack.js';
+import { incidentState } from './states.js';
 
 // An in-place upgrade with open incidents: runs that a 0.1 worker started finish on the current
 // worker (0.1's frozen code behind the core-v2 patch), answer the API truthfully, and move to the
@@ -168,21 +169,8 @@ describe('upgrading from 0.1 with incidents open', () => {
 });
 
 describe('a 0.1 run the API cannot ask with an update', () => {
-  const state = (extra: Partial<IncidentState>): IncidentState => ({
-    key: 'pagerduty-q1',
-    workflowId: 'incident-pagerduty-q1',
-    source: 'pagerduty',
-    externalId: 'Q1',
-    title: 't',
-    status: 'triggered',
-    triggeredAt: '2026-03-14T09:00:00.000Z',
-    links: [],
-    responders: [],
-    steps: {},
-    timeline: [],
-    repeatCount: 0,
-    ...extra,
-  });
+  const state = (extra: Partial<IncidentState>) =>
+    incidentState({ key: 'pagerduty-q1', workflowId: 'incident-pagerduty-q1', source: 'pagerduty', ...extra });
 
   it('refuses a retry that a run from before retries existed would take and drop (202 before)', () => {
     // Runs started before 0.1's close-the-loop patch accepted the retry signal and never acted on it.

@@ -91,6 +91,65 @@ async function save(name: string, key: string, workflowId = workflowIdFor(key)) 
   process.stdout.write(`recorded ${name} (${history.events.length} events)\n`);
 }
 
+/** Paths both versions record the same way (the second under its own names and incident ids). */
+const paths = {
+  /** Resolved while the war room was still opening. */
+  async resolvedDuringOpen(id: string, name: string) {
+    const key = incidentKey('pagerduty', id);
+    await dispatcher.dispatch(event(id, 'trigger'));
+    await dispatcher.dispatch(event(id, 'resolve'));
+    await client.workflow.getHandle(workflowIdFor(key)).result();
+    await save(name, key);
+  },
+  /** Still open: a running incident must keep replaying after a deploy. */
+  async openIncident(id: string, name: string) {
+    const key = incidentKey('pagerduty', id);
+    await dispatcher.dispatch(event(id, 'trigger'));
+    await settled(key, (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+    await save(name, key);
+  },
+  /** Resolved, then alerting again while the channel waits to be archived: reopened in the same room. */
+  async reopenedBeforeArchive(id: string, name: string) {
+    const key = incidentKey('pagerduty', id);
+    await dispatcher.dispatch(event(id, 'trigger'));
+    await settled(key, (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+    await dispatcher.dispatch(event(id, 'resolve'));
+    await settled(key, (state) => state.steps.jiraTransition !== undefined && state.steps.slackStatusMessage?.status === 'done');
+    await dispatcher.dispatch(event(id, 'trigger'));
+    await settled(key, (state) => state.status === 'triggered');
+    await dispatcher.dispatch(event(id, 'resolve'));
+    await client.workflow.getHandle(workflowIdFor(key)).result();
+    await save(name, key);
+  },
+  /** Jira failing past the grace period: the room opens with "ticket pending" and catches up. */
+  async jiraDownThenBack(id: string, name: string) {
+    const key = incidentKey('pagerduty', id);
+    jira.faults.set('*', { errors: 5 });
+    await dispatcher.dispatch(event(id, 'trigger'));
+    await settled(key, (state) => state.steps.jiraTicket?.status === 'done' && state.steps.timelinePost?.status === 'done', 60_000);
+    jira.faults.clear();
+    await dispatcher.dispatch(event(id, 'resolve'));
+    await client.workflow.getHandle(workflowIdFor(key)).result();
+    await save(name, key);
+  },
+  /** Resolved within the monitor's wait time (by another service's signal): nothing reaches the status page. */
+  async resolvedWithinWaitTime(id: string, name: string) {
+    const key = incidentKey('api', id);
+    await dispatcher.dispatch({ ...event(id, 'trigger'), source: 'api', key, service: 'search-api', assignees: [] });
+    await settled(key, (state) => state.steps.statusPage?.status === 'pending' && state.steps.slackPin?.status === 'done');
+    await client.workflow.getHandle(workflowIdFor(key)).signal(resolveSignal, { by: 'ana@example.com', via: 'api' });
+    await client.workflow.getHandle(workflowIdFor(key)).result();
+    await save(name, key);
+  },
+  /** Still open, inside the wait time: a running incident mid-timer must keep replaying after a deploy. */
+  async openWaitingForStatusPage(id: string, name: string) {
+    const key = incidentKey('pagerduty', id);
+    await dispatcher.dispatch({ ...event(id, 'trigger'), service: 'search-api' });
+    await settled(key, (state) => state.steps.statusPage?.status === 'pending' && state.steps.timelinePost?.status === 'done');
+    await save(name, key);
+  },
+};
+
 /** One scenario per workflow path; each records the histories it names. */
 const scenarios: Array<{ name: string; record(): Promise<void> }> = [
   {
@@ -131,70 +190,10 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
       await save('opened-by-acknowledge-resolved-by-signal', incidentKey('pagerduty', acked));
     },
   },
-  {
-    name: 'resolved-during-open',
-    /* 3. Resolved while the war room was still opening. */
-    async record() {
-      const fast = 'PFAST01';
-      await dispatcher.dispatch(event(fast, 'trigger'));
-      await dispatcher.dispatch(event(fast, 'resolve'));
-      await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', fast))).result();
-      await save('resolved-during-open', incidentKey('pagerduty', fast));
-    },
-  },
-  {
-    name: 'open-incident',
-    /* 4. Still open: a running incident must keep replaying after a deploy. */
-    async record() {
-      const open = 'POPEN01';
-      await dispatcher.dispatch(event(open, 'trigger'));
-      await settled(
-        incidentKey('pagerduty', open),
-        (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done',
-      );
-      await save('open-incident', incidentKey('pagerduty', open));
-    },
-  },
-  {
-    name: 'reopened-before-archive',
-    /* 5. Resolved, then alerting again while the channel waits to be archived: reopened in the same room. */
-    async record() {
-      const again = 'PREOPEN01';
-      await dispatcher.dispatch(event(again, 'trigger'));
-      await settled(
-        incidentKey('pagerduty', again),
-        (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done',
-      );
-      await dispatcher.dispatch(event(again, 'resolve'));
-      await settled(
-        incidentKey('pagerduty', again),
-        (state) => state.steps.jiraTransition !== undefined && state.steps.slackStatusMessage?.status === 'done',
-      );
-      await dispatcher.dispatch(event(again, 'trigger'));
-      await settled(incidentKey('pagerduty', again), (state) => state.status === 'triggered');
-      await dispatcher.dispatch(event(again, 'resolve'));
-      await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', again))).result();
-      await save('reopened-before-archive', incidentKey('pagerduty', again));
-    },
-  },
-  {
-    name: 'jira-down-then-back',
-    /* 6. Jira failing past the grace period: the room opens with "ticket pending" and catches up. */
-    async record() {
-      const down = 'PJIRADOWN01';
-      jira.faults.set('*', { errors: 5 });
-      await dispatcher.dispatch(event(down, 'trigger'));
-      await settled(
-        incidentKey('pagerduty', down),
-        (state) => state.steps.jiraTicket?.status === 'done' && state.steps.timelinePost?.status === 'done',
-        60_000,
-      );
-      jira.faults.clear();
-      await dispatcher.dispatch(event(down, 'resolve'));
-      await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', down))).result();
-      await save('jira-down-then-back', incidentKey('pagerduty', down));
-    },
-  },
+  { name: 'resolved-during-open', record: () => paths.resolvedDuringOpen('PFAST01', 'resolved-during-open') },
+  { name: 'open-incident', record: () => paths.openIncident('POPEN01', 'open-incident') },
+  { name: 'reopened-before-archive', record: () => paths.reopenedBeforeArchive('PREOPEN01', 'reopened-before-archive') },
+  { name: 'jira-down-then-back', record: () => paths.jiraDownThenBack('PJIRADOWN01', 'jira-down-then-back') },
 
   {
     name: 'close-loop-slack-acknowledge-and-resolve',
@@ -221,27 +220,11 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
   },
   {
     name: 'close-loop-resolved-within-wait-time',
-    /* 8. Resolved within the monitor's wait time: nothing reaches the status page. */
-    async record() {
-      const id = 'api-wait-01';
-      const key = incidentKey('api', id);
-      await dispatcher.dispatch({ ...event(id, 'trigger'), source: 'api', key, service: 'search-api', assignees: [] });
-      await settled(key, (state) => state.steps.statusPage?.status === 'pending' && state.steps.slackPin?.status === 'done');
-      await client.workflow.getHandle(workflowIdFor(key)).signal(resolveSignal, { by: 'ana@example.com', via: 'api' });
-      await client.workflow.getHandle(workflowIdFor(key)).result();
-      await save('close-loop-resolved-within-wait-time', key);
-    },
+    record: () => paths.resolvedWithinWaitTime('api-wait-01', 'close-loop-resolved-within-wait-time'),
   },
   {
     name: 'close-loop-open-waiting-for-status-page',
-    /* 9. Still open, inside the wait time: a running incident mid-timer must keep replaying after a deploy. */
-    async record() {
-      const id = 'PLOOPOPEN01';
-      const key = incidentKey('pagerduty', id);
-      await dispatcher.dispatch({ ...event(id, 'trigger'), service: 'search-api' });
-      await settled(key, (state) => state.steps.statusPage?.status === 'pending' && state.steps.timelinePost?.status === 'done');
-      await save('close-loop-open-waiting-for-status-page', key);
-    },
+    record: () => paths.openWaitingForStatusPage('PLOOPOPEN01', 'close-loop-open-waiting-for-status-page'),
   },
   {
     name: 'status-page-combined',
@@ -321,62 +304,10 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
       await save('core-v2-opened-by-acknowledge-resolved-by-update', key);
     },
   },
-  {
-    name: 'core-v2-resolved-during-open',
-    /* v2-3. Resolved while the war room was still opening. */
-    async record() {
-      const id = 'PV2FAST01';
-      await dispatcher.dispatch(event(id, 'trigger'));
-      await dispatcher.dispatch(event(id, 'resolve'));
-      await client.workflow.getHandle(workflowIdFor(incidentKey('pagerduty', id))).result();
-      await save('core-v2-resolved-during-open', incidentKey('pagerduty', id));
-    },
-  },
-  {
-    name: 'core-v2-open-incident',
-    /* v2-4. Still open: a running incident must keep replaying after a deploy. */
-    async record() {
-      const id = 'PV2OPEN01';
-      await dispatcher.dispatch(event(id, 'trigger'));
-      await settled(
-        incidentKey('pagerduty', id),
-        (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done',
-      );
-      await save('core-v2-open-incident', incidentKey('pagerduty', id));
-    },
-  },
-  {
-    name: 'core-v2-reopened-before-archive',
-    /* v2-5. Resolved, then alerting again while the channel waits to be archived: reopened in the same room. */
-    async record() {
-      const id = 'PV2REOPEN01';
-      const key = incidentKey('pagerduty', id);
-      await dispatcher.dispatch(event(id, 'trigger'));
-      await settled(key, (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
-      await dispatcher.dispatch(event(id, 'resolve'));
-      await settled(key, (state) => state.steps.jiraTransition !== undefined && state.steps.slackStatusMessage?.status === 'done');
-      await dispatcher.dispatch(event(id, 'trigger'));
-      await settled(key, (state) => state.status === 'triggered');
-      await dispatcher.dispatch(event(id, 'resolve'));
-      await client.workflow.getHandle(workflowIdFor(key)).result();
-      await save('core-v2-reopened-before-archive', key);
-    },
-  },
-  {
-    name: 'core-v2-jira-down-then-back',
-    /* v2-6. Jira failing past the grace period: the room opens with "ticket pending" and catches up. */
-    async record() {
-      const id = 'PV2JIRADOWN01';
-      const key = incidentKey('pagerduty', id);
-      jira.faults.set('*', { errors: 5 });
-      await dispatcher.dispatch(event(id, 'trigger'));
-      await settled(key, (state) => state.steps.jiraTicket?.status === 'done' && state.steps.timelinePost?.status === 'done', 60_000);
-      jira.faults.clear();
-      await dispatcher.dispatch(event(id, 'resolve'));
-      await client.workflow.getHandle(workflowIdFor(key)).result();
-      await save('core-v2-jira-down-then-back', key);
-    },
-  },
+  { name: 'core-v2-resolved-during-open', record: () => paths.resolvedDuringOpen('PV2FAST01', 'core-v2-resolved-during-open') },
+  { name: 'core-v2-open-incident', record: () => paths.openIncident('PV2OPEN01', 'core-v2-open-incident') },
+  { name: 'core-v2-reopened-before-archive', record: () => paths.reopenedBeforeArchive('PV2REOPEN01', 'core-v2-reopened-before-archive') },
+  { name: 'core-v2-jira-down-then-back', record: () => paths.jiraDownThenBack('PV2JIRADOWN01', 'core-v2-jira-down-then-back') },
   {
     name: 'core-v2-slack-acknowledge-and-resolve',
     /* v2-7. Status page posted, acknowledged and resolved by updates (as Slack clicks), PagerDuty synced, echoes ignored. */
@@ -402,27 +333,11 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
   },
   {
     name: 'core-v2-resolved-within-wait-time',
-    /* v2-8. Resolved within the monitor's wait time (by a signal from another service): nothing reaches the status page. */
-    async record() {
-      const id = 'api-v2-wait-01';
-      const key = incidentKey('api', id);
-      await dispatcher.dispatch({ ...event(id, 'trigger'), source: 'api', key, service: 'search-api', assignees: [] });
-      await settled(key, (state) => state.steps.statusPage?.status === 'pending' && state.steps.slackPin?.status === 'done');
-      await client.workflow.getHandle(workflowIdFor(key)).signal(resolveSignal, { by: 'ana@example.com', via: 'api' });
-      await client.workflow.getHandle(workflowIdFor(key)).result();
-      await save('core-v2-resolved-within-wait-time', key);
-    },
+    record: () => paths.resolvedWithinWaitTime('api-v2-wait-01', 'core-v2-resolved-within-wait-time'),
   },
   {
     name: 'core-v2-open-waiting-for-status-page',
-    /* v2-9. Still open, inside the wait time. */
-    async record() {
-      const id = 'PV2OPENWAIT01';
-      const key = incidentKey('pagerduty', id);
-      await dispatcher.dispatch({ ...event(id, 'trigger'), service: 'search-api' });
-      await settled(key, (state) => state.steps.statusPage?.status === 'pending' && state.steps.timelinePost?.status === 'done');
-      await save('core-v2-open-waiting-for-status-page', key);
-    },
+    record: () => paths.openWaitingForStatusPage('PV2OPENWAIT01', 'core-v2-open-waiting-for-status-page'),
   },
   {
     name: 'core-v2-status-page-combined',
