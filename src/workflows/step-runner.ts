@@ -147,29 +147,49 @@ export class StepRunner {
     return (this.queues.get(name)?.length ?? 0) > 0;
   }
 
+  /**
+   * Queues one run of a step and starts it. Work in workflow code is counted in promises: the SDK
+   * records a stack trace for every promise a workflow creates, so a step awaits only what it must.
+   */
   private schedule(name: ActiveStep, change?: Change): Promise<void> {
     const ticket = ++this.tickets;
-    const queue = this.queues.get(name) ?? [];
-    this.queues.set(name, queue);
+    let queue = this.queues.get(name);
+    if (!queue) this.queues.set(name, (queue = []));
     queue.push(ticket);
-    return this.track(this.runStep(name, ticket, change)).finally(() => {
-      queue.splice(queue.indexOf(ticket), 1);
-    });
+    this.working += 1;
+    return this.runStep(name, change, queue, ticket);
   }
 
-  private async runStep(name: ActiveStep, ticket: number, change?: Change): Promise<void> {
+  /** Until this is the step's next run and what it needs and runs after have settled; a grace bounds the wait for those that have one. */
+  private async waitForTurn(spec: StepSpec<ActiveStep>, queue: number[], ticket: number): Promise<void> {
+    const settled = (names: readonly StepName[]) => names.every((name) => !this.busy(name));
+    const strict = [...(spec.needs ?? []), ...(spec.after ?? []).flatMap((dep) => (typeof dep === 'string' ? [dep] : []))];
+    const graced = (spec.after ?? []).flatMap((dep) => (typeof dep === 'string' ? [] : [dep]));
+    const ready = () => queue[0] === ticket && settled(strict);
+    const withGraced = () => ready() && settled(graced.map((dep) => dep.step));
+    if (graced[0] && !withGraced()) await condition(withGraced, graced[0].grace);
+    if (!ready()) await condition(ready);
+  }
+
+  private async runStep(name: ActiveStep, change: Change | undefined, queue: number[], ticket: number): Promise<void> {
+    try {
+      await this.runTurn(name, change, queue, ticket);
+    } finally {
+      queue.splice(queue.indexOf(ticket), 1);
+      this.working -= 1;
+    }
+  }
+
+  private async runTurn(name: ActiveStep, change: Change | undefined, queue: number[], ticket: number): Promise<void> {
     const spec: StepSpec<ActiveStep> = STEPS[name];
     const { incident } = this;
     const ctx: StepContext = { state: incident.state, change, settings: this.settings, assigneeEmails: this.assigneeEmails };
-    await condition(() => this.queues.get(name)?.[0] === ticket);
-    for (const dep of spec.after ?? []) {
-      if (typeof dep === 'string') await condition(() => !this.busy(dep));
-      else await condition(() => !this.busy(dep.step), dep.grace);
-    }
-    for (const need of spec.needs ?? []) await condition(() => !this.busy(need));
+    await this.waitForTurn(spec, queue, ticket);
     if (!(spec.needs ?? []).every((need) => exists(incident.state, need))) return;
     if (spec.once && incident.state.steps[name]?.status === 'done') return;
-    const guard = spec.when ? await spec.when(ctx) : true;
+    // A plain answer is used as it is: awaiting it would cost a promise (and its stack trace).
+    const asked = spec.when?.(ctx) ?? true;
+    const guard = asked instanceof Promise ? await asked : asked;
     if (guard === false) return;
     const what = stepWords(spec, ctx);
     if (guard !== true) {
@@ -178,7 +198,8 @@ export class StepRunner {
     }
     if (spec.delay && incident.state.steps[name] === undefined && (await this.delayed(name, what, spec, ctx))) return;
 
-    const input = stepInput(incident.state, incident.assigneeIds(), change, await spec.input?.(ctx));
+    const extra = spec.input?.(ctx);
+    const input = stepInput(incident.state, incident.assigneeIds(), change, extra instanceof Promise ? await extra : extra);
     incident.stepPending(name);
     let outcome: StepOutcome;
     try {
