@@ -274,8 +274,9 @@ function adfText(node: unknown): string {
 }
 
 /** Jira's own words from an error body: `errorMessages` and field `errors`. */
-function jiraText(body: unknown): string {
-  if (typeof body === 'string') return prefix(body, 300);
+function jiraText(body: unknown, redact: (text: string) => string): string {
+  // Redacted before the cut: a secret cut in half would no longer be found.
+  if (typeof body === 'string') return prefix(redact(body), 300);
   if (!body || typeof body !== 'object') return '';
   const { errorMessages, errors, message } = body as { errorMessages?: unknown; errors?: unknown; message?: unknown };
   const parts: string[] = [];
@@ -294,7 +295,7 @@ function toFailure(what: string, err: unknown, settings: JiraSettings): Applicat
   if (isRateLimitError(err)) return rateLimited(VENDOR, err.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS);
   if (isApiError(err)) {
     const { status } = err;
-    const said = redact(jiraText(err.body));
+    const said = redact(jiraText(err.body, redact));
     const suffix = said ? `: ${said}` : '';
     if (isAuthError(err))
       return nonRetryable(VENDOR, `${what}: authentication failed (401); check JIRA_EMAIL and JIRA_API_TOKEN${suffix}`, { status: 401 });

@@ -90,7 +90,7 @@ export function createPagerDutyRest(settings: PagerDutyRestSettings, options: Om
     failure(answer, doing) {
       const error = (answer.body as { error?: { message?: unknown; errors?: unknown } } | undefined)?.error;
       const words = redact(
-        pagerDutyWords(answer.status, error, typeof answer.body === 'string' ? answer.body : '', errorCode(answer.body)),
+        pagerDutyWords(answer.status, error, typeof answer.body === 'string' ? redact(answer.body) : '', errorCode(answer.body)),
       );
       if (answer.status === 429) {
         const wait =
@@ -316,7 +316,7 @@ function createPagerDutyEvents(settings: PagerDutyEventsSettings, options: Omit<
       if (answer.status === 429) {
         throw rateLimited(VENDOR, retryAfterMs(answer.headers.get('retry-after')) ?? EVENTS_RATE_LIMIT_FALLBACK_MS);
       }
-      const words = redact(pagerDutyWords(answer.status, parsed, answer.text));
+      const words = redact(pagerDutyWords(answer.status, parsed, redact(answer.text)));
       if (answer.status >= 500 || answer.status === 408) throw unavailable(VENDOR, `Events API ${doing}: ${words}`);
       // 400: "check that the JSON is valid", never retried (Events API v2 docs); other 4xx are no better.
       throw nonRetryable(VENDOR, `Events API refused the ${doing}: ${words}`, { status: answer.status });
@@ -328,7 +328,7 @@ function createPagerDutyEvents(settings: PagerDutyEventsSettings, options: Omit<
  * PagerDuty's words as one line, from the REST API's `{"error":{"message","code","errors":[...]}}`
  * ("Invalid Input Provided: From header... (HTTP 400, code 2001)") or the Events API's
  * `{"status","message","errors":[...]}` ("Event object is invalid: Invalid routing key (HTTP 400)");
- * the start of `text` when it sent no message.
+ * the start of `text` (already redacted: a secret cut in half would no longer be found) when it sent no message.
  */
 function pagerDutyWords(status: number, said: { message?: unknown; errors?: unknown } | undefined, text: string, code?: number): string {
   const message = typeof said?.message === 'string' ? said.message : prefix(text, 200) || 'no error message';

@@ -82,7 +82,7 @@ function createStatusCastApi(settings: StatusCastSettings, deps: StatusCastDeps)
       if (answer.status === 429) {
         return rateLimited(VENDOR, retryAfterMs(answer.headers.get('retry-after')) ?? RATE_LIMIT_FALLBACK_MS);
       }
-      const words = redact(errorText(answer));
+      const words = redact(errorText(answer, redact));
       if (answer.status >= 500 || answer.status === 408) return unavailable(VENDOR, `${doing}: ${words}`);
       const hint =
         answer.status === 401 ? '; check STATUSCAST_API_TOKEN' : answer.status === 403 ? "; the token's user may not do this" : '';
@@ -328,10 +328,10 @@ function fill(template: string, values: Record<string, string>): string {
  * StatusCast's words, one line. v4 documents no error body; ASP.NET's problem details
  * (`title`, `detail`, `errors{field:[...]}`) and a plain `message` are both read.
  */
-function errorText(answer: VendorAnswer): string {
+function errorText(answer: VendorAnswer, redact: (text: string) => string): string {
   const body = answer.body as { title?: unknown; detail?: unknown; message?: unknown; errors?: unknown } | string | undefined;
   const parts: string[] = [];
-  if (typeof body === 'string' && body.trim()) parts.push(prefix(body.trim(), 200));
+  if (typeof body === 'string' && body.trim()) parts.push(prefix(redact(body.trim()), 200));
   else if (body && typeof body === 'object') {
     for (const value of [body.message, body.title, body.detail]) {
       if (typeof value === 'string' && value.trim() && !parts.includes(value.trim())) parts.push(value.trim());

@@ -149,7 +149,7 @@ export function createVictorOpsEndpoint(restUrl: string, options: VendorTranspor
       const { status } = answer;
       // A body that is not JSON arrives as its text, whose fields read as undefined.
       const body = answer.body as { result?: unknown; message?: unknown } | undefined;
-      const said = typeof body?.message === 'string' ? body.message : prefix(answer.text, 200) || 'no message';
+      const said = typeof body?.message === 'string' ? body.message : prefix(redact(answer.text), 200) || 'no message';
       if (status === 200 && body?.result === 'success') return;
       if (status === 429) {
         throw rateLimited('VictorOps', retryAfterMs(answer.headers.get('retry-after')) ?? VICTOROPS_RATE_LIMIT_FALLBACK_MS);
