@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
+import type { WorkflowHandle } from '@temporalio/client';
 import { Dispatcher } from '../../src/dispatch.js';
 import { incidentKey, workflowIdFor } from '../../src/shared/ids.js';
 import type { IncidentEvent } from '../../src/shared/incident.js';
@@ -148,6 +149,33 @@ const paths = {
     await settled(key, (state) => state.steps.statusPage?.status === 'pending' && state.steps.timelinePost?.status === 'done');
     await save(name, key);
   },
+  /**
+   * Close the loop (PagerDuty incident): status page posted, acknowledged and resolved from Slack
+   * (`click` says how the click reaches the run: 0.1's signals, or the updates), PagerDuty synced,
+   * the echoes ignored.
+   */
+  async slackAcknowledgeAndResolve(
+    id: string,
+    name: string,
+    click: (handle: WorkflowHandle, kind: 'acknowledge' | 'resolve') => Promise<unknown>,
+  ) {
+    const key = incidentKey('pagerduty', id);
+    const handle = client.workflow.getHandle(workflowIdFor(key));
+    await dispatcher.dispatch(event(id, 'trigger'));
+    await settled(
+      key,
+      (state) =>
+        state.steps.slackPin?.status === 'done' && state.steps.statusPage?.status === 'done' && state.steps.changeRoom?.status === 'done',
+    );
+    await click(handle, 'acknowledge');
+    await settled(key, (state) => state.steps.pagerdutySync?.status === 'done');
+    await dispatcher.dispatch(event(id, 'acknowledge', { actor: 'Dana Oncall' }));
+    await click(handle, 'resolve');
+    await settled(key, (state) => state.steps.statusPageClose?.status === 'done' && state.steps.changeResolved?.status === 'done');
+    await dispatcher.dispatch(event(id, 'resolve', { actor: 'Dana Oncall' }));
+    await handle.result();
+    await save(name, key);
+  },
 };
 
 /** One scenario per workflow path; each records the histories it names. */
@@ -197,26 +225,10 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
 
   {
     name: 'close-loop-slack-acknowledge-and-resolve',
-    /* 7. Close the loop (PagerDuty incident): status page posted, acknowledged and resolved from Slack, PagerDuty synced, echoes ignored. */
-    async record() {
-      const id = 'PLOOP01';
-      const key = incidentKey('pagerduty', id);
-      const handle = client.workflow.getHandle(workflowIdFor(key));
-      await dispatcher.dispatch(event(id, 'trigger'));
-      await settled(
-        key,
-        (state) =>
-          state.steps.slackPin?.status === 'done' && state.steps.statusPage?.status === 'done' && state.steps.changeRoom?.status === 'done',
-      );
-      await handle.signal(acknowledgeSignal, { by: 'dana.oncall', via: 'slack' });
-      await settled(key, (state) => state.steps.pagerdutySync?.status === 'done');
-      await dispatcher.dispatch(event(id, 'acknowledge', { actor: 'Dana Oncall' }));
-      await handle.signal(resolveSignal, { by: 'dana.oncall', via: 'slack' });
-      await settled(key, (state) => state.steps.statusPageClose?.status === 'done' && state.steps.changeResolved?.status === 'done');
-      await dispatcher.dispatch(event(id, 'resolve', { actor: 'Dana Oncall' }));
-      await handle.result();
-      await save('close-loop-slack-acknowledge-and-resolve', key);
-    },
+    record: () =>
+      paths.slackAcknowledgeAndResolve('PLOOP01', 'close-loop-slack-acknowledge-and-resolve', (handle, kind) =>
+        handle.signal(kind === 'acknowledge' ? acknowledgeSignal : resolveSignal, { by: 'dana.oncall', via: 'slack' }),
+      ),
   },
   {
     name: 'close-loop-resolved-within-wait-time',
@@ -310,26 +322,10 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
   { name: 'core-v2-jira-down-then-back', record: () => paths.jiraDownThenBack('PV2JIRADOWN01', 'core-v2-jira-down-then-back') },
   {
     name: 'core-v2-slack-acknowledge-and-resolve',
-    /* v2-7. Status page posted, acknowledged and resolved by updates (as Slack clicks), PagerDuty synced, echoes ignored. */
-    async record() {
-      const id = 'PV2LOOP01';
-      const key = incidentKey('pagerduty', id);
-      const handle = client.workflow.getHandle(workflowIdFor(key));
-      await dispatcher.dispatch(event(id, 'trigger'));
-      await settled(
-        key,
-        (state) =>
-          state.steps.slackPin?.status === 'done' && state.steps.statusPage?.status === 'done' && state.steps.changeRoom?.status === 'done',
-      );
-      await handle.executeUpdate(acknowledgeUpdate, { args: [{ by: 'dana.oncall', via: 'slack' }] });
-      await settled(key, (state) => state.steps.pagerdutySync?.status === 'done');
-      await dispatcher.dispatch(event(id, 'acknowledge', { actor: 'Dana Oncall' }));
-      await handle.executeUpdate(resolveUpdate, { args: [{ by: 'dana.oncall', via: 'slack' }] });
-      await settled(key, (state) => state.steps.statusPageClose?.status === 'done' && state.steps.changeResolved?.status === 'done');
-      await dispatcher.dispatch(event(id, 'resolve', { actor: 'Dana Oncall' }));
-      await handle.result();
-      await save('core-v2-slack-acknowledge-and-resolve', key);
-    },
+    record: () =>
+      paths.slackAcknowledgeAndResolve('PV2LOOP01', 'core-v2-slack-acknowledge-and-resolve', (handle, kind) =>
+        handle.executeUpdate(kind === 'acknowledge' ? acknowledgeUpdate : resolveUpdate, { args: [{ by: 'dana.oncall', via: 'slack' }] }),
+      ),
   },
   {
     name: 'core-v2-resolved-within-wait-time',
