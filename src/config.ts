@@ -13,11 +13,25 @@ import {
   secretPartsOf,
   withoutUnset,
 } from './env.js';
+import { BUDGET_NAMES, BUDGETS, type BudgetName } from './shared/budgets.js';
 import { DEFAULT_TASK_QUEUE } from './shared/messages.js';
 import { checkSourceVariables, SOURCE_VARIABLES, sourceSettings } from './sources/index.js';
 
 /** Relay's channel names, kept so people find the rooms where they always were. */
 export const DEFAULT_CHANNEL_TEMPLATE = 'team-relay-production-incident-{id}';
+
+/** `slack-create=30,jira=300`: budgets whose vendor limit differs from the published one, in calls a minute. */
+const budgetOverrides = commaList.pipe(
+  z.array(
+    z
+      .string()
+      .regex(/^[a-z-]+=\d+(\.\d+)?$/, 'expected <budget>=<calls a minute>, e.g. slack-create=30')
+      .transform((entry) => entry.split('=') as [string, string])
+      .refine(([name]) => Object.hasOwn(BUDGETS, name), { message: `unknown budget; known: ${Object.keys(BUDGETS).join(', ')}` })
+      .refine(([, rate]) => Number(rate) > 0, { message: 'expected more than 0 calls a minute' })
+      .transform(([name, rate]) => [name as BudgetName, Number(rate)] as const),
+  ),
+);
 
 const emailList = commaList.pipe(z.array(z.email()));
 
@@ -129,6 +143,8 @@ const VARIABLES = {
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  VENDOR_BUDGETS: boolDefaultTrue,
+  VENDOR_BUDGETS_PER_MINUTE: budgetOverrides,
   TEMPORAL_API_KEY: secret(optionalString),
   TEMPORAL_TLS: bool,
   TEMPORAL_TLS_CLIENT_CERT_PATH: optionalString,
@@ -162,6 +178,10 @@ const VARIABLES = {
   SLACK_ICON_EMOJI: optionalString,
   SLACK_ICON_URL: optionalString.pipe(z.url().optional()),
   SLACK_ARCHIVE_DELAY: duration.default(86_400_000),
+  // How long a room of each severity below critical waits before it takes a channel from the shared budget.
+  SLACK_ROOM_HOLD_ERROR: duration.default(0),
+  SLACK_ROOM_HOLD_WARNING: duration.default(15_000),
+  SLACK_ROOM_HOLD_INFO: duration.default(15_000),
   SLACK_ANNOUNCE_CHANNEL: optionalString,
   SLACK_SIGNING_SECRET: secret(optionalString),
 
@@ -225,6 +245,14 @@ function settingsOf(env: Variables, ctx: z.RefinementCtx) {
   return withoutUnset({
     http: { port: env.PORT, host: env.HOST },
     logLevel: env.LOG_LEVEL,
+    /** Vendor rate budgets (src/shared/budgets.ts): off leaves every budget queue unpaced. */
+    budgets: {
+      enabled: env.VENDOR_BUDGETS,
+      perMinute: {
+        ...(Object.fromEntries(BUDGET_NAMES.map((name) => [name, BUDGETS[name].perMinute])) as Record<BudgetName, number>),
+        ...Object.fromEntries(env.VENDOR_BUDGETS_PER_MINUTE),
+      },
+    },
     temporal: withoutUnset({
       /** Unset: run the embedded dev server. */
       address: env.TEMPORAL_ADDRESS,
@@ -271,6 +299,7 @@ function settingsOf(env: Variables, ctx: z.RefinementCtx) {
           iconEmoji: env.SLACK_ICON_EMOJI,
           iconUrl: env.SLACK_ICON_URL,
           archiveDelayMs: env.SLACK_ARCHIVE_DELAY,
+          roomHoldMs: { error: env.SLACK_ROOM_HOLD_ERROR, warning: env.SLACK_ROOM_HOLD_WARNING, info: env.SLACK_ROOM_HOLD_INFO },
           announceChannel: env.SLACK_ANNOUNCE_CHANNEL,
         })
       : undefined,

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { DefaultLogger, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createApp } from './api.js';
 import { ConfigError, loadConfig, secretValues, SOURCE_SECRET_VARIABLES, type Config } from './config.js';
@@ -14,7 +14,7 @@ import { createMetrics } from './metrics.js';
 import { SOURCE_REGISTRY } from './sources/index.js';
 import { connectClient, connectWorker, ensureSearchAttributes } from './temporal/connection.js';
 import { startDevServer, type DevServer } from './temporal/dev-server.js';
-import { bundleWorkflows, createWorker } from './worker.js';
+import { bundleWorkflows, createWorker, type IncidentWorker } from './worker.js';
 
 type Role = 'all' | 'api' | 'worker';
 
@@ -30,6 +30,8 @@ function forwardSdkLogs(logger: Logger, level: Config['logLevel']): void {
   const sdkLevel: LogLevel = level === 'debug' || level === 'trace' ? 'DEBUG' : level === 'info' ? 'INFO' : 'WARN';
   Runtime.install({
     logger: new DefaultLogger(sdkLevel, (entry) => {
+      // The vendor budgets' workers run activities only: that is by design, not worth a warning each.
+      if (entry.message.startsWith('No workflows registered')) return;
       const method = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
       logger[method]({ sdk: true, ...entry.meta }, entry.message);
     }),
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
     if (added.length > 0) logger.info({ added }, 'registered search attributes');
   }
 
-  let worker: Worker | undefined;
+  let worker: IncidentWorker | undefined;
   if (role !== 'api') {
     const workerConnection = await connectWorker(temporal);
     const started = await createWorker({

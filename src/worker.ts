@@ -1,8 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type NativeConnection, type State, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityConfig } from './activities/index.js';
 import type { Config } from './config.js';
+import { BUDGET_NAMES, budgetQueue } from './shared/budgets.js';
+import { BudgetKeeper } from './temporal/budget-keeper.js';
 
 /** The workflow entry point, as source under tsx and as JavaScript once built. */
 export const workflowsPath = fileURLToPath(new URL(`./workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
@@ -17,25 +19,82 @@ const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, e
 
 export interface WorkerDeps {
   connection: NativeConnection;
-  config: ActivityConfig & Pick<Config, 'temporal'>;
+  config: ActivityConfig & Pick<Config, 'temporal' | 'budgets'>;
   workflowBundle?: WorkflowBundleOption;
   /** Workflow cache size; 0 makes every task replay (the replay test suite uses it). */
   maxCachedWorkflows?: number;
   taskQueue?: string;
 }
 
-/** A worker for incident workflows, with real activity clients built once. */
-export async function createWorker({ connection, config, workflowBundle, maxCachedWorkflows, taskQueue }: WorkerDeps) {
-  return Worker.create({
+/** What runs incidents in one process: the workflows' worker and one activity worker per vendor budget, started and stopped together. */
+export interface IncidentWorker {
+  run(): Promise<void>;
+  shutdown(): void;
+  getState(): State;
+  /** Pauses budgets on a 429 for every worker. */
+  readonly budgets: BudgetKeeper;
+}
+
+/**
+ * A worker for incident workflows, with real activity clients built once; beside it, one
+ * activity-only worker per vendor budget (src/shared/budgets.ts), polling the budget's task queue
+ * at the budget's rate. The server enforces that rate across every worker of the deployment.
+ */
+export async function createWorker({
+  connection,
+  config,
+  workflowBundle,
+  maxCachedWorkflows,
+  taskQueue,
+}: WorkerDeps): Promise<IncidentWorker> {
+  const queue = taskQueue ?? config.temporal.taskQueue;
+  const namespace = config.temporal.namespace;
+  // Status-page runs are started and signalled from activities, on the worker's own connection.
+  const activities = createActivities(config, { client: new Client({ connection, namespace }) });
+  const keeper = new BudgetKeeper({ workflowService: connection.workflowService, namespace, taskQueue: queue, budgets: BUDGET_NAMES });
+  const main = await Worker.create({
     connection,
-    namespace: config.temporal.namespace,
-    taskQueue: taskQueue ?? config.temporal.taskQueue,
+    namespace,
+    taskQueue: queue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    // Status-page runs are started and signalled from activities, on the worker's own connection.
-    activities: createActivities(config, { client: new Client({ connection, namespace: config.temporal.namespace }) }),
+    activities,
     maxCachedWorkflows,
     // The first workflow task schedules ticket, room, assignee lookup and status page together;
     // core's default of 3 eager slots sent the room (the longest path) through matching (bench:e2e).
     maxEagerActivityReservationsPerWorkflowTask: 8,
   });
+  const budgetWorkers = await Promise.all(
+    BUDGET_NAMES.map((budget) =>
+      Worker.create({
+        connection,
+        namespace,
+        taskQueue: budgetQueue(queue, budget),
+        activities,
+        interceptors: { activity: [() => ({ inbound: keeper.interceptor() })] },
+        ...(config.budgets.enabled ? { maxTaskQueueActivitiesPerSecond: config.budgets.perMinute[budget] / 60 } : {}),
+        maxConcurrentActivityTaskPolls: 2,
+      }),
+    ),
+  );
+  const workers = [main, ...budgetWorkers];
+  const group: IncidentWorker = {
+    budgets: keeper,
+    getState: () => main.getState(),
+    shutdown() {
+      keeper.stop();
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+    async run() {
+      await keeper.start().catch(() => undefined);
+      // One stops, all stop: a process never keeps half its queues.
+      const runs = workers.map((worker) =>
+        worker.run().catch((err: unknown) => {
+          group.shutdown();
+          throw err;
+        }),
+      );
+      await Promise.all(runs);
+    },
+  };
+  return group;
 }

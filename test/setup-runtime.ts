@@ -13,7 +13,7 @@ Runtime.install({
   logger: new DefaultLogger('INFO', (entry) => {
     const line = `${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}`;
     kept.push(line);
-    if (SHOWN.has(entry.level) && !QUIET.has(entry.message))
+    if (SHOWN.has(entry.level) && !QUIET.has(entry.message) && !entry.message.startsWith('No workflows registered'))
       process.stderr.write(
         `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message} ${JSON.stringify(entry.meta ?? {}, null, 2)}\n`,
       );

@@ -52,6 +52,7 @@ function settingsFor(overrides: Partial<SlackSettings> = {}): SlackSettings {
     privateChannels: false,
     defaultResponders: [],
     archiveDelayMs: 1000,
+    roomHoldMs: { error: 0, warning: 0, info: 0 },
     ...overrides,
   };
 }

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import type { NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
+import type { NativeConnection, WorkflowBundleOption } from '@temporalio/worker';
 import { createApp } from '../src/api.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -22,14 +22,14 @@ import type { IncidentState } from '../src/shared/incident.js';
 import { incidentQuery } from '../src/shared/messages.js';
 import { connectClient, connectWorker } from '../src/temporal/connection.js';
 import { freePort, startDevServer, type DevServer, type DevServerOptions } from '../src/temporal/dev-server.js';
-import { bundleWorkflows, createWorker, type WorkerDeps } from '../src/worker.js';
+import { bundleWorkflows, createWorker, type IncidentWorker, type WorkerDeps } from '../src/worker.js';
 import { startAllFakes, type AllFakes, type AllFakesOptions } from './fakes/env.js';
 
 /** A dev server to start: `startDevServer`'s settings, on a free port unless one is named. */
 export type DevServerSettings = Omit<DevServerOptions, 'port'> & { port?: number };
 
 /** How a stack's worker is made: `createWorker`, or a variant to compare (bench:e2e). */
-export type CreateWorker = (deps: WorkerDeps & { workflowBundle: WorkflowBundleOption }) => Promise<Worker>;
+export type CreateWorker = (deps: WorkerDeps & { workflowBundle: WorkflowBundleOption }) => Promise<IncidentWorker>;
 
 export interface StackOptions {
   /** Prefix of the task queue's name (`<name>-<random>`) and of temporary files. */
@@ -69,7 +69,7 @@ export interface Stack {
   apiUrl: string;
   /** The API's HTTP server, when it runs here. */
   apiServer?: Server;
-  worker?: Worker;
+  worker?: IncidentWorker;
   /** State of the incident's latest run: queried while open, its result once completed. */
   state(key: string): Promise<IncidentState>;
   /** Status name of the incident's latest run, or `missing`. */
@@ -151,6 +151,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(server?.uiUrl ? { TEMPORAL_UI_URL: server.uiUrl } : {}),
       PORT: String(apiPort),
       HOST: '127.0.0.1',
+      // Tests open rooms by the dozen, faster than Slack's budget: they pace nothing and hold nothing unless they say so.
+      VENDOR_BUDGETS: 'false',
+      SLACK_ROOM_HOLD_WARNING: '0',
+      SLACK_ROOM_HOLD_INFO: '0',
       ...fakes?.env,
       ...(monitorsFile ? { STATUSCAST_MONITORS_FILE: monitorsFile } : {}),
       ...options.env,
@@ -161,7 +165,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const { client, connection } = await connectClient(settings);
     cleanups.push(() => connection.close());
 
-    let worker: Worker | undefined;
+    let worker: IncidentWorker | undefined;
     if (workerOptions && workflowBundle) {
       const workerConnection: NativeConnection = await connectWorker(settings);
       cleanups.push(() => workerConnection.close());

@@ -7,7 +7,7 @@ import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import type { IncidentState } from '../src/shared/incident.js';
 import { incidentQuery } from '../src/shared/messages.js';
 import { CORE_V2 } from '../src/workflows/incident.js';
-import { bundleWorkflows, createWorker } from '../src/worker.js';
+import { bundleWorkflows, createWorker, type IncidentWorker } from '../src/worker.js';
 import { eventually } from './eventually.js';
 import { uniqueId } from './harness.js';
 import { startStack, type Stack } from './stack.js';
@@ -39,7 +39,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function runWorker(workflowBundle: WorkflowBundleOption): Promise<{ worker: Worker; stop(): Promise<void> }> {
+async function runWorker(workflowBundle: WorkflowBundleOption): Promise<{ worker: IncidentWorker; stop(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: stack.temporal.address });
   const worker = await createWorker({ connection, config: stack.config, workflowBundle });
   const running = worker.run();

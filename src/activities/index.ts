@@ -61,21 +61,31 @@ export function createActivities(config: ActivityConfig, deps: ActivityDeps = {}
       failureAlerts: Boolean(routingKey),
     };
   };
-  /** Non-secret settings the workflow needs for its timers. */
-  const warRoomSettings = async (): Promise<{ archiveDelayMs: number }> => ({ archiveDelayMs: config.slack?.archiveDelayMs ?? 0 });
+  /** Non-secret settings the workflow needs for its timers: the archive delay, and how long this incident's room holds back. */
+  const warRoomSettings = async (input?: Pick<StepInput, 'severity'>): Promise<WarRoomSettings> => {
+    // 0.1's runs ask without an input (src/workflows/legacy/): they never hold.
+    const hold = input?.severity && input.severity !== 'critical' ? config.slack?.roomHoldMs[input.severity] : undefined;
+    return { archiveDelayMs: config.slack?.archiveDelayMs ?? 0, ...(hold ? { roomHoldMs: hold } : {}) };
+  };
   return {
     ...linked,
     closeLoopSettings,
     warRoomSettings,
     /** Everything an incident run decides once, when its war room opens: recorded in its history, carried through continue-as-new. */
     async incidentSettings(input: StepInput): Promise<IncidentSettings> {
-      return { ...(await closeLoopSettings(input)), ...(await warRoomSettings()) };
+      return { ...(await closeLoopSettings(input)), ...(await warRoomSettings(input)) };
     },
   };
 }
 
 /** The settings an incident run reads once (`incidentSettings`). */
-export type IncidentSettings = CloseLoopSettings & { archiveDelayMs: number };
+export type IncidentSettings = CloseLoopSettings & WarRoomSettings;
+
+export interface WarRoomSettings {
+  archiveDelayMs: number;
+  /** A room below critical waits this long before it takes a channel from the shared Slack budget (SLACK_ROOM_HOLD_<SEVERITY>). */
+  roomHoldMs?: number;
+}
 
 /** Non-secret switches for one incident's status page, change events and failure alerts. */
 export interface CloseLoopSettings {

@@ -21,6 +21,13 @@ export interface DevServerOptions {
   dynamicConfig?: Record<string, string | number | boolean>;
 }
 
+/**
+ * A vendor budget's task queue has one partition: the server paces a queue's rate per partition,
+ * so at a Slack budget's 20 a minute four partitions would each dispatch in bursts of their own.
+ * (A production cluster sets this for the budget queues only; see docs/BUDGETS.md.)
+ */
+export const BUDGET_QUEUE_CONFIG = { 'matching.numTaskqueueReadPartitions': 1, 'matching.numTaskqueueWritePartitions': 1 } as const;
+
 /** A running `temporal server start-dev`. */
 export interface DevServer {
   address: string;
@@ -69,7 +76,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.headless || options.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort), '--ui-ip', '127.0.0.1');
   for (const attribute of INCIDENT_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${attribute.name}=Keyword`);
-  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) {
+  for (const [key, value] of Object.entries({ ...BUDGET_QUEUE_CONFIG, ...options.dynamicConfig })) {
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }
 

@@ -4,16 +4,15 @@
  * work it starts is counted, so the workflow can wait for all of it before it continues as new or
  * completes (nothing started is ever dropped).
  */
-import { ActivityFailure, condition, log, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, condition, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities, IncidentSettings, StepOutcome } from '../activities/index.js';
+import { budgetQueue, stepPriority, type BudgetName } from '../shared/budgets.js';
 import type { ActorNote, StepFailureRecord, StepName } from '../shared/incident.js';
 import { vendorCall } from './activity-options.js';
 import type { Change, Incident } from './incident-state.js';
 import { exists, PATHS, STEPS, stepInput, stepWords, type ActiveStep, type StepContext, type StepSpec } from './steps.js';
 
-const activities = proxyActivities<Activities>(vendorCall);
-
-/** Reads that only inform steps (settings, assignee e-mails) must not hold them for long. */
+/** Reads that only inform steps (settings) must not hold them for long. */
 const lookups = proxyActivities<Activities>({ ...vendorCall, scheduleToCloseTimeout: '1 minute' });
 
 /** What a run does when its settings could not be read: no status page, change events or failure alerts; the default archive delay. */
@@ -37,6 +36,8 @@ export class StepRunner {
   private settings: Promise<IncidentSettings>;
   private settingsRead?: IncidentSettings;
   private assigneeEmails: Promise<string[]> = Promise.resolve([]);
+  /** Activity proxies by budget and priority: a step's call waits in its vendor budget's queue, in the incident's priority. */
+  private readonly proxies = new Map<string, Activities>();
 
   constructor(
     private readonly incident: Incident,
@@ -69,8 +70,9 @@ export class StepRunner {
     this.readSettings();
     const ids = this.incident.assigneeIds();
     if (ids.length > 0) {
+      const assignees = this.activitiesFor('pagerduty-rest', true, { scheduleToCloseTimeout: '1 minute' });
       this.assigneeEmails = this.track(
-        lookups.assigneeEmails(stepInput(this.incident.state, ids)).then(
+        assignees.assigneeEmails(stepInput(this.incident.state, ids)).then(
           (found) => found.emails,
           () => [],
         ),
@@ -203,7 +205,11 @@ export class StepRunner {
     incident.stepPending(name);
     let outcome: StepOutcome;
     try {
-      outcome = await spec.call(activities, input, ctx);
+      outcome = await spec.call(
+        this.activitiesFor(typeof spec.budget === 'function' ? spec.budget(ctx) : spec.budget, spec.opens),
+        input,
+        ctx,
+      );
     } catch (err) {
       this.failed(name, what, failureDetail(err));
       return;
@@ -249,7 +255,7 @@ export class StepRunner {
     if (!(await this.settings).failureAlerts) return;
     const entry = `page someone: "${what}" failed`;
     try {
-      await activities.raiseFailureAlert(this.alertInput(name, what, error));
+      await this.alerts().raiseFailureAlert(this.alertInput(name, what, error));
       this.incident.record({ actor: 'warroom', what: entry, outcome: 'ok', detail: error });
       // A retry that succeeded while the alert was on its way: the alert is resolved right after.
       if (!this.incident.alertRaised(name)) await this.resolveAlert(name, { what, error, alert: 'open' });
@@ -261,11 +267,33 @@ export class StepRunner {
   private async resolveAlert(name: ActiveStep, failure: StepFailureRecord): Promise<void> {
     const entry = `resolve the alert for "${failure.what}"`;
     try {
-      await activities.resolveFailureAlert(this.alertInput(name, failure.what, failure.error));
+      await this.alerts().resolveFailureAlert(this.alertInput(name, failure.what, failure.error));
       this.incident.record({ actor: 'warroom', what: entry, outcome: 'ok' });
     } catch (err) {
       this.incident.record({ actor: 'warroom', what: entry, outcome: 'failed', detail: failureDetail(err) });
     }
+  }
+
+  /** warroom's own alerts go first in PagerDuty's Events budget: a failed automation needs a person. */
+  private alerts(): Activities {
+    return this.activitiesFor('pagerduty-events', true);
+  }
+
+  /** The activities as a step of this incident calls them: in its budget's task queue (none: the workflows' own), in its priority. */
+  private activitiesFor(budget: BudgetName | undefined, opens = false, options: { scheduleToCloseTimeout?: string } = {}): Activities {
+    const priorityKey = stepPriority(this.incident.state.severity, opens);
+    const key = `${budget ?? ''} ${priorityKey} ${options.scheduleToCloseTimeout ?? ''}`;
+    let proxy = this.proxies.get(key);
+    if (!proxy) {
+      proxy = proxyActivities<Activities>({
+        ...vendorCall,
+        ...options,
+        ...(budget ? { taskQueue: budgetQueue(workflowInfo().taskQueue, budget) } : {}),
+        priority: { priorityKey },
+      });
+      this.proxies.set(key, proxy);
+    }
+    return proxy;
   }
 
   private alertInput(step: ActiveStep, what: string, error: string) {

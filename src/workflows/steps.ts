@@ -7,6 +7,7 @@
  * Pure data and small functions: no Temporal calls, so the table is checked by unit tests.
  */
 import type { Activities, IncidentSettings, StepInput, StepOutcome } from '../activities/index.js';
+import type { BudgetName } from '../shared/budgets.js';
 import type { IncidentState } from '../shared/incident.js';
 import type { Change } from './incident-state.js';
 
@@ -45,6 +46,10 @@ export type FollowUp<Name extends string = string> = Name | { step: Name; onlyIf
 export interface StepSpec<Name extends string = string> {
   /** The timeline's words for it. */
   what: string | ((ctx: StepContext) => string);
+  /** The vendor rate budget its activity waits for (src/shared/budgets.ts); none: it runs on the workflows' own task queue. */
+  budget?: BudgetName | ((ctx: StepContext) => BudgetName | undefined);
+  /** It opens the war room (ticket, room, responders, links): when a budget is short it goes before furnishing and close-out. */
+  opens?: boolean;
   /** The one activity it calls. */
   call: (activities: Activities, input: StepInput, ctx: StepContext) => Promise<StepOutcome>;
   /** Extra input for the activity (the status page it works on, the change it reports...). */
@@ -56,7 +61,7 @@ export interface StepSpec<Name extends string = string> {
   /** Whether it applies to this incident (settings, source, status page plan). */
   when?: (ctx: StepContext) => Guard | Promise<Guard>;
   /** A wait before its first run (the status page's wait time). */
-  delay?: (ctx: StepContext) => Promise<Delay | undefined>;
+  delay?: (ctx: StepContext) => Delay | undefined | Promise<Delay | undefined>;
   /** Done once per incident: a later run of its path leaves it out (change events). */
   once?: boolean;
   /** `retry` re-runs it when it failed. Every step does today; a step that must not opts out here. */
@@ -80,6 +85,7 @@ const changeEvent = <const Needs extends string>(
   needs: Needs[],
 ): StepSpec<Needs> => ({
   what: `PagerDuty change event: ${what}`,
+  budget: 'pagerduty-events',
   call: (a, input) => a.sendChangeEvent(input),
   input: () => ({ change }),
   needs,
@@ -109,6 +115,8 @@ function defineSteps<const Name extends string>(table: { [K in Name]: StepSpec<N
 /** The step table. Keys are the names in `state.steps`; keep them stable (recorded states use them). */
 export const STEPS = defineSteps({
   jiraTicket: {
+    budget: 'jira',
+    opens: true,
     what: 'open Jira ticket',
     call: (a, input) => a.openTicket(input),
     retry: true,
@@ -116,12 +124,30 @@ export const STEPS = defineSteps({
     then: ['changeTicket', { step: 'slackTopic', onlyIfRan: 'slackTopic' }, { step: 'slackSummaryUpdate', onlyIfRan: 'slackSummary' }],
   },
   slackChannel: {
+    budget: 'slack-create',
+    opens: true,
     what: 'open Slack channel',
     call: (a, input) => a.openChannel(input),
+    // Below critical, a room holds back briefly: in a storm the critical rooms that arrive meanwhile take the budget first.
+    delay: (ctx) =>
+      !ctx.state.severity || ctx.state.severity === 'critical'
+        ? undefined
+        : ctx.settings.then(({ roomHoldMs }) => {
+            if (!roomHoldMs) return undefined;
+            const seconds = roomHoldMs / 1000;
+            return {
+              ms: roomHoldMs,
+              waiting: `holding ${seconds} s (${ctx.state.severity}): more severe rooms go first`,
+              announced: `${ctx.state.severity}: the room waits ${seconds} s so that more severe incidents open theirs first`,
+              cancelled: `resolved within the ${seconds} s hold: no room opened`,
+            };
+          }),
     retry: true,
     then: ['changeRoom', 'slackInvite', 'slackTopic', 'slackSummary', 'slackAnnounce'],
   },
   slackInvite: {
+    budget: 'slack-invite',
+    opens: true,
     what: 'invite responders',
     call: (a, input) => a.inviteResponders(input),
     input: async (ctx) => ({ inviteEmails: await ctx.assigneeEmails }),
@@ -129,6 +155,7 @@ export const STEPS = defineSteps({
     retry: true,
   },
   slackTopic: {
+    budget: 'slack-topic',
     what: 'set Slack channel topic',
     call: (a, input) => a.setChannelTopic(input),
     needs: ['slackChannel'],
@@ -144,12 +171,14 @@ export const STEPS = defineSteps({
     then: ['slackPin'],
   },
   slackPin: {
+    budget: 'slack-pin',
     what: 'pin the summary',
     call: (a, input) => a.pinSummary(input),
     needs: ['slackSummary'],
     retry: true,
   },
   slackAnnounce: {
+    budget: 'slack-announce',
     what: 'announce the channel',
     call: (a, input) => a.announceChannel(input),
     needs: ['slackChannel'],
@@ -157,6 +186,8 @@ export const STEPS = defineSteps({
     retry: true,
   },
   timelinePost: {
+    budget: (ctx) => (ctx.state.source === 'pagerduty' ? 'pagerduty-rest' : undefined),
+    opens: true,
     what: 'post links to the alerting tool',
     call: (a, input) => a.postTimelineNote(input),
     after: ['jiraTicket', 'slackChannel', 'slackInvite'],
@@ -198,6 +229,7 @@ export const STEPS = defineSteps({
     when: async (ctx) => (await changeEventsOn(ctx)) && !ctx.state.statusPage?.combined,
   },
   pagerdutySync: {
+    budget: 'pagerduty-rest',
     what: (ctx) => `sync PagerDuty: ${statusOf(ctx)}`,
     call: (a, input) => a.syncPagerDuty(input),
     after: ROOM,
@@ -214,6 +246,7 @@ export const STEPS = defineSteps({
     echoes: true,
   },
   slackSummaryUpdate: {
+    budget: 'slack-update',
     what: 'update the summary',
     call: (a, input) => a.updateSummary(input),
     needs: ['slackSummary'],
@@ -228,12 +261,14 @@ export const STEPS = defineSteps({
     retry: true,
   },
   jiraComment: {
+    budget: 'jira',
     what: 'comment on the Jira ticket',
     call: (a, input) => a.commentTicket(input),
     needs: ['jiraTicket'],
     retry: true,
   },
   jiraTransition: {
+    budget: 'jira',
     what: 'close the Jira ticket',
     call: (a, input) => a.transitionTicket(input),
     needs: ['jiraTicket'],
@@ -261,6 +296,7 @@ export const STEPS = defineSteps({
     ],
   },
   slackArchive: {
+    budget: 'slack-archive',
     what: 'archive the Slack channel',
     call: (a, input) => a.archiveChannel(input),
     needs: ['slackChannel'],

@@ -135,8 +135,28 @@ export interface SlackFaults {
   hang(method: string, on?: boolean): void;
   /** Apply the next `count` calls, then answer HTTP 500 instead of the result. */
   applyThenFail(method: string, count?: number): void;
+  /**
+   * Enforce Slack's per-method limits as Slack does: at most `perMinute` calls of a method in any
+   * 60 s (a minute's burst, then that many a minute); beyond it 429 with the Retry-After that frees
+   * a slot. Methods not listed are not limited. `undefined` turns it off.
+   */
+  tierLimits(limits: Record<string, number> | undefined): void;
   clear(method?: string): void;
 }
+
+/** Slack's published per-method tiers for the methods warroom calls (https://api.slack.com/apis/rate-limits). */
+export const SLACK_TIER_LIMITS: Record<string, number> = {
+  'conversations.create': 20,
+  'conversations.setTopic': 20,
+  'conversations.archive': 20,
+  'pins.add': 20,
+  'conversations.invite': 50,
+  'conversations.info': 50,
+  'conversations.history': 50,
+  'users.lookupByEmail': 50,
+  'users.conversations': 50,
+  'chat.update': 50,
+};
 
 export interface SlackFake {
   /** Base URL for WebClient's `slackApiUrl`: `http://127.0.0.1:<port>/api/`. */
@@ -197,6 +217,9 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
   const state: SlackState = { users: [], channels: [], messages: new Map() };
   const requests: RecordedRequest[] = [];
   const faults = new Map<string, MethodFaults>();
+  let tierLimits: Record<string, number> | undefined;
+  /** When each limited method was last answered (not 429), oldest first, within the last minute. */
+  const windows = new Map<string, number[]>();
   const hung = new Set<ServerResponse>();
   const timers = new Set<NodeJS.Timeout>();
   let random = seededRandom(options.seed ?? 1);
@@ -366,6 +389,18 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
         timers.add(timer);
       });
     }
+    const perMinute = tierLimits?.[name];
+    if (perMinute !== undefined) {
+      const now = Date.now();
+      const window = (windows.get(name) ?? []).filter((at) => at > now - 60_000);
+      windows.set(name, window);
+      if (window.length >= perMinute) {
+        record.fault = '429';
+        const retryAfterSec = Math.max(1, Math.ceil(((window[0] ?? now) + 60_000 - now) / 1000));
+        return answer(429, JSON.parse(RATE_LIMITED_BODY), { 'retry-after': String(retryAfterSec) });
+      }
+      window.push(now);
+    }
     const limited = faultsFor(name).find((entry) => entry.rateLimited > 0);
     if (limited) {
       limited.rateLimited -= 1;
@@ -428,6 +463,10 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       latency: (method, ms) => setFault(method, (entry) => void (entry.latencyMs = ms)),
       hang: (method, on = true) => setFault(method, (entry) => void (entry.hang = on)),
       applyThenFail: (method, count = 1) => setFault(method, (entry) => void (entry.applyThenFail = count)),
+      tierLimits: (limits) => {
+        tierLimits = limits;
+        windows.clear();
+      },
       clear: (method) => (method ? faults.delete(method) : faults.clear()),
     },
     problems: () =>
