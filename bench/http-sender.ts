@@ -1,10 +1,11 @@
 /**
- * The load side of the ingress benchmark: a closed loop of N concurrent senders, and webhook
- * POSTs over keep-alive HTTP. Runs in a worker thread so the senders' CPU does not share an
+ * The load side of the ingress and storm benchmarks: a closed loop of N concurrent senders, and
+ * webhook POSTs over keep-alive HTTP. Runs in a worker thread so the senders' CPU does not share an
  * event loop with the API being measured (a real PagerDuty is another machine).
  */
 import { Agent, request } from 'node:http';
-import { parentPort, workerData } from 'node:worker_threads';
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import { parentPort, Worker, workerData } from 'node:worker_threads';
 
 /** What one timed run of a path produced. */
 export interface RunResult {
@@ -14,7 +15,7 @@ export interface RunResult {
   elapsedMs: number;
   /** HTTP status (or `error`) -> count; the bare path counts `ok` and `error`. */
   statuses: Record<string, number>;
-  /** `outcome` of each 202 body (started / signaled) -> count. */
+  /** `outcome` of each 202 body (started / signaled / repeat) -> count. */
   outcomes: Record<string, number>;
 }
 
@@ -110,6 +111,47 @@ function post(agent: Agent, plan: PostPlan, index: number): Promise<string> {
 export async function postAll(agent: Agent, plan: PostPlan): Promise<RunResult> {
   const { labels, ...run } = await closedLoop(plan.bodies.length, plan.concurrency, (index) => post(agent, plan, index));
   return { ...run, ...tally(labels) };
+}
+
+/** Where the HTTP senders run; the API always runs on this process's main event loop. */
+export interface HttpSender {
+  run(plan: PostPlan): Promise<RunResult>;
+  close(): Promise<void>;
+  utilization(): EventLoopUtilization | undefined;
+}
+
+/** Senders in a worker thread of their own, as a real alerting tool is another machine. */
+export function threadSender(concurrency: number): HttpSender {
+  const worker = new Worker(new URL('./http-sender.ts', import.meta.url), {
+    workerData: { role: 'http-sender', concurrency },
+  });
+  let failure: Error | undefined;
+  worker.on('error', (err) => (failure = err));
+  return {
+    run: (plan) =>
+      new Promise((resolveRun, reject) => {
+        if (failure) return reject(failure);
+        worker.once('message', (message: RunResult | { error: string }) =>
+          'error' in message ? reject(new Error(message.error)) : resolveRun(message),
+        );
+        worker.postMessage(plan);
+      }),
+    close: async () => {
+      worker.postMessage('close');
+      await worker.terminate();
+    },
+    utilization: () => worker.performance.eventLoopUtilization(),
+  };
+}
+
+/** Senders on this event loop (to compare with the thread). */
+export function inlineSender(concurrency: number): HttpSender {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
+  return {
+    run: (plan) => postAll(agent, plan),
+    close: async () => agent.destroy(),
+    utilization: () => undefined,
+  };
 }
 
 /** Worker-thread entry: one keep-alive agent for the thread's life, one plan per message. */

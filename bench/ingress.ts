@@ -7,9 +7,7 @@
  *   BENCH_REQUESTS=3000 BENCH_CONCURRENCY=50 BENCH_ROUNDS=3 BENCH_WARMUP=200 BENCH_DUPLICATES=5
  *   BENCH_SENDER=thread|inline   (HTTP senders in a worker thread, or on the API's own event loop)
  */
-import { Agent } from 'node:http';
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
 import type { Client, Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { workflowIdFor } from '../src/shared/ids.js';
@@ -22,7 +20,7 @@ import type { IncidentWorkflowInput } from '../src/workflows/incident.js';
 import { intFromEnv } from '../test/settings.js';
 import { startStack } from '../test/stack.js';
 import { machineLine, percentile, processCpuUs, signedPagerDutyTrigger, watchdog } from './measure.js';
-import { closedLoop, postAll, tally, type PostPlan, type RunResult } from './http-sender.js';
+import { closedLoop, inlineSender, tally, threadSender, type HttpSender, type PostPlan, type RunResult } from './http-sender.js';
 
 const TARGET_RATIO = 0.9;
 const TARGET_P99_MS = 50;
@@ -66,45 +64,6 @@ function deliveries(tag: string, count: number, perIncident = 1): Deliveries {
 
 // ---------------------------------------------------------------------------------------------
 // The two paths.
-
-/** Where the HTTP senders run; the API always runs on this process's main event loop. */
-interface HttpSender {
-  run(plan: PostPlan): Promise<RunResult>;
-  close(): Promise<void>;
-  utilization(): EventLoopUtilization | undefined;
-}
-
-function threadSender(concurrency: number): HttpSender {
-  const worker = new Worker(new URL('./http-sender.ts', import.meta.url), {
-    workerData: { role: 'http-sender', concurrency },
-  });
-  let failure: Error | undefined;
-  worker.on('error', (err) => (failure = err));
-  return {
-    run: (plan) =>
-      new Promise((resolveRun, reject) => {
-        if (failure) return reject(failure);
-        worker.once('message', (message: RunResult | { error: string }) =>
-          'error' in message ? reject(new Error(message.error)) : resolveRun(message),
-        );
-        worker.postMessage(plan);
-      }),
-    close: async () => {
-      worker.postMessage('close');
-      await worker.terminate();
-    },
-    utilization: () => worker.performance.eventLoopUtilization(),
-  };
-}
-
-function inlineSender(concurrency: number): HttpSender {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
-  return {
-    run: (plan) => postAll(agent, plan),
-    close: async () => agent.destroy(),
-    utilization: () => undefined,
-  };
-}
 
 /** The raw SDK call, with the same workflow, input, signal, memo and search attributes as src/dispatch.ts. */
 async function bareSignalWithStart(client: Client, taskQueue: string, event: IncidentEvent): Promise<string> {

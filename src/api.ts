@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import { AcceptedDeliveries } from './accepted-deliveries.js';
 import type { Config } from './config.js';
 import { AcceptTimeoutError, Dispatcher, isTemporalUnavailable, type ActionResult, type DispatchResult } from './dispatch.js';
 import type { Metrics } from './metrics.js';
@@ -15,7 +16,7 @@ import { firstIssue, parseJson, type InboundRequest, type Normalised, type Sourc
 
 export interface AppDeps {
   client: Client;
-  config: Pick<Config, 'sources' | 'temporal' | 'slackSigningSecret'>;
+  config: Pick<Config, 'sources' | 'temporal' | 'slackSigningSecret' | 'deliveryMemory'>;
   logger: Logger;
   metrics: Metrics;
   /** The sources to mount (default: the registry); each gets `config.sources[name]` as its settings. */
@@ -107,7 +108,11 @@ export function createApp(options: AppDeps): Express {
   const routes: Routes = {
     app,
     deps,
-    dispatcher: new Dispatcher(deps.client, config.temporal.taskQueue),
+    dispatcher: new Dispatcher(
+      deps.client,
+      config.temporal.taskQueue,
+      new AcceptedDeliveries({ capacity: config.deliveryMemory.size, ttlMs: config.deliveryMemory.ttlMs }),
+    ),
     requireApiToken: (req, _res, next) => {
       const verdict = apiSource.authenticate?.(req.headers, config.sources.api) ?? { ok: true };
       next(verdict.ok ? undefined : new HttpError(verdict.status, verdict.error));

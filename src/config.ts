@@ -11,6 +11,7 @@ import {
   port,
   secret,
   secretPartsOf,
+  wholeNumber,
   withoutUnset,
 } from './env.js';
 import { BUDGET_NAMES, BUDGETS, type BudgetName } from './shared/budgets.js';
@@ -153,6 +154,9 @@ const VARIABLES = {
   TEMPORAL_TLS_SERVER_NAME: optionalString,
   TEMPORAL_UI_URL: optionalString.pipe(z.url().optional()),
 
+  DELIVERY_MEMORY_SIZE: wholeNumber(10_000),
+  DELIVERY_MEMORY_TTL: duration.default(60_000),
+
   TEMPORAL_CLI_PATH: optionalString,
   WARROOM_DATA_DIR: z.string().default('.warroom'),
   TEMPORAL_DEV_PORT: port.default(7233),
@@ -269,6 +273,8 @@ function settingsOf(env: Variables, ctx: z.RefinementCtx) {
         : undefined,
       uiUrl: env.TEMPORAL_UI_URL,
     }),
+    /** Deliveries the API remembers Temporal accepted, so a repeat is answered without another call; size 0: off. */
+    deliveryMemory: { size: env.DELIVERY_MEMORY_SIZE, ttlMs: env.DELIVERY_MEMORY_TTL },
     embedded: withoutUnset({
       cliPath: env.TEMPORAL_CLI_PATH,
       dataDir: env.WARROOM_DATA_DIR,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { mapToPayloads, toPayloads } from '@temporalio/common';
+import type { AcceptedDeliveries } from './accepted-deliveries.js';
 import { workflowIdFor } from './shared/ids.js';
 import type { ActorNote, IncidentEvent, IncidentState } from './shared/incident.js';
 import {
@@ -18,8 +19,13 @@ import {
 import { keyKey, severityKey, sourceKey, statusKey } from './shared/search-attributes.js';
 import type { IncidentWorkflowInput } from './workflows/incident.js';
 
+/**
+ * What became of a webhook's event: `repeat` is a delivery this process already had accepted (or
+ * had under way), answered without asking Temporal again.
+ */
 export type DispatchResult =
-  { key: string; workflowId: string; outcome: 'started' | 'signaled' } | { key: string; workflowId: string; outcome: 'not-open' };
+  | { key: string; workflowId: string; outcome: 'started' | 'signaled' | 'repeat' }
+  | { key: string; workflowId: string; outcome: 'not-open' };
 
 /** What a person can ask of an open incident by key. */
 export type IncidentAction = 'acknowledge' | 'resolve' | 'retry';
@@ -92,9 +98,14 @@ const SIGNALS = { acknowledge: acknowledgeSignal, resolve: resolveSignal, retry:
 
 /** Turns normalised events into starts and signals, and people's actions into updates, on the incident's one workflow. */
 export class Dispatcher {
+  /** Deliveries on their way to Temporal, by `<workflowId> <eventId>`: a copy waits for the first one's answer. */
+  private readonly underWay = new Map<string, Promise<DispatchResult>>();
+
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
+    /** The door for repeats; without one (or with capacity 0) every delivery is its own Temporal call. */
+    private readonly accepted?: AcceptedDeliveries,
   ) {}
 
   /**
@@ -121,8 +132,52 @@ export class Dispatcher {
     }
   }
 
-  /** Resolves once Temporal has durably accepted the event (or says the incident is not open). */
+  /**
+   * Resolves once Temporal has durably accepted the event (or says the incident is not open). A
+   * delivery this process had accepted is a repeat, answered at once; copies that arrive while
+   * one is under way share its answer, failure included (nothing is held unless Temporal took it).
+   */
   async dispatch(event: IncidentEvent): Promise<DispatchResult> {
+    const accepted = this.accepted;
+    if (!accepted || accepted.capacity === 0) return this.deliver(event);
+    const workflowId = workflowIdFor(event.key);
+    const repeat = { key: event.key, workflowId, outcome: 'repeat' } as const;
+    if (accepted.has(workflowId, event.eventId)) return repeat;
+    const id = `${workflowId} ${event.eventId}`;
+    const first = this.underWay.get(id);
+    if (first) {
+      const answer = await first;
+      return answer.outcome === 'not-open' ? answer : repeat;
+    }
+    const delivering = this.deliverAndRemember(event, accepted);
+    this.underWay.set(id, delivering);
+    try {
+      return await delivering;
+    } finally {
+      this.underWay.delete(id);
+    }
+  }
+
+  /**
+   * One delivery to Temporal; once accepted, its id is held. Where the incident's run may end (a
+   * resolve, even one whose answer was lost) or has ended (no open run; a new run started), a new
+   * run would act on the old run's ids again: the incident's ids are let go of instead.
+   */
+  private async deliverAndRemember(event: IncidentEvent, accepted: AcceptedDeliveries): Promise<DispatchResult> {
+    const workflowId = workflowIdFor(event.key);
+    const call = accepted.begin();
+    try {
+      const result = await this.deliver(event);
+      if (result.outcome === 'not-open') accepted.forget(workflowId);
+      else if (event.kind !== 'resolve') accepted.remember(workflowId, event.eventId, call, result.outcome === 'started');
+      return result;
+    } finally {
+      if (event.kind === 'resolve') accepted.forget(workflowId);
+    }
+  }
+
+  /** One start or signal for the event, under the accept deadline. */
+  private async deliver(event: IncidentEvent): Promise<DispatchResult> {
     const workflowId = workflowIdFor(event.key);
     const deadline = Date.now() + ACCEPT_DEADLINE_MS;
     if (!mayStart(event)) {
@@ -173,6 +228,15 @@ export class Dispatcher {
    * run did. Only an open run is asked; none is started. A run of warroom 0.1 gets the signal it knows.
    */
   async act(key: string, action: IncidentAction, note: ActorNote, deadlineMs = ACTION_DEADLINE_MS): Promise<ActionResult> {
+    try {
+      return await this.askRun(key, action, note, deadlineMs);
+    } finally {
+      // A resolve may end the run (even one whose answer was lost): a new run would not know the ids held for it.
+      if (action === 'resolve') this.accepted?.forget(workflowIdFor(key));
+    }
+  }
+
+  private async askRun(key: string, action: IncidentAction, note: ActorNote, deadlineMs: number): Promise<ActionResult> {
     const workflowId = workflowIdFor(key);
     const deadline = Date.now() + deadlineMs;
     const handle = this.client.workflow.getHandle(workflowId);

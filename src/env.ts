@@ -40,6 +40,12 @@ export const boolDefaultTrue = z
 
 export const port = z.coerce.number().int().min(0).max(65535);
 
+/** A whole number, 0 or more; empty or unset is `fallback`. */
+export const wholeNumber = (fallback: number) =>
+  optionalString
+    .pipe(z.string().regex(/^\d+$/, 'expected a whole number such as 10000').optional())
+    .transform((value) => (value === undefined ? fallback : Number(value)));
+
 /** An http(s) URL, unset when empty. */
 export const optionalHttpUrl = optionalString.pipe(z.url({ protocol: /^https?$/ }).optional());
 

@@ -6,7 +6,7 @@ export function createMetrics({ processMetrics = false } = {}) {
   if (processMetrics) collectDefaultMetrics({ register: registry });
   const webhooks = new Counter({
     name: 'warroom_webhooks_total',
-    help: 'Webhooks and API calls received, by source and outcome (started, signaled, acknowledged, resolved, retrying, refused, ignored, invalid, unauthorized, unavailable, not-found, error).',
+    help: 'Webhooks and API calls received, by source and outcome (started, signaled, repeat, acknowledged, resolved, retrying, refused, ignored, invalid, unauthorized, unavailable, not-found, error); repeat: a delivery this process already had accepted, answered without asking Temporal again.',
     labelNames: ['source', 'outcome'] as const,
     registers: [registry],
   });

@@ -267,7 +267,7 @@ function deliveriesFigure(answers: Map<string, Sent[]>, inFlight: number): strin
   const statuses = [...new Set(retried.flatMap((copy) => copy.attempts.slice(0, -1).map((attempt) => attempt.status)))].join('/');
   return (
     `${sent.length} (${inFlight} incidents in flight at once), ${sent.filter((copy) => is2xx(copy.final.status)).length} answered 2xx in the end ` +
-    `(${outcome('started')} started, ${outcome('signaled')} signaled); ${retried.length} first answered ${statuses || '5xx'} and were sent again, as alerting tools do`
+    `(${outcome('started')} started, ${outcome('signaled')} signaled, ${outcome('repeat')} repeats answered at the door); ${retried.length} first answered ${statuses || '5xx'} and were sent again, as alerting tools do`
   );
 }
 
