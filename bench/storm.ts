@@ -12,15 +12,25 @@
  * off (DELIVERY_MEMORY_SIZE=0: every delivery is a Temporal call) and on (the default), side by side.
  *   STORM_DOOR=both|off|on  DELIVERY_STORM_INCIDENTS=100 DELIVERY_STORM_EVENTS=10
  *   DELIVERY_STORM_COPIES=10 DELIVERY_STORM_SENDERS=50 DELIVERY_STORM_SEED=10 BENCH_TIMEOUT_S=900
+ * (The fakes set no rate limit here, so vendor budgets are off: this storm measures the door.)
+ *
+ * rooms: distinct incidents declared within seconds (warnings first, then criticals) against a
+ * Slack fake that enforces Slack's published per-method limits (20 a minute for Tier 2 with a
+ * minute's burst, 50 for Tier 3). Run without warroom's vendor budgets and room holds (every
+ * activity finds the limit by being refused) and with them, side by side: when each room opened,
+ * against the bound the limit allows, the order of critical and warning rooms, 429 answers.
+ *   STORM_ROOMS=before,budgets,strict,after  ROOM_STORM_WARNINGS=80 ROOM_STORM_CRITICALS=20 ROOM_STORM_ARRIVAL_S=10
  */
 import { DefaultLogger, Runtime, type WorkflowBundleOption } from '@temporalio/worker';
 import { channelName } from '../src/activities/slack.js';
 import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
+import type { IncidentState } from '../src/shared/incident.js';
 import { INCIDENT_WORKFLOW } from '../src/shared/messages.js';
 import { bundleWorkflows } from '../src/worker.js';
-import { shuffled } from '../test/deliveries.js';
+import { deliver, genericIncident, shuffled } from '../test/deliveries.js';
 import { eventually } from '../test/eventually.js';
 import { seededRandom } from '../test/fakes/http.js';
+import { SLACK_TIER_LIMITS } from '../test/fakes/slack.js';
 import { fixtureJson } from '../test/samples.js';
 import { intFromEnv } from '../test/settings.js';
 import { signPagerDuty } from '../test/signing.js';
@@ -293,6 +303,180 @@ export async function deliveriesStorm(workflowBundle: WorkflowBundleOption): Pro
 }
 
 // ---------------------------------------------------------------------------------------------
+// Scenario: the rooms storm.
+
+const API_TOKEN = 'bench-storm-api-token';
+/** conversations.create: a minute's burst, then this many a minute (Slack Tier 2). */
+const CREATE_PER_MINUTE = SLACK_TIER_LIMITS['conversations.create']!;
+
+const rooms = {
+  warnings: intFromEnv('ROOM_STORM_WARNINGS', 80, 0),
+  criticals: intFromEnv('ROOM_STORM_CRITICALS', 20, 0),
+  arrivalMs: intFromEnv('ROOM_STORM_ARRIVAL_S', 10) * 1000,
+  settings: (process.env.STORM_ROOMS?.trim() || 'before,after').split(',').map((name) => name.trim()),
+  settleMs: 1_200_000,
+};
+
+/** The mechanisms each setting switches on. */
+const ROOM_SETTINGS: Record<string, { what: string; env: Record<string, string> }> = {
+  before: { what: 'no budgets, no hold', env: { VENDOR_BUDGETS: 'false', SLACK_ROOM_HOLD_WARNING: '0' } },
+  budgets: { what: 'budgets and priority, no hold', env: { VENDOR_BUDGETS: 'true', SLACK_ROOM_HOLD_WARNING: '0' } },
+  strict: {
+    what: 'budgets at Tier 2 exactly (20 a minute), priority, hold',
+    env: {
+      VENDOR_BUDGETS: 'true',
+      VENDOR_BUDGETS_PER_MINUTE: 'slack-create=20,slack-topic=20,slack-pin=20,slack-archive=20',
+      SLACK_ROOM_HOLD_WARNING: '15s',
+    },
+  },
+  after: { what: 'budgets, priority and the warning hold (defaults)', env: { VENDOR_BUDGETS: 'true', SLACK_ROOM_HOLD_WARNING: '15s' } },
+};
+
+/** The issue's bar for the rooms storm. */
+const ROOM_BAR = { lastRoomOverBound: 1.2, rate429: 0.1 };
+
+interface RoomResult {
+  setting: string;
+  /** Room opened (conversations.create answered), ms after the first declaration, by incident; undefined: none. */
+  opened: { severity: 'critical' | 'warning'; at: number | undefined }[];
+  channelsPerIncident: number[];
+  slackCalls: number;
+  refused429: number;
+  failureAlerts: number;
+  completeMs: number;
+  /** Incidents whose room is complete (topic, summary, pin, announcement). */
+  furnished: number;
+}
+
+/** The least time the vendor's limit allows for `count` rooms: a minute's burst, then the rate. */
+function roomBoundMs(count: number): number {
+  return Math.max(0, Math.ceil((count - CREATE_PER_MINUTE) / CREATE_PER_MINUTE)) * 60_000;
+}
+
+async function roomsUnder(setting: string, workflowBundle: WorkflowBundleOption): Promise<RoomResult> {
+  const chosen = ROOM_SETTINGS[setting];
+  if (!chosen) throw new Error(`STORM_ROOMS: unknown setting "${setting}"; known: ${Object.keys(ROOM_SETTINGS).join(', ')}`);
+  const stack = await startStack({
+    name: `bench-storm-rooms-${setting}`,
+    temporal: { headless: true },
+    fakes: { slack: { seed: 7 }, configure: ['jira', 'slack', 'pagerduty', 'pagerdutyEvents'], announceChannel: ANNOUNCE_CHANNEL },
+    worker: { workflowBundle },
+    env: { WARROOM_API_TOKEN: API_TOKEN, SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com', ...chosen.env },
+  });
+  try {
+    const { slack } = stack.fakes;
+    slack.faults.tierLimits(SLACK_TIER_LIMITS);
+    const severities = [...Array<'warning'>(rooms.warnings).fill('warning'), ...Array<'critical'>(rooms.criticals).fill('critical')];
+    const ids = severities.map((severity, index) => `STORM${setting.toUpperCase()}${index}${severity[0]}`);
+    const total = severities.length;
+    const spacing = total > 1 ? rooms.arrivalMs / total : 0;
+    const started = Date.now();
+    const slackFrom = slack.requests.length;
+    // Declared on a schedule: warnings first, then criticals, all within the arrival window.
+    await Promise.all(
+      ids.map(async (id, index) => {
+        await new Promise((resolve) => setTimeout(resolve, index * spacing));
+        const delivery = genericIncident(
+          { id, title: `storm ${index}: ${TITLE}`, service: 'checkout-api', severity: severities[index]! },
+          { apiToken: API_TOKEN },
+        );
+        const answer = await deliver(stack.apiUrl, delivery);
+        if (answer.status !== 202) console.log(`rooms ${setting}: declaration ${index} answered ${answer.status}`);
+      }),
+    );
+    const states = async () => Promise.all(ids.map((id) => stack.state(incidentKey('api', id)).catch(() => undefined)));
+    const furnished = (state: IncidentState | undefined) =>
+      (['slackChannel', 'slackInvite', 'slackTopic', 'slackSummary', 'slackPin', 'slackAnnounce'] as const).every(
+        (step) => state?.steps[step]?.status === 'done',
+      );
+    await eventually('every room opened and furnished', async () => (await states()).every(furnished), {
+      timeoutMs: rooms.settleMs,
+      intervalMs: 2000,
+    }).catch((err: Error) => console.log(`rooms ${setting}: ${err.message}`));
+    const completeMs = Date.now() - started;
+    const calls = slack.requests.slice(slackFrom);
+    const creates = calls.filter((call) => call.method === 'conversations.create' && call.status === 200);
+    const final = await states();
+    // An incident's channels: the one its run recorded, and any made under its name with a suffix (a double).
+    const channelsOf = (state: IncidentState | undefined) => {
+      const name = state?.steps.slackChannel?.name;
+      return name ? slack.state.channels.filter((channel) => channel.name === name || channel.name.startsWith(`${name}-`)) : [];
+    };
+    const opened = final.map((state, index) => {
+      const made = creates.find((call) => call.args.name === state?.steps.slackChannel?.name);
+      return { severity: severities[index]!, at: made ? made.receivedAt - started : undefined };
+    });
+    const alerts = stack.fakes.pagerdutyEvents.alerts;
+    return {
+      setting,
+      opened,
+      channelsPerIncident: final.map((state) => channelsOf(state).length),
+      slackCalls: calls.length,
+      refused429: calls.filter((call) => call.status === 429).length,
+      failureAlerts: alerts.size,
+      completeMs,
+      furnished: final.filter(furnished).length,
+    };
+  } finally {
+    await stack.stop();
+  }
+}
+
+function roomRows(results: readonly RoomResult[]): string[][] {
+  const times = (result: RoomResult, severity?: 'critical' | 'warning') =>
+    result.opened.filter((room) => !severity || room.severity === severity).flatMap((room) => (room.at === undefined ? [] : [room.at]));
+  const at = (values: number[], pick: (values: number[]) => number) => (values.length ? seconds(pick(values)) : '-');
+  const bound = roomBoundMs(rooms.warnings + rooms.criticals);
+  return [
+    ['', ...results.map((result) => `${result.setting} (${ROOM_SETTINGS[result.setting]?.what})`)],
+    ['rooms opened', ...results.map((result) => `${times(result).length}/${result.opened.length}`)],
+    ['last room', ...results.map((result) => at(times(result), (v) => Math.max(...v)))],
+    ['last room / bound', ...results.map((result) => (times(result).length ? (Math.max(...times(result)) / bound).toFixed(2) : '-'))],
+    ['first critical room', ...results.map((result) => at(times(result, 'critical'), (v) => Math.min(...v)))],
+    ['last critical room', ...results.map((result) => at(times(result, 'critical'), (v) => Math.max(...v)))],
+    ['first warning room', ...results.map((result) => at(times(result, 'warning'), (v) => Math.min(...v)))],
+    ['every critical before the first warning', ...results.map((result) => (criticalsFirst(result) ? 'yes' : 'no'))],
+    ['Slack calls', ...results.map((result) => String(result.slackCalls))],
+    ['429 answers', ...results.map((result) => `${result.refused429} (${((100 * result.refused429) / result.slackCalls).toFixed(1)} %)`)],
+    ['one channel per incident', ...results.map((result) => exactly(result.channelsPerIncident))],
+    ['rooms furnished', ...results.map((result) => `${result.furnished}/${result.opened.length} at ${seconds(result.completeMs)}`)],
+    ['failure alerts', ...results.map((result) => String(result.failureAlerts))],
+  ];
+}
+
+function criticalsFirst(result: RoomResult): boolean {
+  const critical = result.opened.filter((room) => room.severity === 'critical').map((room) => room.at ?? Infinity);
+  const warning = result.opened.filter((room) => room.severity === 'warning').map((room) => room.at ?? Infinity);
+  return Math.max(...critical) < Math.min(...warning);
+}
+
+/** The rooms storm, without and with the budgets: figures and the issue's bar. */
+export async function roomsStorm(workflowBundle: WorkflowBundleOption): Promise<void> {
+  const total = rooms.warnings + rooms.criticals;
+  console.log(
+    `\n## rooms storm: ${total} incidents declared within ${rooms.arrivalMs / 1000} s (${rooms.warnings} warning, then ` +
+      `${rooms.criticals} critical) against Slack's per-method limits (conversations.create ${CREATE_PER_MINUTE} a minute after a ` +
+      `minute's burst: bound ${seconds(roomBoundMs(total))} for the last room); fakes: Jira, Slack, PagerDuty; one worker`,
+  );
+  const results: RoomResult[] = [];
+  for (const setting of rooms.settings) results.push(await roomsUnder(setting, workflowBundle));
+  printTable(roomRows(results));
+  const bound = roomBoundMs(total);
+  for (const result of results) {
+    const opened = result.opened.flatMap((room) => (room.at === undefined ? [] : [room.at]));
+    const last = opened.length === total ? Math.max(...opened) : Infinity;
+    const rate = result.refused429 / Math.max(1, result.slackCalls);
+    const once = result.channelsPerIncident.every((n) => n === 1);
+    const met = last <= ROOM_BAR.lastRoomOverBound * bound && criticalsFirst(result) && rate <= ROOM_BAR.rate429 && once;
+    console.log(
+      `bar, ${result.setting}: last room ${(last / bound).toFixed(2)} × bound (≤ ${ROOM_BAR.lastRoomOverBound}), criticals first ` +
+        `${criticalsFirst(result) ? 'yes' : 'no'}, 429 ${(100 * rate).toFixed(1)} % (≤ ${100 * ROOM_BAR.rate429} %), one channel each ` +
+        `${once ? 'yes' : 'no'}, failure alerts ${result.failureAlerts} (0): ${met && result.failureAlerts === 0 ? 'met' : 'not met'}`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The run: the shared header, then each scenario asked for (all by default).
 
 function printTable(rows: readonly string[][]): void {
@@ -307,7 +491,10 @@ function printTable(rows: readonly string[][]): void {
 }
 
 /** Every scenario by name, in the order they run. */
-const SCENARIOS: Record<string, (workflowBundle: WorkflowBundleOption) => Promise<void>> = { deliveries: deliveriesStorm };
+const SCENARIOS: Record<string, (workflowBundle: WorkflowBundleOption) => Promise<void>> = {
+  deliveries: deliveriesStorm,
+  rooms: roomsStorm,
+};
 
 async function main(): Promise<void> {
   const asked = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
@@ -316,7 +503,13 @@ async function main(): Promise<void> {
   const names = asked.length > 0 ? asked : Object.keys(SCENARIOS);
   console.log(`machine: ${machineLine()}`);
   // The worker's lifecycle chatter at INFO would drown the figures; warnings still show.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // Expected here by the hundred: vendor budgets' activity-only workers poll no workflows, and 429s fail attempts (counted below).
+  const expected = ['No workflows registered', 'Activity failed'];
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => {
+      if (!expected.some((start) => entry.message.startsWith(start))) console.error(`[${entry.level}] ${entry.message}`, entry.meta ?? '');
+    }),
+  });
   const disarm = watchdog(intFromEnv('BENCH_TIMEOUT_S', 900) * 1000);
   const workflowBundle = await bundleWorkflows();
   for (const name of names) await (SCENARIOS[name] as (typeof SCENARIOS)[string])(workflowBundle);

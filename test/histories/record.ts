@@ -40,12 +40,24 @@ const stack = await startStack({
     '    combineAlerts: true',
     '',
   ].join('\n'),
-  env: { SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com', SLACK_ARCHIVE_DELAY: '1s' },
+  // A warning's room holds back 1 s (vendor budgets, issue 10); every scenario before them is critical.
+  env: { SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com', SLACK_ARCHIVE_DELAY: '1s', SLACK_ROOM_HOLD_WARNING: '1s' },
   api: false,
 });
 const { jira, pagerduty: pd } = stack.fakes;
 /** The PagerDuty incidents of the scenarios recorded with the second version of the workflow (issue 9). */
-const V2_INCIDENTS = ['PV2FULL01', 'PV2ACK01', 'PV2FAST01', 'PV2OPEN01', 'PV2REOPEN01', 'PV2JIRADOWN01', 'PV2LOOP01', 'PV2OPENWAIT01'];
+const V2_INCIDENTS = [
+  'PBUDHOLD01',
+  'PBUDQUIET01',
+  'PV2FULL01',
+  'PV2ACK01',
+  'PV2FAST01',
+  'PV2OPEN01',
+  'PV2REOPEN01',
+  'PV2JIRADOWN01',
+  'PV2LOOP01',
+  'PV2OPENWAIT01',
+];
 for (const id of ['PFULL01', 'PACK01', 'PFAST01', 'POPEN01', 'PREOPEN01', 'PJIRADOWN01', 'PLOOP01', 'PLOOPOPEN01', ...V2_INCIDENTS]) {
   pd.addIncident({ id, title: 'checkout-api: 5xx rate above 5% for 10 minutes' });
 }
@@ -386,6 +398,32 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
       await handle.executeUpdate(resolveUpdate, { args: [{ by: 'ops@example.com', via: 'api' }] });
       await handle.result();
       await save('core-v2-failure-alert-and-retry', key);
+    },
+  },
+  // Recorded with vendor budgets (issue 10): each step's activity in its budget's task queue, with
+  // the incident's priority; a warning's room holds back before it asks for a channel.
+  {
+    name: 'budgets-warning-room-held',
+    async record() {
+      const id = 'PBUDHOLD01';
+      const key = incidentKey('pagerduty', id);
+      await dispatcher.dispatch(event(id, 'trigger', { severity: 'warning' }));
+      await settled(key, (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+      await dispatcher.dispatch(event(id, 'resolve', { actor: 'Dana Oncall' }));
+      await client.workflow.getHandle(workflowIdFor(key)).result();
+      await save('budgets-warning-room-held', key);
+    },
+  },
+  {
+    name: 'budgets-warning-resolved-within-hold',
+    async record() {
+      const id = 'PBUDQUIET01';
+      const key = incidentKey('pagerduty', id);
+      await dispatcher.dispatch(event(id, 'trigger', { severity: 'warning' }));
+      await settled(key, (state) => state.steps.slackChannel?.status === 'pending');
+      await dispatcher.dispatch(event(id, 'resolve', { actor: 'Dana Oncall' }));
+      await client.workflow.getHandle(workflowIdFor(key)).result();
+      await save('budgets-warning-resolved-within-hold', key);
     },
   },
 ];
