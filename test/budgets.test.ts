@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { BUDGETS, budgetOfQueue, budgetQueue, stepPriority } from '../src/shared/budgets.js';
 import { incidentKey } from '../src/shared/ids.js';
+import { BudgetKeeper } from '../src/temporal/budget-keeper.js';
 import { connectWorker } from '../src/temporal/connection.js';
 import { bundleWorkflows, createWorker, type IncidentWorker } from '../src/worker.js';
 import { deliver, genericIncident } from './deliveries.js';
@@ -111,6 +112,42 @@ describe('vendor budgets', () => {
     expect(Math.min(...made) - refused.receivedAt).toBeGreaterThanOrEqual((retryAfterSec - 1) * 1000);
     await eventually('the pause lifted', async () => (await second.budgets.pauseOf('slack-create')) === undefined, { timeoutMs: 30_000 });
   }, 90_000);
+
+  it('lifts only its own pauses: a rate an operator set stays, an ended pause found at start-up goes', async () => {
+    const service = h.client.connection.workflowService;
+    const queue = (budget: string) => `${h.config.temporal.taskQueue}.${budget}`;
+    const configOf = async (budget: string) =>
+      (
+        await service.describeTaskQueue({
+          namespace: h.config.temporal.namespace,
+          taskQueue: { name: queue(budget), kind: 1 },
+          taskQueueType: 2,
+          reportConfig: true,
+        })
+      ).config?.queueRateLimit;
+    const set = (budget: string, requestsPerSecond: number, reason: string) =>
+      service.updateTaskQueueConfig({
+        namespace: h.config.temporal.namespace,
+        identity: 'test',
+        taskQueue: queue(budget),
+        taskQueueType: 2,
+        updateQueueRateLimit: { rateLimit: { requestsPerSecond }, reason },
+      });
+    await set('jira', 0.5, 'ops: Jira asked us to slow down');
+    // A pause whose end has passed, as a worker that died during it would leave it.
+    await set('slack-pin', 0, `warroom: a vendor answered 429; paused until ${new Date(Date.now() - 1000).toISOString()}`);
+    const keeper = new BudgetKeeper({
+      workflowService: service,
+      namespace: h.config.temporal.namespace,
+      taskQueue: h.config.temporal.taskQueue,
+      budgets: ['jira', 'slack-pin'],
+    });
+    await keeper.start();
+    keeper.stop();
+    expect((await configOf('jira'))?.metadata?.reason).toBe('ops: Jira asked us to slow down');
+    expect((await configOf('jira'))?.rateLimit?.requestsPerSecond).toBeCloseTo(0.5);
+    expect((await configOf('slack-pin'))?.rateLimit).toBeFalsy();
+  });
 
   it('holds a room below critical, and opens none when the incident resolves within the hold', async () => {
     const since = Date.now();
