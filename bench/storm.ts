@@ -320,7 +320,10 @@ const rooms = {
 /** The mechanisms each setting switches on. */
 const ROOM_SETTINGS: Record<string, { what: string; env: Record<string, string> }> = {
   before: { what: 'no budgets, no hold', env: { VENDOR_BUDGETS: 'false', SLACK_ROOM_HOLD_WARNING: '0' } },
-  budgets: { what: 'budgets and priority, no hold', env: { VENDOR_BUDGETS: 'true', SLACK_ROOM_HOLD_WARNING: '0' } },
+  budgets: {
+    what: 'budgets and priority, no hold',
+    env: { VENDOR_BUDGETS: 'true', VENDOR_BUDGETS_PER_MINUTE: '', SLACK_ROOM_HOLD_WARNING: '0' },
+  },
   strict: {
     what: 'budgets at Tier 2 exactly (20 a minute), priority, hold',
     env: {
@@ -329,7 +332,10 @@ const ROOM_SETTINGS: Record<string, { what: string; env: Record<string, string> 
       SLACK_ROOM_HOLD_WARNING: '15s',
     },
   },
-  after: { what: 'budgets, priority and the warning hold (defaults)', env: { VENDOR_BUDGETS: 'true', SLACK_ROOM_HOLD_WARNING: '15s' } },
+  after: {
+    what: 'budgets, priority and the warning hold (defaults)',
+    env: { VENDOR_BUDGETS: 'true', VENDOR_BUDGETS_PER_MINUTE: '', SLACK_ROOM_HOLD_WARNING: '15s' },
+  },
 };
 
 /** The bar for the rooms storm. */

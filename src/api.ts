@@ -16,7 +16,7 @@ import { firstIssue, parseJson, type InboundRequest, type Normalised, type Sourc
 
 export interface AppDeps {
   client: Client;
-  config: Pick<Config, 'sources' | 'temporal' | 'slackSigningSecret' | 'deliveryMemory'>;
+  config: Pick<Config, 'sources' | 'temporal' | 'slackSigningSecret' | 'deliveryMemory' | 'budgets'>;
   logger: Logger;
   metrics: Metrics;
   /** The sources to mount (default: the registry); each gets `config.sources[name]` as its settings. */
@@ -112,6 +112,7 @@ export function createApp(options: AppDeps): Express {
       deps.client,
       config.temporal.taskQueue,
       new AcceptedDeliveries({ capacity: config.deliveryMemory.size, ttlMs: config.deliveryMemory.ttlMs }),
+      config.budgets.enabled,
     ),
     requireApiToken: (req, _res, next) => {
       const verdict = apiSource.authenticate?.(req.headers, config.sources.api) ?? { ok: true };

@@ -106,6 +106,8 @@ export class Dispatcher {
     private readonly taskQueue: string,
     /** The door for repeats; without one (or with capacity 0) every delivery is its own Temporal call. */
     private readonly accepted?: AcceptedDeliveries,
+    /** Runs it starts send vendor calls through the budgets' queues (VENDOR_BUDGETS); false: unpaced, on the workflows' queue. */
+    private readonly paced = true,
   ) {}
 
   /**
@@ -200,7 +202,12 @@ export class Dispatcher {
   private async signalWithStart(workflowId: string, event: IncidentEvent): Promise<boolean> {
     const { namespace, identity, loadedDataConverter } = this.client.options;
     const converter = loadedDataConverter.payloadConverter;
-    const input: IncidentWorkflowInput = { key: event.key, source: event.source, externalId: event.externalId };
+    const input: IncidentWorkflowInput = {
+      key: event.key,
+      source: event.source,
+      externalId: event.externalId,
+      ...(this.paced ? {} : { unpaced: true }),
+    };
     const attributes: Record<string, string> = {
       [keyKey.name]: event.key,
       [sourceKey.name]: event.source,

@@ -6,7 +6,7 @@ import { inject } from 'vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { BUDGETS, budgetOfQueue, budgetQueue, stepPriority } from '../src/shared/budgets.js';
-import { incidentKey } from '../src/shared/ids.js';
+import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import { BudgetKeeper } from '../src/temporal/budget-keeper.js';
 import { connectWorker } from '../src/temporal/connection.js';
 import { bundleWorkflows, createWorker, type IncidentWorker } from '../src/worker.js';
@@ -173,6 +173,50 @@ describe('vendor budgets', () => {
     });
     expect(step.detail).toBe('resolved within the 3 s hold: no room opened');
     expect(creates(since)).toHaveLength(1);
+  }, 60_000);
+});
+
+/** Each activity the incident's run scheduled, with the task queue it waited in. */
+async function scheduledQueues(harness: Harness, key: string): Promise<Record<string, string>> {
+  const history = await harness.client.workflow.getHandle(workflowIdFor(key)).fetchHistory();
+  return Object.fromEntries(
+    (history.events ?? []).flatMap((event) => {
+      const scheduled = event.activityTaskScheduledEventAttributes;
+      return scheduled ? [[scheduled.activityType?.name ?? '', scheduled.taskQueue?.name ?? '']] : [];
+    }),
+  );
+}
+
+describe('routing', () => {
+  it('sends each budgeted call to its budget queue, the rest to the workflows queue', async () => {
+    const key = await declare('critical');
+    await roomOf(key);
+    const queues = await scheduledQueues(h, key);
+    const main = h.config.temporal.taskQueue;
+    expect(queues.openChannel).toBe(`${main}.slack-create`);
+    expect(queues.incidentSettings).toBe(main);
+  }, 60_000);
+
+  it('with VENDOR_BUDGETS=false, runs every call on the workflows queue (unpaced, eager)', async () => {
+    const direct = await startHarness({
+      workflowBundle: bundle,
+      fakes: { configure: ['slack'] },
+      env: { WARROOM_API_TOKEN: API_TOKEN, VENDOR_BUDGETS: 'false' },
+    });
+    try {
+      const id = uniqueId('DIR');
+      const answer = await deliver(
+        direct.baseUrl,
+        genericIncident({ id, title: 'direct', service: 'checkout-api', severity: 'critical' }, { apiToken: API_TOKEN }),
+      );
+      expect(answer.status).toBe(202);
+      const key = incidentKey('api', id);
+      await eventually('the room', async () => (await direct.state(key)).steps.slackChannel?.status === 'done');
+      const queues = await scheduledQueues(direct, key);
+      expect(new Set(Object.values(queues))).toEqual(new Set([direct.config.temporal.taskQueue]));
+    } finally {
+      await direct.stop();
+    }
   }, 60_000);
 });
 

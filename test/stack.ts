@@ -21,6 +21,7 @@ import { workflowIdFor } from '../src/shared/ids.js';
 import type { IncidentState } from '../src/shared/incident.js';
 import { incidentQuery } from '../src/shared/messages.js';
 import { connectClient, connectWorker } from '../src/temporal/connection.js';
+import { BUDGET_NAMES } from '../src/shared/budgets.js';
 import { freePort, startDevServer, type DevServer, type DevServerOptions } from '../src/temporal/dev-server.js';
 import { bundleWorkflows, createWorker, type IncidentWorker, type WorkerDeps } from '../src/worker.js';
 import { startAllFakes, type AllFakes, type AllFakesOptions } from './fakes/env.js';
@@ -151,8 +152,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(server?.uiUrl ? { TEMPORAL_UI_URL: server.uiUrl } : {}),
       PORT: String(apiPort),
       HOST: '127.0.0.1',
-      // Tests open rooms by the dozen, faster than Slack's budget: they pace nothing and hold nothing unless they say so.
-      VENDOR_BUDGETS: 'false',
+      // Vendor calls go through the budgets' queues as in production, but tests open rooms by the
+      // dozen, faster than Slack allows: every budget is far above what a test spends, and nothing holds.
+      VENDOR_BUDGETS_PER_MINUTE: BUDGET_NAMES.map((name) => `${name}=60000`).join(','),
       SLACK_ROOM_HOLD_WARNING: '0',
       SLACK_ROOM_HOLD_INFO: '0',
       ...fakes?.env,

@@ -40,6 +40,11 @@ export interface IncidentWorkflowInput {
   settings?: IncidentSettings;
   /** Webhooks that reached the previous run after it had closed: this run starts with them. */
   events?: IncidentEvent[];
+  /**
+   * Vendor calls skip the budgets' task queues (VENDOR_BUDGETS=false where the run was started):
+   * they run on the workflows' own queue, dispatched eagerly, unpaced. Absent: paced.
+   */
+  unpaced?: true;
 }
 
 /** Patch id of this workflow's second version (issue 9); runs without it are 0.1's. Never rename. */
@@ -54,7 +59,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   const incident = input.carried
     ? Incident.resume(input.carried)
     : Incident.start({ key: input.key, workflowId, source: input.source, externalId: input.externalId });
-  const runner = new StepRunner(incident, input.settings);
+  const runner = new StepRunner(incident, input.settings, !input.unpaced);
   const perform = (effects: Effect[]) => effects.forEach((effect) => performEffect(effect, runner));
   listen(incident, runner, perform);
   for (const event of input.events ?? []) perform(incident.receive(event));
@@ -65,7 +70,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     if (!resolved()) {
       await settled(runner);
       if (resolved()) continue;
-      const next: IncidentWorkflowInput = { key: input.key, source: input.source, externalId: input.externalId };
+      const next: IncidentWorkflowInput = { key: input.key, source: input.source, externalId: input.externalId, ...paced(input) };
       return continueAsNew<typeof incidentWorkflow>({ ...next, carried: incident.carry(), settings: runner.carriedSettings });
     }
     if ((await closeOut(incident, runner, perform)) === 'closed') break;
@@ -78,11 +83,15 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       key: input.key,
       source: input.source,
       externalId: input.externalId,
+      ...paced(input),
       events: incident.late,
     });
   }
   return incident.state;
 }
+
+/** How the next run calls vendors: as this one did. */
+const paced = (input: IncidentWorkflowInput): Pick<IncidentWorkflowInput, 'unpaced'> => (input.unpaced ? { unpaced: true } : {});
 
 /**
  * Resolve: everything the open incident started finishes, then the ticket, status page, tools and

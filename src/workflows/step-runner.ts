@@ -43,6 +43,8 @@ export class StepRunner {
     private readonly incident: Incident,
     /** Settings a previous run of this incident read (continue-as-new). */
     carried?: IncidentSettings,
+    /** Vendor calls wait in their budgets' task queues; false: the workflows' own queue, unpaced. */
+    private readonly paced = true,
   ) {
     this.settingsRead = carried;
     this.settings = Promise.resolve(carried ?? NO_SETTINGS);
@@ -288,7 +290,7 @@ export class StepRunner {
       proxy = proxyActivities<Activities>({
         ...vendorCall,
         ...options,
-        ...(budget ? { taskQueue: budgetQueue(workflowInfo().taskQueue, budget) } : {}),
+        ...(budget && this.paced ? { taskQueue: budgetQueue(workflowInfo().taskQueue, budget) } : {}),
         priority: { priorityKey },
       });
       this.proxies.set(key, proxy);
