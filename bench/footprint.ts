@@ -9,6 +9,7 @@
  *
  *   npm run bench:footprint
  *   FOOTPRINT_INCIDENTS=1000 FOOTPRINT_CONCURRENCY=5 FOOTPRINT_SETTLE_S=10 FOOTPRINT_BUILD=0 BENCH_TIMEOUT_S=1200
+ *   WARROOM_WORKFLOW_CACHE=100   (passed on to the deployment; its default otherwise)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -52,6 +53,13 @@ async function settledRss(pid: number, samples = 5): Promise<number> {
   return values.sort((a, b) => a - b)[Math.floor(samples / 2)] as number;
 }
 
+/** The main thread's V8 heap in use, in MiB, from the API's /metrics (prom-client's default metrics). */
+async function mainHeapMiB(apiUrl: string): Promise<number> {
+  const text = await fetch(`${apiUrl}/metrics`).then((response) => response.text());
+  const used = text.match(/^nodejs_heap_size_used_bytes (\S+)$/m)?.[1];
+  return used === undefined ? Number.NaN : Number(used) / 1024 / 1024;
+}
+
 const fixed = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
 console.log(`machine: ${machineLine()}`);
@@ -85,7 +93,12 @@ const stack = await startStack({
 
 const spawnedAt = performance.now();
 const child = spawn(process.execPath, ['dist/main.js'], {
-  env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...stack.env },
+  env: {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    ...stack.env,
+    ...(process.env.WARROOM_WORKFLOW_CACHE ? { WARROOM_WORKFLOW_CACHE: process.env.WARROOM_WORKFLOW_CACHE } : {}),
+  },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const pid = child.pid;
@@ -107,8 +120,11 @@ try {
   const startCpuMs = (processCpuUs(pid) ?? Number.NaN) / 1000;
   await sleep(settings.settleMs);
   const idle = await settledRss(pid);
+  const idleHeap = await mainHeapMiB(stack.apiUrl);
   console.log(`\nspawn → /readyz 200: ${fixed(readyMs)} ms   target <= ${TARGET_READY_MS} ms (CPU to get there ${fixed(startCpuMs)} ms)`);
-  console.log(`idle RSS after ${settings.settleMs / 1000} s: ${fixed(idle, 1)} MiB   target <= ${TARGET_IDLE_RSS_MIB} MiB`);
+  console.log(
+    `idle RSS after ${settings.settleMs / 1000} s: ${fixed(idle, 1)} MiB   target <= ${TARGET_IDLE_RSS_MIB} MiB (main thread's heap in use ${fixed(idleHeap, 1)} MiB)`,
+  );
 
   const { fakes } = stack;
   const watch = watchWarRoom(fakes);
@@ -132,12 +148,13 @@ try {
   const failures = Object.entries(tally(labels).statuses).filter(([status]) => status !== '202');
   await sleep(settings.settleMs);
   const open = await settledRss(pid);
+  const openHeap = await mainHeapMiB(stack.apiUrl);
   const perIncidentKiB = ((open - idle) * 1024) / settings.incidents;
   console.log(
     `${settings.incidents} incidents opened in ${fixed(elapsedMs / 1000, 1)} s` +
       (failures.length ? `; failures: ${failures.map(([status, n]) => `${status} ×${n}`).join(', ')}` : '; no failures'),
   );
-  console.log(`RSS with ${settings.incidents} open: ${fixed(open, 1)} MiB`);
+  console.log(`RSS with ${settings.incidents} open: ${fixed(open, 1)} MiB (main thread's heap in use ${fixed(openHeap, 1)} MiB)`);
   console.log(
     `RSS growth per open incident: ${fixed(perIncidentKiB)} KiB (${settings.incidents} open)   target <= ${TARGET_PER_INCIDENT_KIB} KiB at 1,000 open`,
   );

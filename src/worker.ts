@@ -34,7 +34,7 @@ export interface WorkerDeps {
   connection: NativeConnection;
   config: ActivityConfig & Pick<Config, 'temporal'>;
   workflowBundle?: WorkflowBundleOption;
-  /** Workflow cache size; 0 makes every task replay (the replay test suite uses it). */
+  /** Workflow cache size (default: the configured one); 0 makes every task replay (the replay test suite uses it). */
   maxCachedWorkflows?: number;
   taskQueue?: string;
 }
@@ -48,7 +48,7 @@ export async function createWorker({ connection, config, workflowBundle, maxCach
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     // Status-page runs are started and signalled from activities, on the worker's own connection.
     activities: createActivities(config, { client: new Client({ connection, namespace: config.temporal.namespace }) }),
-    maxCachedWorkflows,
+    maxCachedWorkflows: maxCachedWorkflows ?? config.temporal.workflowCache,
     // The first workflow task schedules ticket, room, assignee lookup and status page together;
     // core's default of 3 eager slots sent the room (the longest path) through matching (bench:e2e).
     maxEagerActivityReservationsPerWorkflowTask: 8,
