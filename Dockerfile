@@ -16,7 +16,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# tsc -p tsconfig.build.json -> dist/, including dist/workflows/index.js, which the worker bundles at start.
+# tsc -p tsconfig.build.json -> dist/, then the workflow code bundled once into dist/workflow-bundle.js,
+# which the worker loads at start instead of running webpack.
 RUN npm run build
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
@@ -29,8 +30,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 # package.json stays: its "type": "module" is what makes Node load dist/*.js as ES modules.
 COPY package.json package-lock.json ./
-# Production dependencies only; webpack and swc are among them (via @temporalio/worker) because
-# the worker bundles the workflow code when it starts.
+# Production dependencies only (webpack and swc come with @temporalio/worker; the built worker
+# does not run them: it loads dist/workflow-bundle.js).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node

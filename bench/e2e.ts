@@ -31,6 +31,8 @@ import { longestChain, watchWarRoom, type VendorCall, type WarRoomTrace, type Wa
 /** Targets from issue 3: p50 at 0 ms, and p50 over the critical-path bound at the latency setting. */
 const TARGET_P50_MS = 300;
 const TARGET_BOUND_RATIO = 1.3;
+/** Target from issue 10: CPU per incident, warroom's process and the Temporal server together, at 0 ms. */
+const TARGET_CPU_MS = 100;
 const WEBHOOK_SECRET = 'bench-webhook-secret';
 const ANNOUNCE_CHANNEL = 'incidents';
 /** One incident that takes longer than this has gone wrong; it is counted as a failure. */
@@ -331,10 +333,25 @@ interface TemporalView {
   wftRun: number[];
   /** Activity task: scheduled → started, by activity type. */
   activityWait: Map<string, number[]>;
+  /** Per run, once furnished: every history event, and every workflow task completed. */
+  events: number[];
+  tasksAll: number[];
+  /** History events by type, summed over the runs. */
+  eventTypes: Map<string, number>;
 }
 
 async function temporalView(client: Client, traces: readonly WarRoomTrace[]): Promise<TemporalView> {
-  const view: TemporalView = { workflowTasks: [], firstTask: [], startToCall: [], wftWait: [], wftRun: [], activityWait: new Map() };
+  const view: TemporalView = {
+    workflowTasks: [],
+    firstTask: [],
+    startToCall: [],
+    wftWait: [],
+    wftRun: [],
+    activityWait: new Map(),
+    events: [],
+    tasksAll: [],
+    eventTypes: new Map(),
+  };
   const wallClock = (at: number) => performance.timeOrigin + at;
   for (const trace of traces) {
     const history = await client.workflow.getHandle(workflowIdFor(trace.key)).fetchHistory();
@@ -342,9 +359,12 @@ async function temporalView(client: Client, traces: readonly WarRoomTrace[]): Pr
     const activityType = new Map<number, string>();
     const firstCall: Record<string, string> = { openTicket: 'searchAndReconsileIssuesUsingJql', openChannel: 'conversations.create' };
     let tasks = 0;
+    view.events.push(history.events?.length ?? 0);
     for (const event of history.events ?? []) {
       const id = idOf(event.eventId);
       at.set(id, event);
+      const type = EventType[event.eventType ?? 0]?.replace(/^EVENT_TYPE_/, '') ?? '?';
+      view.eventTypes.set(type, (view.eventTypes.get(type) ?? 0) + 1);
       switch (event.eventType) {
         case EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED: {
           const scheduled = at.get(idOf(event.workflowTaskStartedEventAttributes?.scheduledEventId));
@@ -377,6 +397,7 @@ async function temporalView(client: Client, traces: readonly WarRoomTrace[]): Pr
           break;
       }
     }
+    view.tasksAll.push(tasks);
   }
   return view;
 }
@@ -435,6 +456,23 @@ function printTemporalView(name: string, view: TemporalView): void {
       `each waits p50 ${fixed(median(view.wftWait), 1)} ms for the worker, runs p50 ${fixed(median(view.wftRun), 1)} ms`,
   );
   console.log(`    activity schedule→start p50 (ms): ${waits}; start → its first vendor call p50 ${fixed(median(view.startToCall), 1)} ms`);
+  const runs = view.events.length;
+  const types = [...view.eventTypes.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([type, n]) => `${type.toLowerCase()} ${fixed(n / runs, 1)}`)
+    .join(', ');
+  console.log(
+    `    once furnished, per run: ${fixed(median(view.events))} history events, ${fixed(median(view.tasksAll))} workflow tasks; events: ${types}`,
+  );
+}
+
+/** The issue-10 bar: CPU per incident of warroom's process and of the Temporal server, with what drives the server's share. */
+function printCpu(result: SettingResult, view: TemporalView): void {
+  const server = result.serverCpuMs ?? Number.NaN;
+  console.log(
+    `CPU per incident, ${result.name}: node ${fixed(result.nodeCpuMs, 1)} ms + server ${fixed(server, 1)} ms = ${fixed(result.nodeCpuMs + server, 1)} ms   ` +
+      `target <= ${TARGET_CPU_MS} ms; ${fixed(median(view.events))} history events, ${fixed(median(view.tasksAll))} workflow tasks per incident`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -537,7 +575,14 @@ export async function runE2e(options: E2eOptions = {}): Promise<void> {
     console.log(`ready − bound (time outside vendor calls on the chain), ${slow.name}: p50 ${fixed(slowReady - limit.ms)} ms`);
 
     console.log("\nTemporal, from the runs' histories (server timestamps):");
-    for (const result of results) printTemporalView(result.name, await temporalView(client, result.traces));
+    const views = [];
+    for (const result of results) {
+      const view = await temporalView(client, result.traces);
+      printTemporalView(result.name, view);
+      views.push(view);
+    }
+    console.log('');
+    printCpu(fast, views[0] as TemporalView);
   } finally {
     await stack.stop().catch((err: Error) => console.error(`cleanup failed: ${err.message}`));
     disarm();

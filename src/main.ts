@@ -14,7 +14,7 @@ import { createMetrics } from './metrics.js';
 import { SOURCE_REGISTRY } from './sources/index.js';
 import { connectClient, connectWorker, ensureSearchAttributes } from './temporal/connection.js';
 import { startDevServer, type DevServer } from './temporal/dev-server.js';
-import { bundleWorkflows, createWorker, type IncidentWorker } from './worker.js';
+import { createWorker, workflowBundleForStart, type IncidentWorker } from './worker.js';
 
 type Role = 'all' | 'api' | 'worker';
 
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     const started = await createWorker({
       connection: workerConnection,
       config: { ...config, temporal },
-      workflowBundle: await bundleWorkflows(),
+      workflowBundle: await workflowBundleForStart(),
     });
     worker = started;
     const running = started.run();
