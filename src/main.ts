@@ -32,7 +32,10 @@ function forwardSdkLogs(logger: Logger, level: Config['logLevel']): void {
     logger: new DefaultLogger(sdkLevel, (entry) => {
       // The vendor budgets' workers run activities only: that is by design, not worth a warning each.
       if (entry.message.startsWith('No workflows registered')) return;
-      const method = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
+      // Their lifecycle too: the workflows' worker says it once for the process.
+      const budgetLifecycle = entry.message === 'Worker state changed' && String(entry.meta?.taskQueue ?? '').includes('.');
+      const method =
+        entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' && !budgetLifecycle ? 'info' : 'debug';
       logger[method]({ sdk: true, ...entry.meta }, entry.message);
     }),
   });
