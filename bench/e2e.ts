@@ -12,6 +12,7 @@
  *
  *   npm run bench:e2e
  *   BENCH_INCIDENTS=30 BENCH_CONCURRENCY=5 BENCH_WARMUP=5 BENCH_LATENCY_MS=200 BENCH_TIMEOUT_S=600
+ *   VENDOR_BUDGETS=false   (vendor calls unpaced, on the workflows' own queue; default: through the budgets' queues)
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -499,6 +500,8 @@ export async function runE2e(options: E2eOptions = {}): Promise<void> {
       PAGERDUTY_WEBHOOK_SECRET: WEBHOOK_SECRET,
       SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com,nobody@example.com',
       TEMPORAL_UI_URL: 'http://localhost:8233',
+      // VENDOR_BUDGETS=false compares the unpaced path (vendor calls eager, on the workflows' queue).
+      ...(process.env.VENDOR_BUDGETS ? { VENDOR_BUDGETS: process.env.VENDOR_BUDGETS } : {}),
     },
   });
 
