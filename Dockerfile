@@ -27,6 +27,9 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends ca-certificates \
   && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
+# glibc gives each thread that allocates its own malloc arena (the worker's Rust core runs many)
+# and keeps what they free: 1,000 open incidents took 0.7 GiB instead of 0.34 (bench:footprint).
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 # package.json stays: its "type": "module" is what makes Node load dist/*.js as ES modules.
 COPY package.json package-lock.json ./
