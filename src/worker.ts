@@ -28,6 +28,7 @@ export const builtBundlePath = fileURLToPath(new URL('./workflow-bundle.js', imp
  * may hold state a run changes.
  */
 const SHARED_WORKFLOW_MODULES = [
+  './shared/budgets',
   './shared/incident',
   './shared/ids',
   './shared/text',
