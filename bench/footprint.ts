@@ -9,7 +9,7 @@
  *
  *   npm run bench:footprint
  *   FOOTPRINT_INCIDENTS=1000 FOOTPRINT_CONCURRENCY=5 FOOTPRINT_SETTLE_S=30 FOOTPRINT_BUILD=0 BENCH_TIMEOUT_S=1200
- *   WARROOM_WORKFLOW_CACHE=100   (passed on to the deployment; its default otherwise)
+ *   WARROOM_WORKFLOW_CACHE=100 VENDOR_BUDGETS=false   (passed on to the deployment; its defaults otherwise)
  *   MALLOC_ARENA_MAX=2           (passed on; 2 as the Dockerfile sets it)
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -104,6 +104,7 @@ const child = spawn(process.execPath, ['dist/main.js'], {
     HOME: process.env.HOME ?? '',
     ...stack.env,
     ...(process.env.WARROOM_WORKFLOW_CACHE ? { WARROOM_WORKFLOW_CACHE: process.env.WARROOM_WORKFLOW_CACHE } : {}),
+    ...(process.env.VENDOR_BUDGETS ? { VENDOR_BUDGETS: process.env.VENDOR_BUDGETS } : {}),
     MALLOC_ARENA_MAX: settings.mallocArenas,
   },
   stdio: ['ignore', 'ignore', 'inherit'],
