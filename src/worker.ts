@@ -91,8 +91,7 @@ export async function createWorker({
   // Status-page runs are started and signalled from activities, on the worker's own connection.
   const activities = createActivities(config, { client: new Client({ connection, namespace }) });
   const keeper = new BudgetKeeper({ workflowService: connection.workflowService, namespace, taskQueue: queue, budgets: BUDGET_NAMES });
-  // One interceptor for every activity: a factory that made one per activity kept each alive
-  // (bench:footprint: 165 KiB of main-thread heap per open incident).
+  // One interceptor for every activity of every budget worker.
   const pauseOn429 = keeper.interceptor();
   const main = await Worker.create({
     connection,
