@@ -36,7 +36,8 @@ export interface BudgetKeeperOptions {
 
 export class BudgetKeeper {
   private readonly pausedUntil = new Map<BudgetName, number>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** One timer per paused budget: it lifts the pause at its end. */
+  private readonly timers = new Map<BudgetName, NodeJS.Timeout>();
   private sweeper?: NodeJS.Timeout;
   private readonly now: () => number;
 
@@ -53,7 +54,7 @@ export class BudgetKeeper {
 
   stop(): void {
     if (this.sweeper) clearInterval(this.sweeper);
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
 
@@ -65,12 +66,21 @@ export class BudgetKeeper {
     const pausedUntil = new Date(until).toISOString();
     await this.update(budget, { rateLimit: { requestsPerSecond: 0 }, reason: `${PAUSE_PREFIX} ${pausedUntil}` });
     this.options.onChange?.({ budget, pausedUntil });
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      void this.liftIfEnded(budget).catch(() => undefined);
-    }, retryAfterMs);
+    this.liftAfter(budget, retryAfterMs);
+  }
+
+  /** Looks again when the pause should have ended (a later pause by another worker moves its end). */
+  private liftAfter(budget: BudgetName, ms: number): void {
+    clearTimeout(this.timers.get(budget));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(budget);
+        void this.liftIfEnded(budget).catch(() => this.liftAfter(budget, 1000));
+      },
+      Math.max(0, ms),
+    );
     timer.unref();
-    this.timers.add(timer);
+    this.timers.set(budget, timer);
   }
 
   /** An activity interceptor: a rate-limited failure (a 429's Retry-After) pauses the budget its queue paces. */
@@ -110,7 +120,9 @@ export class BudgetKeeper {
 
   private async liftIfEnded(budget: BudgetName): Promise<void> {
     const until = await this.pauseOf(budget);
-    if (until === undefined || until > this.now()) return;
+    if (until === undefined) return;
+    // Not over yet (a timer a moment early, or another worker's later pause): look again at its end.
+    if (until > this.now()) return this.liftAfter(budget, until - this.now() + 50);
     // No rate limit in the update lifts the override: the workers' own rate applies again.
     await this.update(budget, { reason: 'warroom: the vendor accepts calls again' });
     this.pausedUntil.delete(budget);
