@@ -348,7 +348,7 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
     record: () => paths.openWaitingForStatusPage('PV2OPENWAIT01', 'core-v2-open-waiting-for-status-page'),
   },
   {
-    name: 'core-v2-status-page-combined',
+    name: 'core-v2-status-page-combined-incident',
     /* v2-10. Combined alerts: two incidents share their monitor's StatusCast incident. */
     async record() {
       const ids = ['api-v2-orders-01', 'api-v2-orders-02'];
