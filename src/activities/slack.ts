@@ -8,7 +8,8 @@ import {
 } from '@slack/web-api';
 import { ApplicationFailure } from '@temporalio/activity';
 import { LogLevel, type Logger } from '@slack/web-api';
-import { DEFAULT_CHANNEL_TEMPLATE, type Config } from '../config.js';
+import type { Config } from '../config.js';
+import { channelName, DEFAULT_CHANNEL_TEMPLATE } from '../shared/channel-names.js';
 import { shortHash } from '../shared/ids.js';
 import { currentActivity } from './activity-context.js';
 import { nonRetryable, rateLimited, unavailable } from './errors.js';
@@ -22,7 +23,7 @@ export interface SlackDeps {
   settings?: SlackSettings;
 }
 
-export { DEFAULT_CHANNEL_TEMPLATE };
+export { channelName, DEFAULT_CHANNEL_TEMPLATE };
 /** Metadata event types that mark warroom's own messages, so a retry finds what an earlier attempt posted. */
 export const SLACK_EVENT_TYPES = {
   summary: 'warroom_summary',
@@ -30,7 +31,6 @@ export const SLACK_EVENT_TYPES = {
   status: 'warroom_status',
 } as const;
 
-const MAX_CHANNEL_NAME = 80;
 /** `<name>`, `<name>-2` ... `<name>-20`: past that, something is wrong with the workspace, not the name. */
 const MAX_NAME_ATTEMPTS = 20;
 const HISTORY_PAGE = 200;
@@ -84,44 +84,6 @@ const clientLogger: Logger = (() => {
     setName: () => undefined,
   };
 })();
-
-/**
- * The incident's channel name: `{id}` in the template replaced by the external id, made valid
- * for Slack (lowercase, `a-z 0-9 - _`, at most 80 characters). Ids are matched case-insensitively;
- * any other change (dots, spaces, a cut) adds a short hash so two ids never share a name.
- * `attempt` > 1 gives `<name>-<attempt>`, for when the name is taken by someone else.
- */
-export function channelName(template: string | undefined, externalId: string, attempt = 1): string {
-  const pattern = template?.includes('{id}') ? template : DEFAULT_CHANNEL_TEMPLATE;
-  const suffix = attempt > 1 ? `-${attempt}` : '';
-  const raw = externalId.trim();
-  const cleaned = slug(raw);
-  const render = (id: string) => slug(`${pattern.split('{id}').join(id)}${suffix}`);
-  if (cleaned !== '' && cleaned === raw.toLowerCase()) {
-    const name = render(cleaned);
-    if (name.length <= MAX_CHANNEL_NAME) return name;
-  }
-  const hash = shortHash(raw);
-  const slots = pattern.split('{id}').length - 1;
-  const room = Math.floor((MAX_CHANNEL_NAME - render(hash).length) / slots) - 1;
-  const readable = room > 0 ? cleaned.slice(0, room).replace(/[-_]+$/, '') : '';
-  const name = render(readable ? `${readable}-${hash}` : hash);
-  if (name.length <= MAX_CHANNEL_NAME) return name;
-  // A template too long for any id: keep its start, then the hash and suffix.
-  const tail = `-${hash}${suffix}`;
-  return `${slug(pattern.split('{id}').join(''))
-    .slice(0, MAX_CHANNEL_NAME - tail.length)
-    .replace(/[-_]+$/, '')}${tail}`;
-}
-
-/** Lowercase, runs of anything outside `a-z 0-9 _ -` become one `-`, no leading or trailing separators. */
-function slug(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]+/g, '-')
-    .replace(/-{2,}/g, '-')
-    .replace(/^[-_]+|[-_]+$/g, '');
-}
 
 /** A link that opens the channel in whichever Slack client the reader uses. */
 export function channelUrl(channelId: string): string {
@@ -270,7 +232,7 @@ function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLAC
       throw nonRetryable('Slack', `conversations.create: #${first} and ${MAX_NAME_ATTEMPTS - 1} suffixed names are all taken`);
     },
 
-    /** Looks up default responders, the incident's responders and `inviteEmails`, and invites those found. */
+    /** Looks up default responders, the incident's responders and `inviteEmails`, and invites those found and `slackResponders`. */
     async inviteResponders(input: StepInput): Promise<StepOutcome> {
       const channel = input.channel?.id;
       if (!channel) return { status: 'skipped', detail: 'no Slack channel to invite into' };
@@ -281,11 +243,14 @@ function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLAC
             .filter(Boolean),
         ),
       ];
-      if (emails.length === 0) return { status: 'done', detail: 'nobody to invite' };
+      const slackIds = [...new Set(input.slackResponders ?? [])];
+      if (emails.length === 0 && slackIds.length === 0) return { status: 'done', detail: 'nobody to invite' };
 
       const lookups = await Promise.allSettled(emails.map((email) => slack.users.lookupByEmail({ email })));
       const unknown: string[] = [];
       const emailsOf = new Map<string, string[]>();
+      // People known by their Slack id (who declared the incident) need no look-up; they read as their id.
+      for (const id of slackIds) emailsOf.set(id, []);
       for (const [index, lookup] of lookups.entries()) {
         const email = emails[index] as string;
         if (lookup.status === 'rejected') {
@@ -333,7 +298,7 @@ function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLAC
         }
       }
 
-      const who = (list: string[]) => list.flatMap((id) => emailsOf.get(id) ?? [id]).join(', ');
+      const who = (list: string[]) => list.flatMap((id) => (emailsOf.get(id)?.length ? (emailsOf.get(id) as string[]) : [id])).join(', ');
       const parts: string[] = [];
       if (invited.length > 0) parts.push(`invited ${who(invited)}`);
       for (const [code, list] of refused) parts.push(`${PER_PERSON_INVITE_ERRORS[code]}: ${who(list)}`);

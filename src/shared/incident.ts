@@ -41,6 +41,8 @@ export interface IncidentEvent {
   note?: string;
   /** E-mail addresses of people to bring into the incident. */
   responders?: string[];
+  /** Slack user ids of people to bring into the room (the person who declared it with `/incident`). */
+  slackResponders?: string[];
   /** The source's own ids of the people assigned (PagerDuty user ids), resolved to e-mails later. */
   assignees?: string[];
   details?: Record<string, string>;
@@ -59,6 +61,15 @@ export interface ActorNote {
   note?: string;
   /** Where it came from (`slack`, `api`, a service name); a tool is never told about its own change. */
   via?: string;
+}
+
+/** A status update for the timeline (`/incident note`): who wrote it, what, and through what. */
+export interface IncidentNote {
+  by: string;
+  note: string;
+  via?: string;
+  /** The sender's id for this note: a repeat with the same id is recorded once. */
+  id?: string;
 }
 
 export interface TimelineEntry {
@@ -102,6 +113,10 @@ export interface IncidentState {
   resolvedBy?: string;
   links: Link[];
   responders: string[];
+  /** Slack user ids invited along with `responders` (people who declared the incident in Slack). */
+  slackResponders?: string[];
+  /** When someone last posted a status update (`/incident note`), and who: reminders ask only when none came since. */
+  lastStatusUpdate?: { at: string; by: string };
   /** Source details worth keeping (VictorOps entity_id, routing key...); never secrets. */
   details?: Record<string, string>;
   steps: Partial<Record<StepName, StepRecord>>;
