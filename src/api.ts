@@ -307,6 +307,10 @@ function mountSlackCommands({ app, deps, dispatcher, logLateAnswer, requireSlack
         Object.assign(outcomeOf(res), { source: 'slack', action: 'command', outcome: 'invalid' });
         return res.status(400).json({ error: parsed.invalid.message, field: parsed.invalid.field });
       }
+      if ('ignored' in parsed) {
+        Object.assign(outcomeOf(res), { source: 'slack', action: 'command', outcome: 'ignored', reason: parsed.ignored });
+        return res.status(200).end();
+      }
       const { request } = parsed;
       Object.assign(outcomeOf(res), { source: 'slack', action: request.command.kind, actor: request.user.name });
       try {

@@ -327,6 +327,10 @@ describe('POST /slack/commands', () => {
   it('answers a form that is not a slash command with 400 naming the field, and anything but a form with 415', async () => {
     const body = form(DECLARE, { user_id: '' });
     expect(await post(body)).toMatchObject({ status: 400, body: { field: 'user_id' } });
+    // Slack's certificate check, signed like any request: a 200 and nothing else.
+    const sslCheck = 'ssl_check=1&token=gIkuvaNzQIHg97ATvDxqgjtO';
+    expect(await post(sslCheck)).toEqual({ status: 200, body: '' });
+    expect(await post(sslCheck, signed(sslCheck, { secret: 'wrong' }))).toMatchObject({ status: 401 });
     const json = JSON.stringify({ text: 'hi' });
     expect(await h.post('/slack/commands', json, { ...signed(json), 'content-type': 'application/json' })).toMatchObject({ status: 415 });
   });

@@ -79,9 +79,16 @@ const SUBCOMMANDS = new Map<string, SlashCommand['kind']>([
   ['help', 'help'],
 ]);
 
-/** Reads the form of a verified slash-command request, or names the field that is wrong. */
-export function parseSlashCommand(rawBody: Buffer): { request: SlashRequest } | { invalid: { field: string; message: string } } {
-  const parsed = commandForm.safeParse(Object.fromEntries(new URLSearchParams(rawBody.toString('utf8'))));
+/**
+ * Reads the form of a verified slash-command request, or names the field that is wrong. Slack's
+ * certificate check (`ssl_check=1`, sent to a command's URL now and then) is no command: `ignored`.
+ */
+export function parseSlashCommand(
+  rawBody: Buffer,
+): { request: SlashRequest } | { ignored: string } | { invalid: { field: string; message: string } } {
+  const fields = new URLSearchParams(rawBody.toString('utf8'));
+  if (fields.get('ssl_check') === '1') return { ignored: "Slack's certificate check" };
+  const parsed = commandForm.safeParse(Object.fromEntries(fields));
   if (!parsed.success) return { invalid: firstIssue(parsed.error.issues) };
   const form = parsed.data;
   return {
