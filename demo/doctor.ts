@@ -34,13 +34,16 @@ const stack = await startStack({
   env: WEBHOOK_SECRETS,
 });
 try {
-  process.stdout.write('$ npm run doctor        # everything right\n\n');
+  process.stdout.write('== warroom doctor, everything right\n\n');
   const green = await runDoctor(stack.env);
   process.stdout.write(`${green.text}(exit code ${green.exitCode})\n\n`);
 
   stack.fakes.slack.setScopes(WARROOM_BOT_SCOPES.filter((scope) => scope !== 'pins:write' && scope !== 'chat:write.public'));
   stack.fakes.statuscast.components.delete(20610);
-  process.stdout.write('$ JIRA_PROJECT_KEY=OPS npm run doctor        # three faults planted\n\n');
+  process.stdout.write(
+    '== warroom doctor, three faults planted: the Slack app lacks pins:write and chat:write.public,\n' +
+      '   JIRA_PROJECT_KEY=OPS names no project, StatusCast no longer has component 20610\n\n',
+  );
   const faulty = await runDoctor({ ...stack.env, JIRA_PROJECT_KEY: 'OPS' });
   process.stdout.write(`${faulty.text}(exit code ${faulty.exitCode})\n`);
 } finally {
