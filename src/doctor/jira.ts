@@ -18,7 +18,6 @@ export function jiraChecks(config: Config, options: DoctorOptions): CheckGroup {
   const settings = config.jira;
   if (!settings) return notConfiguredGroup('Jira', 'JIRA_HOST, JIRA_EMAIL and JIRA_API_TOKEN');
   const jira = createJiraClient(settings, { timeoutMs: options.timeoutMs });
-  const asked = <T>(what: string, call: Promise<T>) => call.catch((err: unknown) => Promise.reject(jiraFailure(what, err, settings)));
   let project: Project | undefined;
 
   return {
@@ -28,7 +27,7 @@ export function jiraChecks(config: Config, options: DoctorOptions): CheckGroup {
       {
         name: 'credentials',
         async run() {
-          const me = await asked('GET /myself', jira.myself.getCurrentUser());
+          const me = await jira.myself.getCurrentUser().catch((err: unknown) => Promise.reject(jiraFailure('GET /myself', err, settings)));
           return ok(`signed in as ${me.displayName ?? me.accountId ?? settings.email}`);
         },
       },
@@ -43,23 +42,7 @@ export function jiraChecks(config: Config, options: DoctorOptions): CheckGroup {
         },
       },
       { name: 'issue type', needs: 'project', run: async () => issueTypeFinding(project, settings) },
-      {
-        name: 'permissions',
-        needs: 'project',
-        async run() {
-          const keys = Object.keys(PERMISSIONS);
-          const answer = await asked(
-            'GET /mypermissions',
-            jira.permissions.getMyPermissions({ projectKey: settings.projectKey, permissions: keys.join(',') }),
-          );
-          const missing = keys.filter((key) => answer.permissions?.[key]?.havePermission !== true);
-          if (missing.length === 0) return ok(`${settings.email} may browse, create, comment on and transition issues`);
-          return fail(
-            `${settings.email} may not ${missing.map((key) => PERMISSIONS[key]).join(', ')} in ${settings.projectKey}`,
-            "grant them in the project's permission scheme (Project settings → Permissions)",
-          );
-        },
-      },
+      { name: 'permissions', needs: 'project', run: () => permissionsFinding(jira, settings) },
     ],
   };
 }
@@ -77,6 +60,23 @@ async function findProject(jira: JiraClient, settings: JiraSettings): Promise<{ 
       ),
     };
   }
+}
+
+/** The account holds every project permission warroom's steps use (GET /mypermissions). */
+async function permissionsFinding(jira: JiraClient, settings: JiraSettings): Promise<Finding> {
+  const keys = Object.keys(PERMISSIONS);
+  let answer: Awaited<ReturnType<JiraClient['permissions']['getMyPermissions']>>;
+  try {
+    answer = await jira.permissions.getMyPermissions({ projectKey: settings.projectKey, permissions: keys.join(',') });
+  } catch (err) {
+    throw jiraFailure('GET /mypermissions', err, settings);
+  }
+  const missing = keys.filter((key) => answer.permissions?.[key]?.havePermission !== true);
+  if (missing.length === 0) return ok(`${settings.email} may browse, create, comment on and transition issues`);
+  return fail(
+    `${settings.email} may not ${missing.map((key) => PERMISSIONS[key]).join(', ')} in ${settings.projectKey}`,
+    "grant them in the project's permission scheme (Project settings → Permissions)",
+  );
 }
 
 /** JIRA_ISSUE_TYPE is one of the project's issue types (create names it so). */
