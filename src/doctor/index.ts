@@ -48,6 +48,7 @@ export async function runDoctor(env: Env, { timeoutMs = DEFAULT_TIMEOUT_MS }: Pa
   const redact = redactor(secretsIn(env));
   const lines = [...settings.lines, ...found].map((line) => ({
     ...line,
+    heading: redact(line.heading),
     finding: { ...line.finding, detail: redact(line.finding.detail), fix: line.finding.fix && redact(line.finding.fix) },
   }));
   const heading = `warroom doctor: read-only checks of what warroom needs (each within ${seconds(timeoutMs)})\n\n`;
