@@ -122,7 +122,7 @@ function readMonitors(path: string): { monitors: StatusPageMonitor[] } | { probl
 export function loadMonitors(path: string): StatusPageMonitor[] {
   const read = readMonitors(path);
   if ('problems' in read) {
-    throw new ConfigError(problemsText(read.problems.map((message) => ({ path: ['STATUSCAST_MONITORS_FILE'], message }))));
+    throw configError(read.problems.map((message) => ({ path: ['STATUSCAST_MONITORS_FILE'], message })));
   }
   return read.monitors;
 }
@@ -385,17 +385,30 @@ function safeDecode(text: string): string {
 /** Raised when the environment holds a bad value; names the variable, never the value. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+
+  /** One line per problem, each naming its variable (the message's lines, for `warroom doctor`). */
+  readonly problems: readonly string[];
+
+  constructor(message: string, problems: readonly string[] = []) {
+    super(message);
+    this.problems = problems;
+  }
 }
 
-/** `invalid configuration:` and one line per problem, each naming its variable. */
-function problemsText(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  const lines = issues.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message));
-  return `invalid configuration:\n  ${lines.join('\n  ')}`;
+/** One line per problem, each naming its variable. */
+function problemLines(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string[] {
+  return issues.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message));
+}
+
+/** The ConfigError for `issues`: `invalid configuration:` and one line per problem. */
+function configError(issues: readonly { path: readonly PropertyKey[]; message: string }[]): ConfigError {
+  const lines = problemLines(issues);
+  return new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`, lines);
 }
 
 /** Parses the environment once; throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
-  if (!parsed.success) throw new ConfigError(problemsText(parsed.error.issues));
+  if (!parsed.success) throw configError(parsed.error.issues);
   return parsed.data;
 }

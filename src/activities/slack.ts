@@ -55,15 +55,58 @@ const PER_PERSON_INVITE_ERRORS: Record<string, string> = {
   invitee_cant_see_channel: 'cannot see the channel',
 };
 
+/**
+ * The bot token scopes warroom's Slack steps use, and what for: the README's list. `warroom
+ * doctor` checks a token against it; `when` marks a scope only some settings need.
+ */
+export const SLACK_BOT_SCOPES: Record<string, { for: string; when?: (settings: SlackSettings) => boolean }> = {
+  'channels:manage': { for: 'create, set up and archive public incident channels' },
+  'groups:write': { for: 'the same for private incident channels', when: (settings) => settings.privateChannels },
+  'channels:read': { for: 'find the announcement channel and its own channels' },
+  'groups:read': { for: 'find its own private channels' },
+  'channels:history': { for: 'find its earlier messages, so nothing is posted twice' },
+  'groups:history': { for: 'the same in private channels' },
+  'chat:write': { for: 'post and update messages' },
+  'chat:write.public': { for: 'announce in a channel the bot is not a member of' },
+  'chat:write.customize': {
+    for: 'post as SLACK_USERNAME / SLACK_ICON_*',
+    when: (settings) => Boolean(settings.username || settings.iconEmoji || settings.iconUrl),
+  },
+  'users:read.email': { for: 'invite responders by e-mail' },
+  'pins:write': { for: 'pin the summary' },
+};
+
 /** The Web API client the worker builds once: Temporal owns retries, so the client's own are off. */
-export function createSlackClient(settings: SlackSettings): WebClient {
+export function createSlackClient(settings: SlackSettings, { timeoutMs = 10_000 }: { timeoutMs?: number } = {}): WebClient {
   return new WebClient(settings.botToken, {
     slackApiUrl: settings.apiUrl,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
-    timeout: 10_000,
+    timeout: timeoutMs,
     logger: clientLogger,
   });
+}
+
+/** A channel object as conversations.list and conversations.info answer it (the fields warroom reads). */
+export type SlackChannel = NonNullable<Awaited<ReturnType<WebClient['conversations']['info']>>['channel']>;
+
+/** The public channel named `name` (without `#`), if the bot can see one; archived ones only when asked for. */
+export async function findChannelByName(
+  slack: WebClient,
+  name: string,
+  { includeArchived = false }: { includeArchived?: boolean } = {},
+): Promise<SlackChannel | undefined> {
+  let cursor: string | undefined;
+  for (let page = 0; page < CHANNEL_PAGES; page += 1) {
+    const answer = await call('conversations.list', () =>
+      slack.conversations.list({ types: 'public_channel', exclude_archived: !includeArchived, limit: 1000, cursor }),
+    );
+    const found = answer.channels?.find((channel) => channel.name === name);
+    if (found?.id) return found;
+    cursor = answer.response_metadata?.next_cursor || undefined;
+    if (!cursor) return undefined;
+  }
+  return undefined;
 }
 
 /** The client's own warnings go to the activity's logger (JSON via the worker), never to the console. */
@@ -228,18 +271,9 @@ function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLAC
 
   const resolveAnnounceChannel = async (configured: string): Promise<string> => {
     const name = configured.trim().replace(/^#/, '');
-    // Channel names are lower case, so an upper-case C/G word is an id.
-    if (/^[CG][A-Z0-9]+$/.test(name)) return name;
-    let cursor: string | undefined;
-    for (let page = 0; page < CHANNEL_PAGES; page += 1) {
-      const answer = await call('conversations.list', () =>
-        slack.conversations.list({ types: 'public_channel', exclude_archived: true, limit: 1000, cursor }),
-      );
-      const found = answer.channels?.find((channel) => channel.name === name);
-      if (found?.id) return found.id;
-      cursor = answer.response_metadata?.next_cursor || undefined;
-      if (!cursor) break;
-    }
+    if (isChannelId(name)) return name;
+    const found = await findChannelByName(slack, name);
+    if (found?.id) return found.id;
     throw nonRetryable(
       'Slack',
       `announcement channel #${name} not found (SLACK_ANNOUNCE_CHANNEL): give a public channel's name or any channel's id`,
@@ -479,6 +513,11 @@ function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLAC
   };
 }
 
+/** Channel names are lower case, so an upper-case C/G word is a channel id. */
+export function isChannelId(text: string): boolean {
+  return /^[CG][A-Z0-9]+$/.test(text);
+}
+
 function opened(id: string, name: string, detail: string): StepOutcome {
   return { status: 'done', ref: id, name, url: channelUrl(id), detail };
 }
@@ -546,6 +585,8 @@ function toFailure(method: string, err: unknown): Error {
       return unavailable('Slack', `${method}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
+
+export { toFailure as slackFailure, platformError as slackErrorCode };
 
 /** What a person can do about a refusal. */
 function hint(code: string, needed: string | undefined, messages: string[] | undefined): string {
