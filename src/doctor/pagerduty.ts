@@ -17,8 +17,8 @@ interface PagerDutyUser {
 }
 
 export function pagerDutyChecks(config: Config, options: DoctorOptions): CheckGroup {
-  const { apiToken, fromEmail, apiUrl, routingKey, changeRoutingKey } = config.pagerduty;
-  if (!apiToken && !routingKey && !changeRoutingKey) {
+  const { apiToken, fromEmail, apiUrl, routingKey, changeRoutingKey, escalationRoutingKey } = config.pagerduty;
+  if (!apiToken && !routingKey && !changeRoutingKey && !escalationRoutingKey) {
     return notConfiguredGroup('PagerDuty', 'PAGERDUTY_API_TOKEN and PAGERDUTY_FROM_EMAIL, or PAGERDUTY_ROUTING_KEY');
   }
   const keyChecks: Check[] = [
@@ -26,6 +26,10 @@ export function pagerDutyChecks(config: Config, options: DoctorOptions): CheckGr
     {
       name: 'change events key',
       run: async () => routingKeyFinding('PAGERDUTY_CHANGE_ROUTING_KEY', changeRoutingKey, 'change events', true),
+    },
+    {
+      name: 'escalation key',
+      run: async () => routingKeyFinding('PAGERDUTY_ESCALATION_ROUTING_KEY', escalationRoutingKey, 'escalation pages'),
     },
   ];
   if (!apiToken || !fromEmail) {
