@@ -326,6 +326,29 @@ describe('bounded state', () => {
     expect(next.state.repeatCount).toBe(10_000);
   });
 
+  it('stays bounded through a week of reminders at 30 min, with an update between some of them', () => {
+    const incident = fresh();
+    incident.receive(event('trigger'));
+    let asked = 0;
+    // 336 intervals of 30 min; the clock here moves 1 s a call, so each reminder is simply the next call.
+    for (let i = 0; i < 336; i += 1) {
+      if (i % 3 === 0) incident.state.lastUpdateAt = now().toISOString();
+      if (incident.remind().length === 0) continue;
+      asked += 1;
+      incident.stepSettled('slackReminder', 'ask the room for a status update', { status: 'done', ref: `17000000${i}.000100` });
+      if (i === 47) {
+        const bytes = Buffer.byteLength(JSON.stringify(incident.carry()));
+        console.log(
+          `[bounded state] after 12 hours of reminders (${asked} asked) the continue-as-new input is ${(bytes / 1024).toFixed(1)} KiB`,
+        );
+      }
+    }
+    // Every third interval had an update before it: that reminder was not sent.
+    expect(asked).toBe(224);
+    expect(incident.state.timeline.length).toBeLessThanOrEqual(TIMELINE_LIMIT);
+    expect(Buffer.byteLength(JSON.stringify(incident.carry()))).toBeLessThan(128 * 1024);
+  });
+
   it('continues a run that warroom 0.1 carried, trimming its timeline', () => {
     const old = fresh();
     old.receive(event('trigger'));
