@@ -272,7 +272,7 @@ describe('POST /slack/commands', () => {
       expect.objectContaining({ actor: 'dana.oncall', outcome: 'ok', detail: 'p99 back to 400 ms after the cache warmed' }),
     ]);
     expect(await acceptedUpdates(key, 'noteIncident')).toBe(1);
-    expect((await h.state(key)).lastStatusUpdate).toEqual({ at: expect.any(String), by: 'dana.oncall' });
+    expect(await h.state(key)).toMatchObject({ lastUpdateAt: expect.any(String), lastUpdateBy: 'dana.oncall' });
 
     const ack = inRoom(channel, 'ack on it');
     expect(await post(ack)).toMatchObject({

@@ -44,6 +44,18 @@ export interface StepInput {
   change?: ChangeAction;
   /** The step a failure alert is about. */
   failure?: StepFailure;
+  /** The escalation a step pages, tells or resolves: the incident's first is 1 (a reopened incident can escalate again). */
+  escalation?: Escalation;
+}
+
+/** An escalation: an incident nobody acknowledged in time. */
+export interface Escalation {
+  /** 1 for the incident's first escalation, 2 after a reopen... */
+  number: number;
+  /** How long it went unacknowledged, in ms. */
+  afterMs: number;
+  /** Someone was paged for it (the room is told so). */
+  paged?: boolean;
 }
 
 /** A StatusCast incident: one per incident, or one per monitor when it combines alerts. */

@@ -115,8 +115,6 @@ export interface IncidentState {
   responders: string[];
   /** Slack user ids invited along with `responders` (people who declared the incident in Slack). */
   slackResponders?: string[];
-  /** When someone last posted a status update (`/incident note`), and who: reminders ask only when none came since. */
-  lastStatusUpdate?: { at: string; by: string };
   /** Source details worth keeping (VictorOps entity_id, routing key...); never secrets. */
   details?: Record<string, string>;
   steps: Partial<Record<StepName, StepRecord>>;
@@ -130,6 +128,14 @@ export interface IncidentState {
   statusPage?: { monitor: string; combined: boolean };
   /** Steps that failed for good, by name, until a retry makes them succeed. */
   failures?: Partial<Record<StepName, StepFailureRecord>>;
+  /** Escalation when nobody acknowledges: how many there were, and the current opening's wait (its end, whether it escalated). */
+  escalation?: { count: number; dueAt?: string; afterMs?: number; escalated?: boolean };
+  /** Where the reminder clock starts: the last reminder, or the reopening (absent: when the incident triggered). */
+  remindedAt?: string;
+  /** When someone last posted a status update (`/incident note`): a reminder is only sent when none came since the last. */
+  lastUpdateAt?: string;
+  /** Who posted that update. */
+  lastUpdateBy?: string;
 }
 
 export interface StepFailureRecord {

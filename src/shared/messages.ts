@@ -60,13 +60,14 @@ export const retryUpdate = defineUpdate<RetryResult, [ActorNote]>('retryFailedSt
  */
 export const noteSignal = defineSignal<[IncidentNote]>('note');
 
-/** What a note update answers: whether it went on the record, and the room's latest status update. */
+/** What a note update answers: whether it went on the record, and the incident's latest status update. */
 export interface NoteResult {
   key: string;
   workflowId: string;
   /** A note with this id had been recorded already: nothing was recorded again. */
   repeat: boolean;
-  lastStatusUpdate: { at: string; by: string };
+  lastUpdateAt?: string;
+  lastUpdateBy?: string;
 }
 
 /** A status update, with a truthful answer (`/incident note`): refused when the payload is malformed or the run has closed. */

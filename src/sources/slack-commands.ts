@@ -295,7 +295,7 @@ export function statusText(state: IncidentState, runUrl?: string): string {
     `${status} · Severity ${escapeMrkdwn(state.severity ?? 'not given')}${state.service ? ` · Service ${escapeMrkdwn(state.service)}` : ''}`,
     links.join(' · '),
   ];
-  if (state.lastStatusUpdate) lines.push(`Last status update${by(state.lastStatusUpdate.by, state.lastStatusUpdate.at)}`);
+  if (state.lastUpdateAt) lines.push(`Last status update${by(state.lastUpdateBy, state.lastUpdateAt)}`);
   const open = openSteps(state);
   lines.push(open.length ? `Open steps: ${open.join('; ')}` : 'No step is pending or failed.');
   return lines.join('\n');
