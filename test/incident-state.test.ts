@@ -409,6 +409,14 @@ describe('status updates (`/incident note`)', () => {
     expect(next.noteRefusal()).toBeUndefined();
   });
 
+  it('skips the next reminder after a note, and asks again at the one after', () => {
+    const { incident } = play(event('trigger'));
+    expect(kinds(incident.remind())).toEqual(['remind']);
+    incident.note({ by: 'dana.oncall', note: 'failing over', via: 'slack', id: 'n1' });
+    expect(incident.remind()).toEqual([]);
+    expect(kinds(incident.remind())).toEqual(['remind']);
+  });
+
   it('refuses a note once the run has closed', () => {
     const { incident } = play(event('trigger'), { act: 'resolve', note: { by: 'sam' } });
     incident.close();
