@@ -79,6 +79,7 @@ const CLOSE_OUT_STEPS: StepName[] = [
   'pagerdutySync',
   'statusPageClose',
   'changeResolved',
+  'postmortem',
 ];
 const DEADLINE_MS = 30_000;
 
@@ -713,6 +714,7 @@ async function main(): Promise<void> {
   say(`  runs         ${stack.uiUrl}/namespaces/default/workflows/${pagerDuty.workflowId}`);
   say(`               ${stack.uiUrl}/namespaces/default/workflows/${victorOps.workflowId}`);
   say(`  API          ${stack.apiUrl}/incidents/${pagerDutyKey}`);
+  say(`  postmortem   ${stack.apiUrl}/incidents/${pagerDutyKey}/timeline?format=markdown`);
   say('  Ctrl-C to stop');
   if (closed.steps.slackChannel?.status === 'done') {
     const archived = await untilSteps(stack, pagerDutyKey, ['slackArchive'], undefined, 120_000).catch(() => undefined);
