@@ -114,7 +114,7 @@ export function createJiraActivities(deps: JiraDeps = {}): Record<(typeof JIRA_S
   if (!settings || !jira) return unconfigured(VENDOR, JIRA_STEPS);
   const lookupWaitMs = deps.lookupWaitMs ?? DEFAULT_LOOKUP_WAIT_MS;
   const browseUrl = (key: string) => `${settings.host.replace(/\/+$/, '')}/browse/${key}`;
-  const fail = (what: string, err: unknown) => toFailure(what, err, settings);
+  const fail = (what: string, err: unknown) => jiraFailure(what, err, settings);
 
   /** Issues carrying the incident's label, oldest first. */
   const findByLabel = async (label: string) => {
@@ -415,7 +415,7 @@ function jiraText(body: unknown, redact: (text: string) => string): string {
 }
 
 /** Maps a jira.js failure to the failure types the workflow's retry policy knows; never carries the token. */
-function toFailure(what: string, err: unknown, settings: JiraSettings): ApplicationFailure {
+export function jiraFailure(what: string, err: unknown, settings: JiraSettings): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   const redact = redactor([settings.apiToken, Buffer.from(`${settings.email}:${settings.apiToken}`).toString('base64')], '***');
   if (err instanceof JiraTimeoutError) return unavailable(VENDOR, `${what}: ${err.message}`);

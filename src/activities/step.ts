@@ -42,8 +42,20 @@ export interface StepInput {
   change?: ChangeAction;
   /** The step a failure alert is about. */
   failure?: StepFailure;
+  /** The escalation a step pages, tells or resolves: the incident's first is 1 (a reopened incident can escalate again). */
+  escalation?: Escalation;
   /** The resolve a postmortem is written for, with the record it tells. */
   postmortem?: PostmortemRequest;
+}
+
+/** An escalation: an incident nobody acknowledged in time. */
+export interface Escalation {
+  /** 1 for the incident's first escalation, 2 after a reopen... */
+  number: number;
+  /** How long it went unacknowledged, in ms. */
+  afterMs: number;
+  /** Someone was paged for it (the room is told so). */
+  paged?: boolean;
 }
 
 /** One resolve's postmortem: the incident's record as the close-out left it, and which resolve of which run it is. */

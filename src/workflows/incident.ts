@@ -29,6 +29,7 @@ import { Incident, type CarriedIncident, type Effect, type LegacyCarried } from 
 import { legacyIncidentWorkflow } from './legacy/incident-v1.js';
 import { StepRunner } from './step-runner.js';
 import { PATHS } from './steps.js';
+import { Watches } from './watches.js';
 
 export interface IncidentWorkflowInput {
   key: string;
@@ -66,8 +67,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     ? Incident.resume(input.carried)
     : Incident.start({ key: input.key, workflowId, source: input.source, externalId: input.externalId });
   const runner = new StepRunner(incident, input.settings, !input.unpaced);
-  const perform = (effects: Effect[]) => effects.forEach((effect) => performEffect(effect, runner));
+  const perform = (effects: Effect[]) => effects.forEach((effect) => performEffect(effect, runner, watches));
+  const watches = new Watches(incident, runner, perform);
   listen(incident, runner, perform);
+  // A continued run picks up the timers of an open incident where the last one left them.
+  if (incident.opened && incident.status !== 'resolved') watches.start();
   for (const event of input.events ?? []) perform(incident.receive(event));
 
   const resolved = () => incident.status === 'resolved';
@@ -123,7 +127,7 @@ function settled(runner: StepRunner): Promise<void> {
   return condition(() => runner.idle && allHandlersFinished());
 }
 
-function performEffect(effect: Effect, runner: StepRunner): void {
+function performEffect(effect: Effect, runner: StepRunner, watches: Watches): void {
   switch (effect.kind) {
     case 'searchAttributes':
       upsertSearchAttributes([
@@ -136,6 +140,15 @@ function performEffect(effect: Effect, runner: StepRunner): void {
       return;
     case 'announce':
       void runner.run(PATHS.announce, effect.change);
+      return;
+    case 'watch':
+      watches.start();
+      return;
+    case 'escalate':
+      void runner.run(PATHS.escalate);
+      return;
+    case 'remind':
+      void runner.run(PATHS.remind);
       return;
   }
 }

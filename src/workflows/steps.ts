@@ -106,9 +106,17 @@ const syncsSource =
   (source: string) =>
   (ctx: StepContext): Guard =>
     ctx.state.source === source && (ctx.change?.origin ?? source) !== source;
+/** The escalation a step pages, tells or resolves: the incident's latest. */
+const escalationOf = (ctx: StepContext): Partial<StepInput> => ({
+  escalation: {
+    number: ctx.state.escalation?.count ?? 1,
+    afterMs: ctx.state.escalation?.afterMs ?? 0,
+    paged: ctx.state.steps.escalationPage?.status === 'done',
+  },
+});
 /** Announcements wait until the room has its topic, summary and pin: what they update must exist. */
 const ROOM = ['slackChannel', 'slackInvite', 'slackTopic', 'slackSummary', 'slackPin', 'slackAnnounce'] as const;
-/** Everything a resolve closes out: the postmortem waits for all of it, so its record tells their outcomes. */
+/** What a resolve closes out before its change event. */
 const CLOSE_OUT = [
   'jiraComment',
   'jiraTransition',
@@ -307,9 +315,45 @@ export const STEPS = defineSteps({
     // The record as the close-out left it; the run and the resolve name it, so it is written once per resolve.
     input: (ctx) => ({ postmortem: { incident: postmortemRecord(ctx.state), runId: ctx.runId, resolve: ctx.state.resolves ?? 1 } }),
     needs: ['jiraTicket'],
-    after: [...CLOSE_OUT, 'changeResolved'],
+    // Everything else the close-out runs, so the record tells their outcomes.
+    after: [...CLOSE_OUT, 'changeResolved', 'escalationResolve'],
     // A retry after a reopen has no resolve to write up: the next resolve writes its own.
     when: (ctx) => ctx.state.status === 'resolved' || { skip: 'the incident is open again: its next resolve writes the postmortem' },
+    retry: true,
+  },
+  escalationPage: {
+    budget: 'pagerduty-events',
+    // Like warroom's own failure alerts, a page goes first in its budget: it needs a person.
+    opens: true,
+    what: 'page: nobody acknowledged',
+    call: (a, input) => a.raiseEscalation(input),
+    input: escalationOf,
+    when: async (ctx) => ((await ctx.settings).escalationPage ? true : { skip: 'not configured (PAGERDUTY_ESCALATION_ROUTING_KEY)' }),
+    retry: true,
+  },
+  escalationNotice: {
+    what: 'tell the room nobody acknowledged',
+    call: (a, input) => a.postEscalation(input),
+    input: escalationOf,
+    needs: ['slackChannel'],
+    // After the page, so the room hears whether someone was paged.
+    after: ['escalationPage'],
+    retry: true,
+  },
+  escalationResolve: {
+    budget: 'pagerduty-events',
+    what: 'resolve the escalation page',
+    call: (a, input) => a.resolveEscalation(input),
+    input: escalationOf,
+    needs: ['escalationPage'],
+    // Each page is resolved once: its dedup key is the ref of both steps.
+    when: (ctx) => ctx.state.steps.escalationPage?.ref !== ctx.state.steps.escalationResolve?.ref,
+    retry: true,
+  },
+  slackReminder: {
+    what: 'ask the room for a status update',
+    call: (a, input) => a.postReminder(input),
+    needs: ['slackChannel'],
     retry: true,
   },
   slackArchive: {
@@ -328,8 +372,8 @@ export type ActiveStep = keyof typeof STEPS;
 export const PATHS = {
   /** The war room: ticket, room and status page at once; the room's furnishing follows the channel. */
   open: ['jiraTicket', 'slackChannel', 'statusPage', 'timelinePost'],
-  /** An acknowledge or reopen: the source tool (when the change came from elsewhere) and the room hear of it. */
-  announce: ['pagerdutySync', 'victoropsSync', 'slackSummaryUpdate', 'slackStatusMessage'],
+  /** An acknowledge or reopen: the source tool (when the change came from elsewhere) and the room hear of it; an escalation page is resolved. */
+  announce: ['pagerdutySync', 'victoropsSync', 'slackSummaryUpdate', 'slackStatusMessage', 'escalationResolve'],
   /** A resolve: the ticket, the status page, the source tool and the room; then a change event. */
   closeOut: [
     'jiraComment',
@@ -340,9 +384,14 @@ export const PATHS = {
     'slackSummaryUpdate',
     'slackStatusMessage',
     'changeResolved',
+    'escalationResolve',
   ],
   /** After the close-out, of runs that record the postmortem-v1 patch (src/workflows/incident.ts): the record, on the ticket. */
   postmortem: ['postmortem'],
+  /** Nobody acknowledged in time (src/workflows/watches.ts). */
+  escalate: ['escalationPage', 'escalationNotice'],
+  /** The room is asked for a status update. */
+  remind: ['slackReminder'],
   /** After the archive delay. */
   archive: ['slackArchive'],
 } as const satisfies Record<string, readonly ActiveStep[]>;

@@ -5,9 +5,9 @@ import { loadSpec, type CheckResult } from './openapi.js';
 
 /**
  * Jira Cloud REST v3 as jira.js 6 speaks it, on loopback, with state: issues, comments,
- * attachments, a workflow (To Do → In Progress → Done). Every request is checked against
- * Atlassian's OpenAPI description and refused the way Jira refuses; faults can be injected per
- * operation.
+ * attachments, a workflow (To Do → In Progress → Done), one project with its issue types, and the
+ * account (`/myself`, `/mypermissions`). Every request is checked against Atlassian's OpenAPI
+ * description and refused the way Jira refuses; faults can be injected per operation.
  */
 
 type Json = Record<string, any>;
@@ -95,8 +95,22 @@ export interface JiraFakeOptions {
   searchLagMs?: number;
   /** Custom fields create must be given, by id → display name (Jira answers `<name> is required.`). */
   requiredFields?: Record<string, string>;
+  /** Project permissions the account holds (GET /mypermissions); default: every one in {@link JIRA_PERMISSIONS}. */
+  permissions?: string[];
   random?: () => number;
 }
+
+/** Project permissions the fake knows, with Jira's ids and names; any other key is a 400, as in Jira. */
+export const JIRA_PERMISSIONS: Record<string, { id: string; name: string; description: string }> = {
+  BROWSE_PROJECTS: { id: '10', name: 'Browse Projects', description: 'Ability to browse projects and the issues within them.' },
+  CREATE_ISSUES: { id: '11', name: 'Create Issues', description: 'Ability to create issues.' },
+  EDIT_ISSUES: { id: '12', name: 'Edit Issues', description: 'Ability to edit issues.' },
+  ASSIGN_ISSUES: { id: '13', name: 'Assign Issues', description: 'Ability to assign issues to other people.' },
+  RESOLVE_ISSUES: { id: '14', name: 'Resolve Issues', description: 'Ability to resolve and reopen issues.' },
+  ADD_COMMENTS: { id: '15', name: 'Add Comments', description: 'Ability to comment on issues.' },
+  CREATE_ATTACHMENTS: { id: '19', name: 'Create Attachments', description: 'Users with this permission may create attachments.' },
+  TRANSITION_ISSUES: { id: '46', name: 'Transition Issues', description: 'Ability to transition issues.' },
+};
 
 export interface JiraFake {
   url: string;
@@ -116,6 +130,8 @@ export interface JiraFake {
   faults: FaultTable;
   searchLagMs: number;
   requiredFields: Record<string, string>;
+  /** Project permissions the account holds now (GET /mypermissions answers from it). */
+  permissions: Set<string>;
   /** Requests the spec check refused (should be none when our client is right). */
   refusals(): JiraFakeRequest[];
   /** Calls to the v2 API (jira.js 6 routes string descriptions and comments there; we must send ADF). */
@@ -194,6 +210,7 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
     faults: new FaultTable(options.random),
     searchLagMs: options.searchLagMs ?? 0,
     requiredFields: { ...options.requiredFields },
+    permissions: new Set(options.permissions ?? Object.keys(JIRA_PERMISSIONS)),
     responseProblems: [],
     refusals: () => fake.requests.filter((request) => request.check && !request.check.ok),
     v2Requests: () => fake.requests.filter((request) => request.path.startsWith('/rest/api/2/')),
@@ -207,6 +224,7 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
       fake.faults.clear();
       fake.searchLagMs = options.searchLagMs ?? 0;
       fake.requiredFields = { ...options.requiredFields };
+      fake.permissions = new Set(options.permissions ?? Object.keys(JIRA_PERMISSIONS));
       nextId = 10_000;
       nextNumber = 1;
       nextCommentId = 20_000;
@@ -481,7 +499,79 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
   const searchPost: Handler = (_params, _query, body) => search(body as Json);
   const searchRemoved: Handler = () => ({ status: 410, body: fixture('jira-search-legacy-410-response.json') });
 
+  const avatars = (size: string) => ({ '16x16': size, '24x24': size, '32x32': size, '48x48': size });
+  const getCurrentUser: Handler = () => ({
+    status: 200,
+    body: {
+      ...author(),
+      emailAddress: email,
+      avatarUrls: avatars(`${url}/secure/useravatar?avatarId=10122`),
+      timeZone: 'Etc/UTC',
+      locale: 'en_US',
+      groups: { size: 1, items: [] },
+      applicationRoles: { size: 1, items: [] },
+      expand: 'groups,applicationRoles',
+    },
+  });
+
+  // Word for word what Jira Cloud answers for an unknown key [obs: tenable/integration-jira-cloud#139, GET /rest/api/3/project/VULN].
+  const noProject = (key: string): Answer => ({ status: 404, body: jiraError([`No project could be found with key '${key}'.`]) });
+  const isProject = (idOrKey: string) => idOrKey === projectKey || idOrKey === '10000';
+
+  const getProject: Handler = (params) => {
+    if (!isProject(params.projectIdOrKey!)) return noProject(params.projectIdOrKey!);
+    return {
+      status: 200,
+      body: {
+        expand: 'description,lead,issueTypes,url,projectKeys,permissions,insight',
+        self: `${url}/rest/api/3/project/10000`,
+        id: '10000',
+        key: projectKey,
+        name: 'Relay',
+        description: '',
+        avatarUrls: avatars(`${url}/secure/projectavatar?pid=10000`),
+        projectTypeKey: 'software',
+        simplified: false,
+        style: 'classic',
+        isPrivate: false,
+        properties: {},
+        lead: author(),
+        assigneeType: 'UNASSIGNED',
+        components: [],
+        versions: [],
+        issueTypes: issueTypes.map((name, index) => ({
+          self: `${url}/rest/api/3/issuetype/${10_001 + index}`,
+          id: String(10_001 + index),
+          name,
+          description: '',
+          iconUrl: `${url}/images/icons/issuetypes/task.svg`,
+          subtask: false,
+          avatarId: 10_318,
+          hierarchyLevel: 0,
+        })),
+      },
+    };
+  };
+
+  /** GET /mypermissions: `permissions` is required since 2019 (spec's x-changes); unknown keys and projects are refused. */
+  const getMyPermissions: Handler = (_params, query) => {
+    const keys = listParam(query, 'permissions') ?? [];
+    // [inferred] texts of the two 400s; the statuses are the spec's.
+    if (keys.length === 0) return { status: 400, body: jiraError(["The 'permissions' query parameter is required."]) };
+    const unknown = keys.find((key) => !(key in JIRA_PERMISSIONS));
+    if (unknown) return { status: 400, body: jiraError([`The permission key '${unknown}' is invalid.`]) };
+    const project = query.get('projectKey') ?? query.get('projectId');
+    if (project !== null && !isProject(project)) return noProject(project);
+    const permissions = Object.fromEntries(
+      keys.map((key) => [key, { ...JIRA_PERMISSIONS[key], key, type: 'PROJECT', havePermission: fake.permissions.has(key) }]),
+    );
+    return { status: 200, body: { permissions } };
+  };
+
   const routes: Array<{ method: string; pattern: RegExp; operation: string; handle: Handler }> = [
+    { method: 'GET', pattern: /^\/rest\/api\/3\/myself$/, operation: 'getCurrentUser', handle: getCurrentUser },
+    { method: 'GET', pattern: /^\/rest\/api\/3\/project\/(?<projectIdOrKey>[^/]+)$/, operation: 'getProject', handle: getProject },
+    { method: 'GET', pattern: /^\/rest\/api\/3\/mypermissions$/, operation: 'getMyPermissions', handle: getMyPermissions },
     { method: 'POST', pattern: /^\/rest\/api\/3\/issue$/, operation: 'createIssue', handle: createIssue },
     { method: 'GET', pattern: /^\/rest\/api\/3\/issue\/(?<issueIdOrKey>[^/]+)$/, operation: 'getIssue', handle: getIssue },
     {
