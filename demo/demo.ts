@@ -311,8 +311,11 @@ async function call(stack: Demo, method: string, path: string, body?: Buffer, he
 
 /** Posts a PagerDuty v3 sample, signed as PagerDuty signs it; returns the incident key. */
 async function postPagerDuty(stack: Demo, file: string): Promise<string> {
-  const body = fixture(file);
-  const event = (JSON.parse(body.toString('utf8')) as { event: { event_type: string; data: { id: string } } }).event;
+  const sample = JSON.parse(fixture(file).toString('utf8')) as { event: { event_type: string; occurred_at: string; data: { id: string } } };
+  // Stamped now, as PagerDuty would: the postmortem measures time to resolve from it.
+  sample.event.occurred_at = new Date().toISOString();
+  const body = Buffer.from(JSON.stringify(sample));
+  const event = sample.event;
   const answer = await call(stack, 'POST', '/webhooks/pagerduty', body, {
     'content-type': 'application/json',
     ...signPagerDuty(body, PAGERDUTY_SECRET),
