@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
+import { runUrlFor } from '../shared/ids.js';
 import { createStatusPageMonitorActivities } from './statuspage-monitor.js';
 import { createJiraActivities } from './jira.js';
 import { createPagerDutyActivities, createPagerDutyRest } from './pagerduty.js';
@@ -30,12 +31,7 @@ export function createActivities(config: ActivityConfig, deps: ActivityDeps = {}
   const victorOpsEndpoint = config.victorops.restUrl ? createVictorOpsEndpoint(config.victorops.restUrl) : undefined;
   const { uiUrl, namespace } = config.temporal;
   const withRunUrl = (input: StepInput): StepInput =>
-    uiUrl && !input.runUrl
-      ? {
-          ...input,
-          runUrl: `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(input.workflowId)}`,
-        }
-      : input;
+    uiUrl && !input.runUrl ? { ...input, runUrl: runUrlFor(uiUrl, namespace, input.workflowId) } : input;
   const steps = {
     ...createJiraActivities({ settings: config.jira }),
     ...createSlackActivities({ settings: config.slack }),

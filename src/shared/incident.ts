@@ -100,6 +100,8 @@ export interface IncidentState {
   acknowledgedBy?: string;
   resolvedAt?: string;
   resolvedBy?: string;
+  /** How many times this run has resolved the incident (a reopen and resolve counts again): names each postmortem. */
+  resolves?: number;
   links: Link[];
   responders: string[];
   /** Source details worth keeping (VictorOps entity_id, routing key...); never secrets. */
