@@ -251,6 +251,19 @@ describe('on resolve', () => {
     return { jira, input: { ...input, ticket: { key: opened.ref, url: opened.url }, actor: 'Dana Oncall', note: 'rolled back 4.2.1' } };
   }
 
+  it('comments again for the resolve after a reopen, and once for each resolve', async () => {
+    const { jira, input } = await openedTicket();
+    expect(await jira.commentTicket({ ...input, resolve: 1 })).toMatchObject({ detail: 'commented on RLY-1' });
+    expect(await jira.commentTicket({ ...input, resolve: 2, actor: 'Sam Sre' })).toMatchObject({ detail: 'commented on RLY-1' });
+    expect(await jira.commentTicket({ ...input, resolve: 2 })).toMatchObject({ detail: 'already commented on RLY-1' });
+    // A run from before resolves were counted asks without one: that is the first resolve.
+    expect(await jira.commentTicket(input)).toMatchObject({ detail: 'already commented on RLY-1' });
+    expect(fake.state.issues[0]!.comments.map((comment) => textOf(comment.body))).toEqual([
+      expect.stringContaining('Dana Oncall'),
+      expect.stringContaining('Sam Sre'),
+    ]);
+  });
+
   it('comments once with who resolved it and why, even when asked again', async () => {
     const { jira, input } = await openedTicket();
     expect(await jira.commentTicket(input)).toMatchObject({ status: 'done', ref: 'RLY-1', detail: 'commented on RLY-1' });

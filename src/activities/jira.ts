@@ -181,7 +181,7 @@ export function createJiraActivities(deps: JiraDeps = {}): Record<(typeof JIRA_S
       if (!key) return { status: 'skipped', detail: 'no Jira ticket to comment on' };
       const marker = resolveMarker(input);
       try {
-        if (await hasComment(jira, key, (body) => adfText(body).includes(marker)))
+        if (await hasComment(jira, key, (body) => hasText(body, marker)))
           return { status: 'done', ref: key, url: browseUrl(key), detail: `already commented on ${key}` };
         await jira.issueComments.addComment({ issueIdOrKey: key, body: resolveComment(input, marker) });
         return { status: 'done', ref: key, url: browseUrl(key), detail: `commented on ${key}` };
@@ -282,9 +282,13 @@ export function ticketDescription(input: StepInput) {
   return doc(content);
 }
 
-/** Identifies this workflow's resolve comment, so a retried or replayed step never comments twice. */
+/**
+ * Identifies one resolve's comment, so a retried or replayed step never comments twice; a second
+ * resolve (after a reopen) has its own. The first keeps the marker earlier versions wrote.
+ */
 function resolveMarker(input: StepInput): string {
-  return `warroom:resolve:${input.workflowId}:${input.triggeredAt ?? ''}`;
+  const first = `warroom:resolve:${input.workflowId}:${input.triggeredAt ?? ''}`;
+  return input.resolve && input.resolve > 1 ? `${first}:resolve-${input.resolve}` : first;
 }
 
 function resolveComment(input: StepInput, marker: string) {
@@ -392,13 +396,6 @@ async function hasComment(jira: JiraClient, key: string, matches: (body: unknown
     if (comments.length < pageSize || startAt + comments.length >= (result.total ?? 0)) return false;
   }
   return false;
-}
-
-function adfText(node: unknown): string {
-  if (!node || typeof node !== 'object') return '';
-  const { text: value, content } = node as { text?: unknown; content?: unknown };
-  const own = typeof value === 'string' ? value : '';
-  return Array.isArray(content) ? own + content.map(adfText).join(' ') : own;
 }
 
 /** Jira's own words from an error body: `errorMessages` and field `errors`. */

@@ -42,6 +42,8 @@ export interface StepInput {
   change?: ChangeAction;
   /** The step a failure alert is about. */
   failure?: StepFailure;
+  /** Which resolve of the incident a close-out step reports (1 for the first; a reopen and resolve make 2). */
+  resolve?: number;
   /** The escalation a step pages, tells or resolves: the incident's first is 1 (a reopened incident can escalate again). */
   escalation?: Escalation;
   /** The resolve a postmortem is written for, with the record it tells. */

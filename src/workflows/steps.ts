@@ -285,6 +285,8 @@ export const STEPS = defineSteps({
     budget: 'jira',
     what: 'comment on the Jira ticket',
     call: (a, input) => a.commentTicket(input),
+    // Which resolve it reports: a reopened incident's next resolve gets its own comment.
+    input: (ctx) => ({ resolve: ctx.state.resolves }),
     needs: ['jiraTicket'],
     retry: true,
   },
