@@ -34,6 +34,7 @@ const SHARED_WORKFLOW_MODULES = [
   './shared/text',
   './shared/messages',
   './shared/message-schemas',
+  './shared/postmortem',
   './shared/search-attributes',
   './workflows/activity-options',
   './workflows/steps',

@@ -132,6 +132,16 @@ describe('an incident, event by event', () => {
     expect(last(incident)).toMatchObject(expected.last);
   });
 
+  it('counts each resolve, a reopened one again, so each gets its own postmortem; a refused resolve counts nothing', () => {
+    const { incident } = play(event('trigger'), event('resolve'), event('resolve'), event('trigger'), {
+      act: 'resolve',
+      note: { by: 'ana', via: 'api' },
+    });
+    expect(incident.state.resolves).toBe(2);
+    expect(incident.refusal('resolve')).toBe('already resolved');
+    expect(fresh().state.resolves).toBeUndefined();
+  });
+
   it('drops a repeated delivery: same event id, no effect, no timeline entry', () => {
     const trigger = event('trigger');
     const { incident, effects } = play(trigger, trigger, { ...trigger });

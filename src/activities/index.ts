@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
-import { temporalRunUrl } from '../shared/ids.js';
+import { runUrlFor } from '../shared/ids.js';
 import { createStatusPageMonitorActivities } from './statuspage-monitor.js';
 import { createJiraActivities } from './jira.js';
 import { createPagerDutyActivities, createPagerDutyRest } from './pagerduty.js';
@@ -31,7 +31,7 @@ export function createActivities(config: ActivityConfig, deps: ActivityDeps = {}
   const victorOpsEndpoint = config.victorops.restUrl ? createVictorOpsEndpoint(config.victorops.restUrl) : undefined;
   const { uiUrl, namespace } = config.temporal;
   const withRunUrl = (input: StepInput): StepInput =>
-    uiUrl && !input.runUrl ? { ...input, runUrl: temporalRunUrl(uiUrl, namespace, input.workflowId) } : input;
+    uiUrl && !input.runUrl ? { ...input, runUrl: runUrlFor(uiUrl, namespace, input.workflowId) } : input;
   const steps = {
     ...createJiraActivities({ settings: config.jira }),
     ...createSlackActivities({ settings: config.slack }),

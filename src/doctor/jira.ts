@@ -1,14 +1,16 @@
-/** Jira: the credentials work, the project and issue type exist, the account may create, comment on and transition issues. */
+/** Jira: the credentials work, the project and issue type exist, the account may create, comment on, attach to and transition issues. */
 import { isNotFoundError } from 'jira.js';
 import { createJiraClient, jiraFailure, type JiraClient, type JiraSettings } from '../activities/jira.js';
 import type { Config } from '../config.js';
 import { fail, notConfiguredGroup, ok, type CheckGroup, type DoctorOptions, type Finding } from './check.js';
 
-/** The project permissions warroom's Jira steps use (search, create, comment, transition), in Jira's words. */
+/** The project permissions warroom's Jira steps use (search, create, comment, attach, transition), in Jira's words. */
 const PERMISSIONS: Record<string, string> = {
   BROWSE_PROJECTS: 'browse the project (find tickets again)',
   CREATE_ISSUES: 'create issues',
   ADD_COMMENTS: 'comment on issues',
+  // A postmortem over Jira's comment limit goes on the ticket as a file.
+  CREATE_ATTACHMENTS: 'attach files to issues (a long postmortem)',
   TRANSITION_ISSUES: 'transition issues',
 };
 
@@ -72,7 +74,7 @@ async function permissionsFinding(jira: JiraClient, settings: JiraSettings): Pro
     throw jiraFailure('GET /mypermissions', err, settings);
   }
   const missing = keys.filter((key) => answer.permissions?.[key]?.havePermission !== true);
-  if (missing.length === 0) return ok(`${settings.email} may browse, create, comment on and transition issues`);
+  if (missing.length === 0) return ok(`${settings.email} may browse, create, comment on, attach files to and transition issues`);
   return fail(
     `${settings.email} may not ${missing.map((key) => PERMISSIONS[key]).join(', ')} in ${settings.projectKey}`,
     "grant them in the project's permission scheme (Project settings → Permissions)",

@@ -39,10 +39,10 @@ export function workflowIdFor(key: string): string {
   return `incident-${key}`;
 }
 
-/** The incident's run in the Temporal UI (TEMPORAL_UI_URL): every link to a run is made here. */
-export function temporalRunUrl(uiUrl: string, namespace: string, workflowId: string): string {
-  return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
-}
-
 /** A key as accepted from a URL path (`/incidents/:key`). */
 export const KEY_PATTERN = /^[a-z]+-[a-z0-9_-]{1,64}$/;
+
+/** An incident's run in the Temporal UI: every link to it (tickets, summaries, the postmortem) is built here. */
+export function runUrlFor(uiUrl: string, namespace: string, workflowId: string): string {
+  return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

@@ -111,6 +111,8 @@ export interface IncidentState {
   acknowledgedBy?: string;
   resolvedAt?: string;
   resolvedBy?: string;
+  /** How many times this run has resolved the incident (a reopen and resolve counts again): names each postmortem. */
+  resolves?: number;
   links: Link[];
   responders: string[];
   /** Slack user ids invited along with `responders` (people who declared the incident in Slack). */

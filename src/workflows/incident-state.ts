@@ -303,6 +303,7 @@ export class Incident {
     if (event.title && !this.state.title) this.state.title = event.title;
     this.state.resolvedAt = event.occurredAt;
     this.state.resolvedBy = event.actor;
+    this.state.resolves = (this.state.resolves ?? 0) + 1;
     this.resolution = this.changeOf(event, 'resolved');
     if (!this.opened) {
       if (!this.state.title) this.state.title = defaultTitle(this.state);

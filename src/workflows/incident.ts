@@ -53,6 +53,12 @@ export interface IncidentWorkflowInput {
 /** Patch id of this workflow's second version (issue 9); runs without it are 0.1's. Never rename. */
 export const CORE_V2 = 'core-v2';
 
+/**
+ * Patch id of the postmortem step (issue 12): a close-out that records it writes the postmortem; a
+ * close-out recorded before it replays without one, so runs open at the upgrade replay unchanged. Never rename.
+ */
+export const POSTMORTEM_V1 = 'postmortem-v1';
+
 /** One run per incident: opens the war room, tells everyone of every change, closes out, archives. */
 export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<IncidentState> {
   // Runs recorded by warroom 0.1 keep 0.1's code, so they replay and finish unchanged (CHANGELOG.md).
@@ -101,14 +107,14 @@ const paced = (input: IncidentWorkflowInput): Pick<IncidentWorkflowInput, 'unpac
 
 /**
  * Resolve: everything the open incident started finishes, then the ticket, status page, tools and
- * room are closed out. The channel stays readable for the archive delay (a durable timer); a new
- * alert meanwhile reopens the incident in the same room.
+ * room are closed out, and the postmortem goes on the ticket. The channel stays readable for the
+ * archive delay (a durable timer); a new alert meanwhile reopens the incident in the same room.
  */
 async function closeOut(incident: Incident, runner: StepRunner, perform: (effects: Effect[]) => void): Promise<'reopened' | 'closed'> {
   if (!incident.opened) return 'closed';
   incident.holdEvents();
   await settled(runner);
-  await runner.run(PATHS.closeOut, incident.resolution);
+  await runner.run(patched(POSTMORTEM_V1) ? [...PATHS.closeOut, ...PATHS.postmortem] : PATHS.closeOut, incident.resolution);
   perform(incident.releaseEvents());
   if (incident.status !== 'resolved') return 'reopened';
   if (incident.state.steps.slackChannel?.status !== 'done') return 'closed';

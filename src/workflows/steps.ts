@@ -9,6 +9,7 @@
 import type { Activities, IncidentSettings, StepInput, StepOutcome } from '../activities/index.js';
 import type { BudgetName } from '../shared/budgets.js';
 import type { IncidentState } from '../shared/incident.js';
+import { postmortemRecord } from '../shared/postmortem.js';
 import { channelKey } from '../shared/search-attributes.js';
 import type { Change } from './incident-state.js';
 
@@ -21,6 +22,8 @@ export interface StepContext {
   settings: Promise<IncidentSettings>;
   /** E-mails of the source's assignees (PagerDuty), for invitations. */
   assigneeEmails: Promise<string[]>;
+  /** The run's id: with the resolve count it names a postmortem. */
+  runId: string;
 }
 
 /** Whether a step runs: `true`; `false` leaves it out silently; `{ skip }` records it as skipped, with why. */
@@ -116,6 +119,16 @@ const escalationOf = (ctx: StepContext): Partial<StepInput> => ({
 });
 /** Announcements wait until the room has its topic, summary and pin: what they update must exist. */
 const ROOM = ['slackChannel', 'slackInvite', 'slackTopic', 'slackSummary', 'slackPin', 'slackAnnounce'] as const;
+/** What a resolve closes out before its change event. */
+const CLOSE_OUT = [
+  'jiraComment',
+  'jiraTransition',
+  'statusPageClose',
+  'pagerdutySync',
+  'victoropsSync',
+  'slackSummaryUpdate',
+  'slackStatusMessage',
+] as const;
 const FURNISHING = ['slackInvite', { step: 'jiraTicket', grace: TICKET_GRACE }] as const;
 
 /** The table, typed so that every step it names is one of its own keys. */
@@ -277,6 +290,8 @@ export const STEPS = defineSteps({
     budget: 'jira',
     what: 'comment on the Jira ticket',
     call: (a, input) => a.commentTicket(input),
+    // Which resolve it reports: a reopened incident's next resolve gets its own comment.
+    input: (ctx) => ({ resolve: ctx.state.resolves }),
     needs: ['jiraTicket'],
     retry: true,
   },
@@ -298,15 +313,20 @@ export const STEPS = defineSteps({
   },
   changeResolved: {
     ...changeEvent('resolved', 'resolved', []),
-    after: [
-      'jiraComment',
-      'jiraTransition',
-      'statusPageClose',
-      'pagerdutySync',
-      'victoropsSync',
-      'slackSummaryUpdate',
-      'slackStatusMessage',
-    ],
+    after: CLOSE_OUT,
+  },
+  postmortem: {
+    budget: 'jira',
+    what: 'write the postmortem timeline on the Jira ticket',
+    call: (a, input) => a.writePostmortem(input),
+    // The record as the close-out left it; the run and the resolve name it, so it is written once per resolve.
+    input: (ctx) => ({ postmortem: { incident: postmortemRecord(ctx.state), runId: ctx.runId, resolve: ctx.state.resolves ?? 1 } }),
+    needs: ['jiraTicket'],
+    // Everything else the close-out runs, so the record tells their outcomes.
+    after: [...CLOSE_OUT, 'changeResolved', 'escalationResolve'],
+    // A retry after a reopen has no resolve to write up: the next resolve writes its own.
+    when: (ctx) => ctx.state.status === 'resolved' || { skip: 'the incident is open again: its next resolve writes the postmortem' },
+    retry: true,
   },
   escalationPage: {
     budget: 'pagerduty-events',
@@ -373,6 +393,8 @@ export const PATHS = {
     'changeResolved',
     'escalationResolve',
   ],
+  /** After the close-out, of runs that record the postmortem-v1 patch (src/workflows/incident.ts): the record, on the ticket. */
+  postmortem: ['postmortem'],
   /** Nobody acknowledged in time (src/workflows/watches.ts). */
   escalate: ['escalationPage', 'escalationNotice'],
   /** The room is asked for a status update. */
