@@ -27,6 +27,8 @@ import { startStack } from '../test/stack.js';
 const KEEP = process.argv.includes('--keep') || process.env.DEMO_KEEP === '1';
 const ANNOUNCE_CHANNEL = 'incidents';
 const ARCHIVE_DELAY = '10s';
+/** Short for the demo (the default is 5m): the VictorOps incident, which nobody acknowledges, escalates while you watch. */
+const ESCALATE_AFTER = '20s';
 /** Demo-only secrets: both webhooks and the Slack click are signed, so the demo goes through the real verification. */
 const PAGERDUTY_SECRET = 'demo-pagerduty-signing-secret';
 const VICTOROPS_KEY = 'demo-victorops-auth-key';
@@ -268,6 +270,7 @@ async function startDemo(): Promise<Demo> {
       SLACK_USERNAME: 'warroom',
       SLACK_ICON_EMOJI: ':rotating_light:',
       SLACK_ARCHIVE_DELAY: ARCHIVE_DELAY,
+      ESCALATE_AFTER_CRITICAL: ESCALATE_AFTER,
     },
     api: { port: apiPort, logger: createLogger('warn', process.stderr) },
   });
@@ -291,6 +294,7 @@ async function startDemo(): Promise<Demo> {
     `               status page: ${config.statuscast?.monitors.map((monitor) => `${monitor.name} ${monitor.autoPublish ? 'published' : 'draft'}${monitor.autoClose ? ', auto-close' : ''}`).join('; ')} (${stack.env.STATUSCAST_MONITORS_FILE})`,
   );
   say('               Slack buttons on (signing secret set); PagerDuty change events and failure alerts on');
+  say(`               critical incidents unacknowledged for ${ESCALATE_AFTER} escalate (room told, PagerDuty paged)`);
   say(`  ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return { apiUrl: stack.apiUrl, client: stack.client, uiUrl, slack, jira, pd, vo, events, statuscast };
 }
@@ -521,6 +525,21 @@ function showSlack(stack: Demo, state: IncidentState): void {
   say(`  announced in #${ANNOUNCE_CHANNEL}`);
   if (announced.length === 0) say('    (nothing)');
   for (const message of announced) for (const line of messageLines(slack, message, false)) say(`    ${line}`);
+}
+
+/** The escalation as the room, the page and the timeline show it. */
+function showEscalation(stack: Demo, state: IncidentState): void {
+  const entry = state.timeline.find((line) => line.what === 'escalate');
+  say(`  ${entry ? clock(new Date(entry.at)) : '?'}  escalate: ${entry?.detail ?? 'not on the timeline'}`);
+  const channel = state.steps.slackChannel?.ref;
+  const notices = channel ? stack.slack.messages(channel).filter((message) => message.metadata?.event_type === 'warroom_escalation') : [];
+  say(bold(`Slack #${state.steps.slackChannel?.name ?? '?'}`));
+  if (notices.length === 0) say('    (no escalation message)');
+  for (const message of notices) for (const line of messageLines(stack.slack, message, false)) say(`    ${line}`);
+  const pages = [...stack.events.alerts.values()].filter((alert) => alert.keyName === 'escalationRoutingKey');
+  say(bold('PagerDuty (escalation routing key)'));
+  if (pages.length === 0) say('    (no page)');
+  for (const page of pages) say(`    ${page.status}: ${String(page.lastPayload.summary)}  (dedup_key ${page.dedupKey})`);
 }
 
 function showJira(stack: Demo, state: IncidentState): void {
@@ -763,6 +782,9 @@ async function main(): Promise<void> {
   await clickResolve(stack, pagerDuty);
   const closed = await untilSteps(stack, pagerDutyKey, CLOSE_OUT_STEPS, (state) => state.status === 'resolved');
   showAfterResolve(stack, closed, resolvedAt);
+
+  section(`Nobody acknowledged the VictorOps incident within ${ESCALATE_AFTER}`);
+  showEscalation(stack, await untilSteps(stack, victorOpsKey, ['escalationPage', 'escalationNotice'], undefined, 60_000));
   showVendorChecks(stack);
 
   if (!KEEP) {
