@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, type ClientInterceptors, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { Config } from '../config.js';
 import { INCIDENT_SEARCH_ATTRIBUTES } from '../shared/search-attributes.js';
@@ -27,8 +27,11 @@ async function connectionOptions(settings: TemporalSettings): Promise<Connection
   };
 }
 
-/** The one Temporal client of a process. */
-export async function connectClient(settings: TemporalSettings): Promise<{ client: Client; connection: Connection }> {
+/** The one Temporal client of a process; `interceptors` (tracing) see every call it makes. */
+export async function connectClient(
+  settings: TemporalSettings,
+  interceptors?: ClientInterceptors,
+): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({
     ...(await connectionOptions(settings)),
     connectTimeout: '10s',
@@ -36,7 +39,7 @@ export async function connectClient(settings: TemporalSettings): Promise<{ clien
     // for up to 73 s after Temporal was back (chaos/processes.ts). Retry at least every 2 s instead.
     channelArgs: { 'grpc.initial_reconnect_backoff_ms': 500, 'grpc.max_reconnect_backoff_ms': 2000 },
   });
-  return { connection, client: new Client({ connection, namespace: settings.namespace }) };
+  return { connection, client: new Client({ connection, namespace: settings.namespace, interceptors }) };
 }
 
 /** The worker's connection; the caller closes it. */
