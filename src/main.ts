@@ -81,7 +81,12 @@ async function main(): Promise<void> {
   }
   installRuntime(logger, config.logLevel, sdkMetrics && sdkMetricsExporter(sdkMetrics.bindAddress));
   // Stopped last (cleanups run in reverse), so the spans of the final work are sent.
-  const tracing = config.tracing ? startTracing(config.tracing, { secrets: secretValues(process.env) }) : undefined;
+  const tracing = config.tracing
+    ? startTracing(config.tracing, {
+        secrets: secretValues(process.env),
+        warn: (message) => logger.warn({ otel: true, message }, 'tracing'),
+      })
+    : undefined;
   if (tracing) cleanups.push(() => tracing.shutdown());
   if (role !== 'worker' && secretValues(process.env, SOURCE_SECRET_VARIABLES).length === 0) {
     logger.warn('no webhook secret or API token is set: anyone who can reach this port can open and resolve incidents');

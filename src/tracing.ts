@@ -8,7 +8,7 @@
  * HTTP patch and no interceptors.
  */
 import { createRequire } from 'node:module';
-import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import { diag, DiagLogLevel, type Attributes, type AttributeValue } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -35,6 +35,7 @@ import {
   type OpenTelemetrySinks,
 } from '@temporalio/interceptors-opentelemetry';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
+import { redactor } from './activities/errors.js';
 import { QUIET_ROUTES } from './api.js';
 import type { TracingSettings } from './config.js';
 
@@ -55,6 +56,8 @@ export interface TracingOptions {
   exporter?: SpanExporter;
   /** Values that must never leave in a span (the configured secrets): replaced wherever they appear. */
   secrets?: readonly string[];
+  /** Where OpenTelemetry's own warnings and errors go (a collector that refuses or is down). */
+  warn?: (message: string) => void;
 }
 
 let started = false;
@@ -63,11 +66,19 @@ let started = false;
 export function startTracing(settings: TracingSettings, options: TracingOptions = {}): Tracing {
   if (started) throw new Error('tracing is already started in this process');
   started = true;
+  const { warn } = options;
+  const redact = redactor(options.secrets ?? []);
+  if (warn) {
+    const say = (message: string, ...args: unknown[]) => warn(redact([message, ...args.map(String)].join(' ')));
+    const quiet = () => undefined;
+    diag.setLogger({ error: say, warn: say, info: quiet, debug: quiet, verbose: quiet }, DiagLogLevel.WARN);
+  }
   const resource = new Resource({ 'service.name': settings.serviceName, ...settings.resourceAttributes });
   const exporter = options.exporter ?? new OTLPTraceExporter({ url: settings.url, headers: settings.headers });
   const processor = new RedactingSpanProcessor(
     options.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter),
     options.secrets ?? [],
+    redact,
   );
   const provider = new NodeTracerProvider({ resource, sampler: samplerOf(settings), spanProcessors: [processor] });
   // The global tracer, context manager (AsyncLocalStorage) and W3C propagator: Temporal's interceptors use them.
@@ -79,7 +90,10 @@ export function startTracing(settings: TracingSettings, options: TracingOptions 
     // Probes and scrapes arrive every few seconds and say nothing about incidents.
     ignoreIncomingRequestHook: (request) => QUIET_ROUTES.has(pathOf(request.url)),
     // The query string may hold a token (VictorOps outgoing webhooks' ?token=): never recorded.
-    startIncomingSpanHook: (request) => ({ 'http.target': pathOf(request.url), 'http.url': pathOf(request.url) }),
+    startIncomingSpanHook: (request) => ({
+      'http.target': pathOf(request.url),
+      'http.url': `http://${request.headers.host ?? 'localhost'}${pathOf(request.url)}`,
+    }),
   });
   registerInstrumentations({ tracerProvider: provider, instrumentations: [http] });
   // ES module imports of node:http pass no require hook: requiring it once applies the patch now.
@@ -94,6 +108,7 @@ export function startTracing(settings: TracingSettings, options: TracingOptions 
     async shutdown() {
       http.disable();
       await provider.shutdown();
+      diag.disable();
       started = false;
     },
   };
@@ -133,15 +148,11 @@ function samplerOf({ sampler, samplerRatio }: TracingSettings): Sampler {
  * of it may carry a secret out of the process.
  */
 class RedactingSpanProcessor implements SpanProcessor {
-  private readonly secrets: string[];
-
   constructor(
     private readonly next: SpanProcessor,
-    secrets: readonly string[],
-  ) {
-    // Longest first, so that no part of a longer secret survives a shorter one's replacement.
-    this.secrets = [...new Set(secrets.filter((secret) => secret.length > 0))].sort((a, b) => b.length - a.length);
-  }
+    private readonly secrets: readonly string[],
+    private readonly text: (value: string) => string,
+  ) {}
 
   onStart(...args: Parameters<SpanProcessor['onStart']>): void {
     this.next.onStart(...args);
@@ -160,7 +171,7 @@ class RedactingSpanProcessor implements SpanProcessor {
   }
 
   private redacted(span: ReadableSpan): ReadableSpan {
-    const text = (value: string) => this.secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), value);
+    const { text } = this;
     const value = (item: AttributeValue | undefined): AttributeValue | undefined =>
       typeof item === 'string'
         ? text(item)

@@ -119,10 +119,12 @@ export async function createWorker({
   const keeper = new BudgetKeeper({ workflowService: connection.workflowService, namespace, taskQueue: queue, budgets: BUDGET_NAMES });
   // One interceptor for every activity of every budget worker.
   const pauseOn429 = keeper.interceptor();
-  // Steps and attempts, in the Runtime's meter (a no-op unless it exports metrics).
+  // Steps and attempts, in the Runtime's meter (a no-op unless it exports metrics); an attempt is
+  // timed innermost, without the tracing around it or a 429's pause after it.
   const meter = Runtime.instance().metricMeter;
   const attempts = countAttempts(meter);
-  const activityInterceptors: ActivityInterceptorsFactory[] = [...(tracing?.activityInterceptors ?? []), () => ({ inbound: attempts })];
+  const traced: ActivityInterceptorsFactory[] = tracing?.activityInterceptors ?? [];
+  const counted: ActivityInterceptorsFactory = () => ({ inbound: attempts });
   const main = await Worker.create({
     connection,
     namespace,
@@ -130,7 +132,7 @@ export async function createWorker({
     // Always a bundle of ours: it holds the tracing interceptors (bundleWorkflows).
     workflowBundle: workflowBundle ?? (await bundleWorkflows()),
     activities,
-    interceptors: { activity: activityInterceptors },
+    interceptors: { activity: [...traced, counted] },
     sinks: { ...stepMetricSinks(meter), ...(tracing?.sinks ?? NO_TRACING_SINKS) },
     maxCachedWorkflows: maxCachedWorkflows ?? config.temporal.workflowCache,
     // The first workflow task schedules ticket, room, assignee lookup and status page together;
@@ -144,7 +146,7 @@ export async function createWorker({
         namespace,
         taskQueue: budgetQueue(queue, budget),
         activities,
-        interceptors: { activity: [...activityInterceptors, () => ({ inbound: pauseOn429 })] },
+        interceptors: { activity: [...traced, () => ({ inbound: pauseOn429 }), counted] },
         ...(config.budgets.enabled ? { maxTaskQueueActivitiesPerSecond: config.budgets.perMinute[budget] / 60 } : {}),
         maxConcurrentActivityTaskPolls: 2,
       }),

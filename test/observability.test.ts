@@ -10,12 +10,15 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { CancelledFailure } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { nonRetryable, rateLimited, unavailable } from '../src/activities/errors.js';
 import { secretValues } from '../src/config.js';
 import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import { freePort } from '../src/temporal/dev-server.js';
+import { attemptOutcome } from '../src/temporal/step-metrics.js';
 import { NO_TRACING_SINKS, startTracing, type Tracing } from '../src/tracing.js';
 import { bundleWorkflows } from '../src/worker.js';
 import { pagerDutyTriggered, victorOpsOutgoing } from './deliveries.js';
@@ -308,6 +311,19 @@ function traceContext(history: temporal.api.history.v1.IHistory): { headers: num
   const flags = events.flatMap((event) => event.workflowTaskCompletedEventAttributes?.sdkMetadata?.langUsedFlags ?? []);
   return { headers, flags: [...new Set(flags)].filter((flag) => TRACING_FLAGS.includes(flag)).sort() };
 }
+
+describe('attempt outcomes', () => {
+  it('names what each attempt came to by the failure types activities throw', () => {
+    expect(attemptOutcome({ result: { status: 'done' } })).toBe('ok');
+    expect(attemptOutcome({ result: { status: 'skipped', detail: 'not configured (Jira)' } })).toBe('skipped');
+    expect(attemptOutcome({ result: { emails: [] } })).toBe('ok');
+    expect(attemptOutcome({ error: rateLimited('Slack', 30_000) })).toBe('rate-limited');
+    expect(attemptOutcome({ error: unavailable('Jira', 'HTTP 503') })).toBe('unavailable');
+    expect(attemptOutcome({ error: nonRetryable('Jira', 'HTTP 400: labels') })).toBe('rejected');
+    expect(attemptOutcome({ error: new CancelledFailure('cancelled') })).toBe('cancelled');
+    expect(attemptOutcome({ error: new TypeError('a bug') })).toBe('error');
+  });
+});
 
 interface Dashboard {
   panels: { targets?: { expr: string }[] }[];
