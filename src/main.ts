@@ -79,7 +79,18 @@ async function main(): Promise<void> {
     const port = config.sdkMetricsPort ?? (local ? await freePort() : DEFAULT_SDK_METRICS_PORT);
     sdkMetrics = sdkMetricsEndpoint(local ? '127.0.0.1' : config.http.host, port);
   }
-  installRuntime(logger, config.logLevel, sdkMetrics && sdkMetricsExporter(sdkMetrics.bindAddress));
+  try {
+    installRuntime(logger, config.logLevel, sdkMetrics && sdkMetricsExporter(sdkMetrics.bindAddress));
+  } catch (err) {
+    // A port warroom chose that is taken (two workers on one host) costs the metrics, not the worker.
+    if (!sdkMetrics || config.sdkMetricsPort !== undefined) throw err;
+    logger.warn(
+      { err: { message: (err as Error).message }, address: sdkMetrics.bindAddress },
+      "the worker's metrics are off: their port is taken; set WARROOM_SDK_METRICS_PORT",
+    );
+    sdkMetrics = undefined;
+    installRuntime(logger, config.logLevel);
+  }
   // Stopped last (cleanups run in reverse), so the spans of the final work are sent.
   const tracing = config.tracing
     ? startTracing(config.tracing, {
