@@ -77,7 +77,6 @@ export function startTracing(settings: TracingSettings, options: TracingOptions 
   const exporter = options.exporter ?? new OTLPTraceExporter({ url: settings.url, headers: settings.headers });
   const processor = new RedactingSpanProcessor(
     options.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter),
-    options.secrets ?? [],
     redact,
   );
   const provider = new NodeTracerProvider({ resource, sampler: samplerOf(settings), spanProcessors: [processor] });
@@ -142,15 +141,22 @@ function samplerOf({ sampler, samplerRatio }: TracingSettings): Sampler {
   }
 }
 
+/** Whether a value is one OpenTelemetry allows as an attribute: a primitive, or an array of them. */
+function isAttributeValue(item: unknown): item is AttributeValue {
+  const primitive = (value: unknown) => value == null || ['string', 'number', 'boolean'].includes(typeof value);
+  return (primitive(item) && item != null) || (Array.isArray(item) && item.every(primitive));
+}
+
 /**
  * Hands ended spans on with every configured secret value replaced, in attributes, event attributes
  * and the status message: what a span records comes from requests, errors and libraries, and none
- * of it may carry a secret out of the process.
+ * of it may carry a secret out of the process. Attribute values OpenTelemetry does not allow are
+ * dropped: the workflow sink copies the run's whole WorkflowInfo into its spans, memo and search
+ * attributes included, where only its ids and names are attributes.
  */
 class RedactingSpanProcessor implements SpanProcessor {
   constructor(
     private readonly next: SpanProcessor,
-    private readonly secrets: readonly string[],
     private readonly text: (value: string) => string,
   ) {}
 
@@ -159,7 +165,7 @@ class RedactingSpanProcessor implements SpanProcessor {
   }
 
   onEnd(span: ReadableSpan): void {
-    this.next.onEnd(this.secrets.length === 0 ? span : this.redacted(span));
+    this.next.onEnd(this.redacted(span));
   }
 
   forceFlush(): Promise<void> {
@@ -172,14 +178,23 @@ class RedactingSpanProcessor implements SpanProcessor {
 
   private redacted(span: ReadableSpan): ReadableSpan {
     const { text } = this;
-    const value = (item: AttributeValue | undefined): AttributeValue | undefined =>
+    let dropped = 0;
+    const value = (item: AttributeValue): AttributeValue =>
       typeof item === 'string'
         ? text(item)
         : Array.isArray(item)
           ? (item.map((entry) => (typeof entry === 'string' ? text(entry) : entry)) as AttributeValue)
           : item;
     const attributes = (from: Attributes | undefined): Attributes =>
-      Object.fromEntries(Object.entries(from ?? {}).map(([key, item]) => [key, value(item)]));
+      Object.fromEntries(
+        Object.entries(from ?? {}).flatMap(([key, item]) => {
+          if (isAttributeValue(item)) return [[key, value(item)]];
+          dropped += 1;
+          return [];
+        }),
+      );
+    const kept = attributes(span.attributes);
+    const droppedAttributesCount = span.droppedAttributesCount + dropped;
     return {
       name: text(span.name),
       kind: span.kind,
@@ -188,14 +203,14 @@ class RedactingSpanProcessor implements SpanProcessor {
       startTime: span.startTime,
       endTime: span.endTime,
       status: span.status.message === undefined ? span.status : { ...span.status, message: text(span.status.message) },
-      attributes: attributes(span.attributes),
+      attributes: kept,
       links: span.links,
       events: span.events.map((event) => ({ ...event, attributes: event.attributes && attributes(event.attributes) })),
       duration: span.duration,
       ended: span.ended,
       resource: span.resource,
       instrumentationLibrary: span.instrumentationLibrary,
-      droppedAttributesCount: span.droppedAttributesCount,
+      droppedAttributesCount,
       droppedEventsCount: span.droppedEventsCount,
       droppedLinksCount: span.droppedLinksCount,
     };

@@ -107,6 +107,10 @@ describe('traces', () => {
     const signalWithStart = childOf(request!, 'SignalWithStartWorkflow:incidentWorkflow');
     expect(signalWithStart.attributes.temporalWorkflowId).toBe(workflowIdFor(key));
     const run = childOf(signalWithStart, 'RunWorkflow:incidentWorkflow');
+    // Ids and names only: the sink's copy of the run's memo (the title) and search attributes is dropped.
+    expect(run.attributes).toMatchObject({ workflowId: workflowIdFor(key), workflowType: 'incidentWorkflow' });
+    expect(run.attributes).not.toHaveProperty('memo');
+    expect(JSON.stringify(trace.map((span) => span.attributes))).not.toContain(incident.title);
     // The event that opened the incident opens its war room from the signal's handler, in the signal's span.
     const signal = childOf(signalWithStart, 'HandleSignal:incidentEvent');
     const vendorCall = (parent: ReadableSpan, activity: string) => {
