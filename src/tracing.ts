@@ -8,7 +8,7 @@
  * HTTP patch and no interceptors.
  */
 import { createRequire } from 'node:module';
-import { diag, DiagLogLevel, type Attributes, type AttributeValue } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, propagation, trace, type Attributes, type AttributeValue } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -107,6 +107,10 @@ export function startTracing(settings: TracingSettings, options: TracingOptions 
     async shutdown() {
       http.disable();
       await provider.shutdown();
+      // The process's globals as before: a later startTracing registers afresh.
+      trace.disable();
+      propagation.disable();
+      context.disable();
       diag.disable();
       started = false;
     },
