@@ -79,6 +79,7 @@ const CLOSE_OUT_STEPS: StepName[] = [
   'pagerdutySync',
   'statusPageClose',
   'changeResolved',
+  'postmortem',
 ];
 const DEADLINE_MS = 30_000;
 
@@ -310,8 +311,11 @@ async function call(stack: Demo, method: string, path: string, body?: Buffer, he
 
 /** Posts a PagerDuty v3 sample, signed as PagerDuty signs it; returns the incident key. */
 async function postPagerDuty(stack: Demo, file: string): Promise<string> {
-  const body = fixture(file);
-  const event = (JSON.parse(body.toString('utf8')) as { event: { event_type: string; data: { id: string } } }).event;
+  const sample = JSON.parse(fixture(file).toString('utf8')) as { event: { event_type: string; occurred_at: string; data: { id: string } } };
+  // Stamped now, as PagerDuty would: the postmortem measures time to resolve from it.
+  sample.event.occurred_at = new Date().toISOString();
+  const body = Buffer.from(JSON.stringify(sample));
+  const event = sample.event;
   const answer = await call(stack, 'POST', '/webhooks/pagerduty', body, {
     'content-type': 'application/json',
     ...signPagerDuty(body, PAGERDUTY_SECRET),
@@ -713,6 +717,7 @@ async function main(): Promise<void> {
   say(`  runs         ${stack.uiUrl}/namespaces/default/workflows/${pagerDuty.workflowId}`);
   say(`               ${stack.uiUrl}/namespaces/default/workflows/${victorOps.workflowId}`);
   say(`  API          ${stack.apiUrl}/incidents/${pagerDutyKey}`);
+  say(`  postmortem   ${stack.apiUrl}/incidents/${pagerDutyKey}/timeline?format=markdown`);
   say('  Ctrl-C to stop');
   if (closed.steps.slackChannel?.status === 'done') {
     const archived = await untilSteps(stack, pagerDutyKey, ['slackArchive'], undefined, 120_000).catch(() => undefined);

@@ -6,8 +6,9 @@ import { AcceptedDeliveries } from './accepted-deliveries.js';
 import type { Config } from './config.js';
 import { AcceptTimeoutError, Dispatcher, isTemporalUnavailable, type ActionResult, type DispatchResult } from './dispatch.js';
 import { SCRAPE_DEADLINE_MS, type Metrics } from './metrics.js';
-import { KEY_PATTERN, workflowIdFor } from './shared/ids.js';
+import { KEY_PATTERN, runUrlFor, workflowIdFor } from './shared/ids.js';
 import type { IncidentState } from './shared/incident.js';
+import { postmortemMarkdown, postmortemOf } from './shared/postmortem.js';
 import { incidentQuery, INCIDENT_WORKFLOW } from './shared/messages.js';
 import { keyKey, severityKey, sourceKey, statusKey } from './shared/search-attributes.js';
 import { actorNoteBody, apiSource } from './sources/generic.js';
@@ -315,9 +316,13 @@ function mountIncidentActions({ app, dispatcher, requireApiToken, logLateAnswer 
   }
 }
 
-/** An incident's state and timeline, and the open incidents. */
+/** The formats of `GET /incidents/:key/timeline`. */
+const TIMELINE_FORMATS = ['json', 'markdown'] as const;
+
+/** An incident's state and timeline, its postmortem document, and the open incidents. */
 function mountReads({ app, deps, requireApiToken }: Routes): void {
   const { client } = deps;
+  const { uiUrl, namespace } = deps.config.temporal;
   app.get('/incidents/:key', requireApiToken, async (req, res, next) => {
     const key = String(req.params.key);
     if (!KEY_PATTERN.test(key)) return next(new HttpError(404, `no incident ${key}`));
@@ -326,6 +331,25 @@ function mountReads({ app, deps, requireApiToken }: Routes): void {
     } catch (err) {
       next(err instanceof WorkflowNotFoundError ? new HttpError(404, `no incident ${key}`) : err);
     }
+  });
+
+  // The postmortem timeline, as the Jira step writes it: the same renderer (src/shared/postmortem.ts).
+  app.get('/incidents/:key/timeline', requireApiToken, async (req, res, next) => {
+    const key = String(req.params.key);
+    const format = req.query.format ?? 'json';
+    if (!TIMELINE_FORMATS.includes(format as (typeof TIMELINE_FORMATS)[number])) {
+      return next(new HttpError(400, `format must be one of ${TIMELINE_FORMATS.join(', ')}`, 'format'));
+    }
+    if (!KEY_PATTERN.test(key)) return next(new HttpError(404, `no incident ${key}`));
+    let state: IncidentState;
+    try {
+      state = await incidentState(client, key);
+    } catch (err) {
+      return next(err instanceof WorkflowNotFoundError ? new HttpError(404, `no incident ${key}`) : err);
+    }
+    const document = postmortemOf(state, { runUrl: uiUrl ? runUrlFor(uiUrl, namespace, state.workflowId) : undefined });
+    if (format === 'markdown') res.type('text/markdown; charset=utf-8').send(postmortemMarkdown(document));
+    else res.json(document);
   });
 
   app.get('/incidents', requireApiToken, async (req, res, next) => {

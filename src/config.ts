@@ -6,6 +6,7 @@ import {
   boolDefaultTrue,
   commaList,
   duration,
+  durationOrOff,
   optionalHttpUrl,
   optionalString,
   port,
@@ -154,7 +155,7 @@ function readMonitors(path: string): { monitors: StatusPageMonitor[] } | { probl
 export function loadMonitors(path: string): StatusPageMonitor[] {
   const read = readMonitors(path);
   if ('problems' in read) {
-    throw new ConfigError(problemsText(read.problems.map((message) => ({ path: ['STATUSCAST_MONITORS_FILE'], message }))));
+    throw configError(read.problems.map((message) => ({ path: ['STATUSCAST_MONITORS_FILE'], message })));
   }
   return read.monitors;
 }
@@ -233,12 +234,24 @@ const VARIABLES = {
   SLACK_ANNOUNCE_CHANNEL: optionalString,
   SLACK_SIGNING_SECRET: secret(optionalString),
 
+  // An incident nobody acknowledges within this (by severity) is escalated; `off` or 0: never.
+  ESCALATE_AFTER_CRITICAL: durationOrOff.default(300_000),
+  ESCALATE_AFTER_ERROR: durationOrOff.default(900_000),
+  ESCALATE_AFTER_WARNING: durationOrOff.default(1_800_000),
+  ESCALATE_AFTER_INFO: durationOrOff.default(0),
+  // While an incident is open the room is asked for a status update this often (by severity), unless someone posted one.
+  REMIND_EVERY_CRITICAL: durationOrOff.default(1_800_000),
+  REMIND_EVERY_ERROR: durationOrOff.default(3_600_000),
+  REMIND_EVERY_WARNING: durationOrOff.default(0),
+  REMIND_EVERY_INFO: durationOrOff.default(0),
+
   PAGERDUTY_API_TOKEN: secret(optionalString),
   PAGERDUTY_FROM_EMAIL: optionalString.pipe(z.email().optional()),
   PAGERDUTY_API_URL: z.url({ protocol: /^https?$/ }).default('https://api.pagerduty.com'),
   PAGERDUTY_EVENTS_URL: z.url({ protocol: /^https?$/ }).default('https://events.pagerduty.com'),
   PAGERDUTY_ROUTING_KEY: secret(integrationKey),
   PAGERDUTY_CHANGE_ROUTING_KEY: secret(integrationKey),
+  PAGERDUTY_ESCALATION_ROUTING_KEY: secret(integrationKey),
   PAGERDUTY_SYNC: boolDefaultTrue,
   // .../alert/<api key>/<routing key>: the URL is secret as a whole, and the API key alone too.
   VICTOROPS_REST_URL: secret(optionalHttpUrl, (value) => {
@@ -383,9 +396,24 @@ function settingsOf(env: Variables, ctx: z.RefinementCtx) {
       routingKey: env.PAGERDUTY_ROUTING_KEY,
       /** Events API v2 integration key for change events. */
       changeRoutingKey: env.PAGERDUTY_CHANGE_ROUTING_KEY,
+      /** Events API v2 integration key paged when nobody acknowledges an incident in time. */
+      escalationRoutingKey: env.PAGERDUTY_ESCALATION_ROUTING_KEY,
       /** Acknowledge/resolve PagerDuty incidents acknowledged or resolved elsewhere. */
       sync: env.PAGERDUTY_SYNC,
     }),
+    /** Per severity, in ms (0: off): when an unacknowledged incident escalates, and how often the room is asked for an update. */
+    escalateAfterMs: {
+      critical: env.ESCALATE_AFTER_CRITICAL,
+      error: env.ESCALATE_AFTER_ERROR,
+      warning: env.ESCALATE_AFTER_WARNING,
+      info: env.ESCALATE_AFTER_INFO,
+    },
+    remindEveryMs: {
+      critical: env.REMIND_EVERY_CRITICAL,
+      error: env.REMIND_EVERY_ERROR,
+      warning: env.REMIND_EVERY_WARNING,
+      info: env.REMIND_EVERY_INFO,
+    },
     /** `sync`: send ACKNOWLEDGEMENT/RECOVERY for changes made elsewhere. */
     victorops: withoutUnset({ restUrl: env.VICTOROPS_REST_URL, sync: env.VICTOROPS_SYNC }),
     /** Absent unless STATUSCAST_URL and STATUSCAST_API_TOKEN are set. */
@@ -457,17 +485,30 @@ function safeDecode(text: string): string {
 /** Raised when the environment holds a bad value; names the variable, never the value. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+
+  /** One line per problem, each naming its variable (the message's lines, for `warroom doctor`). */
+  readonly problems: readonly string[];
+
+  constructor(message: string, problems: readonly string[] = []) {
+    super(message);
+    this.problems = problems;
+  }
 }
 
-/** `invalid configuration:` and one line per problem, each naming its variable. */
-function problemsText(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  const lines = issues.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message));
-  return `invalid configuration:\n  ${lines.join('\n  ')}`;
+/** One line per problem, each naming its variable. */
+function problemLines(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string[] {
+  return issues.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message));
+}
+
+/** The ConfigError for `issues`: `invalid configuration:` and one line per problem. */
+function configError(issues: readonly { path: readonly PropertyKey[]; message: string }[]): ConfigError {
+  const lines = problemLines(issues);
+  return new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`, lines);
 }
 
 /** Parses the environment once; throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
-  if (!parsed.success) throw new ConfigError(problemsText(parsed.error.issues));
+  if (!parsed.success) throw configError(parsed.error.issues);
   return parsed.data;
 }

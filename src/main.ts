@@ -1,6 +1,7 @@
 /**
  * The entry: `npm start` runs an embedded Temporal dev server, the worker and the API in one
- * process tree; `--role=api` / `--role=worker` run one part against TEMPORAL_ADDRESS.
+ * process tree; `--role=api` / `--role=worker` run one part against TEMPORAL_ADDRESS;
+ * `doctor` checks what warroom will need and exits (src/doctor/).
  */
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -9,6 +10,7 @@ import { DefaultLogger, Runtime, type LogLevel, type MetricsExporterConfig } fro
 import type { Logger } from 'pino';
 import { createApp } from './api.js';
 import { ConfigError, loadConfig, secretValues, SOURCE_SECRET_VARIABLES, type Config } from './config.js';
+import { doctorCommand } from './doctor/index.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { SOURCE_REGISTRY } from './sources/index.js';
@@ -147,7 +149,7 @@ async function main(): Promise<void> {
   address ??= 'localhost:7233';
   const temporal = { ...config.temporal, address, uiUrl: devServer?.uiUrl ?? config.temporal.uiUrl };
 
-  const { client, connection } = await connectClient(temporal, tracing?.clientInterceptors);
+  const { client, connection } = await connectClient(temporal, { interceptors: tracing?.clientInterceptors });
   cleanups.push(() => connection.close());
   if (!devServer) {
     const added = await ensureSearchAttributes(connection, temporal.namespace);
@@ -212,9 +214,21 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n\n`);
 }
 
-main().catch(async (err: Error) => {
-  if (err instanceof ConfigError) process.stderr.write(`warroom: ${err.message}\n`);
-  else process.stderr.write(`warroom: failed to start: ${err.message}\n`);
-  await runCleanups();
-  process.exit(2);
-});
+if (process.argv[2] === 'doctor') {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  // Exits at once: a request left hanging by an unreachable vendor must not hold the process.
+  doctorCommand(process.argv.slice(3)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`warroom doctor: ${err.message}\n`);
+      process.exit(2);
+    },
+  );
+} else {
+  main().catch(async (err: Error) => {
+    if (err instanceof ConfigError) process.stderr.write(`warroom: ${err.message}\n`);
+    else process.stderr.write(`warroom: failed to start: ${err.message}\n`);
+    await runCleanups();
+    process.exit(2);
+  });
+}

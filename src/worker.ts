@@ -38,6 +38,7 @@ const SHARED_WORKFLOW_MODULES = [
   './shared/text',
   './shared/messages',
   './shared/message-schemas',
+  './shared/postmortem',
   './shared/search-attributes',
   './workflows/activity-options',
   './workflows/steps',

@@ -1326,6 +1326,45 @@ const listQuery = fc
   )
   .map((pairs) => (pairs.length ? `?${pairs.map(([key, value]) => `${key}=${value}`).join('&')}` : ''));
 
+/** `GET /incidents/:key/timeline` queries: a format it knows (or none: JSON), or anything else, which names the field. */
+const timelineQuery: fc.Arbitrary<{ query: string; known: boolean }> = fc.oneof(
+  fc.constantFrom('', '?format=json', '?format=markdown', '?other=1', '?format%5B%5D=json').map((query) => ({ query, known: true })),
+  queryValue
+    .filter((value) => !['json', 'markdown'].includes(safeDecode(value)))
+    .map((value) => ({ query: `?format=${value}`, known: false })),
+  fc.constant({ query: '?format=json&format=markdown', known: false }),
+);
+
+const timelineRequests: fc.Arbitrary<Hostile> = fc.oneof(
+  fc.tuple(keySegments, timelineQuery).map(([{ segment, kind }, { query, known }]) =>
+    hostile({
+      what: `timeline ${kind}, ${known ? 'known' : 'unknown'} format`,
+      method: 'GET',
+      path: `/incidents/${segment}/timeline${query}`,
+      headers: bearer,
+      expect: kind === 'malformed' || !known ? [400] : [404],
+    }),
+  ),
+  fc.tuple(keySegments, timelineQuery, wrongAuthorization).map(([{ segment, kind }, { query }, auth]) =>
+    hostile({
+      what: `timeline ${kind}, auth: ${auth.what}`,
+      method: 'GET',
+      path: `/incidents/${segment}/timeline${query}`,
+      headers: authHeaders(auth),
+      expect: kind === 'malformed' ? [400] : [401],
+    }),
+  ),
+);
+
+/** A query value as the app's parser reads it (a malformed escape stays as it is). */
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 const listRequests: fc.Arbitrary<Hostile> = fc.oneof(
   listQuery.map((query) =>
     hostile({ what: 'list, hostile query', method: 'GET', path: `/incidents${query}`, headers: bearer, expect: [200], ok: 'list' }),
@@ -2000,6 +2039,7 @@ const FAMILIES: Family[] = [
   { name: 'POST /webhooks/alertmanager', weight: 0.08, requests: alertmanagerRequests },
   { name: 'POST /incidents/:key/acknowledge|resolve|retry', weight: 0.14, requests: actionRequests },
   { name: 'GET /incidents/:key', weight: 0.07, requests: getKeyRequests },
+  { name: 'GET /incidents/:key/timeline', weight: 0.04, requests: timelineRequests },
   { name: 'GET /incidents', weight: 0.05, requests: listRequests },
   { name: 'POST /slack/interactions', weight: 0.16, requests: slackRequests },
   { name: 'Content-Encoding on every POST endpoint', weight: 0.04, requests: encodedRequests },

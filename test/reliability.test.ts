@@ -670,6 +670,11 @@ describe('scenario 2: vendor outage', () => {
       const hangs = hangRetries(calls);
       const ownPages = incidents.filter((incident) => !sharesPage(incident));
       const ticketsOf = (incident: IncidentDelivery) => fakes.jira.issuesWithLabel(label(incident));
+      const commentsOf = (incident: IncidentDelivery, marker: string) =>
+        ticketsOf(incident).reduce(
+          (sum, issue) => sum + issue.comments.filter((comment) => JSON.stringify(comment.body).includes(marker)).length,
+          0,
+        );
       const counted = {
         runs: await runTally(incidents),
         tickets: tally('tickets', incidents, (incident) => ticketsOf(incident).length),
@@ -679,9 +684,8 @@ describe('scenario 2: vendor outage', () => {
         pages: tally('status pages', ownPages, (incident) => statusPagesOf(incident).length),
         announcements: tally('announcements', incidents, (incident) => announcementsOf(incident).length),
         statusMessages: tally('status messages', incidents, (incident) => messagesOf(incident, SLACK_EVENT_TYPES.status).length),
-        comments: tally('resolve comments', incidents, (incident) =>
-          ticketsOf(incident).reduce((sum, issue) => sum + issue.comments.length, 0),
-        ),
+        comments: tally('resolve comments', incidents, (incident) => commentsOf(incident, 'warroom:resolve:')),
+        postmortems: tally('postmortems', incidents, (incident) => commentsOf(incident, 'warroom:postmortem:')),
         ticketEvents: tally('change events: ticket', incidents, (incident) => changeEventsOf(incident, 'ticket').length),
         roomEvents: tally('change events: room', incidents, (incident) => changeEventsOf(incident, 'room').length),
         pageEvents: tally('change events: status page', ownPages, (incident) => changeEventsOf(incident, 'statusPage').length),
@@ -732,7 +736,7 @@ describe('scenario 2: vendor outage', () => {
       figure(
         scenario,
         'duplicates',
-        `${duplicates} (runs, tickets, channels, summaries, announcements, notes and INFO alerts, status pages, status messages, comments, change events, PagerDuty resolves, VictorOps recoveries)`,
+        `${duplicates} (runs, tickets, channels, summaries, announcements, notes and INFO alerts, status pages, status messages, comments, postmortems, change events, PagerDuty resolves, VictorOps recoveries)`,
       );
       figure(
         scenario,

@@ -167,7 +167,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const config = loadConfig(env);
     const settings = { ...config.temporal, address: temporal.address };
 
-    const { client, connection } = await connectClient(settings, options.tracing?.clientInterceptors);
+    const { client, connection } = await connectClient(settings, { interceptors: options.tracing?.clientInterceptors });
     cleanups.push(() => connection.close());
 
     let worker: IncidentWorker | undefined;

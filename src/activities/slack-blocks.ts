@@ -159,6 +159,25 @@ export function statusMessage(input: StepInput): string {
   return truncate(`${icon} *${escapeMrkdwn(what)}*${escapeMrkdwn(note)}`, MAX_SECTION);
 }
 
+/** An escalation in the room: who is mentioned, how long it waited, and whether someone was paged. */
+export function escalationMessage(input: StepInput, userIds: string[], paged: boolean): string {
+  const minutes = Math.round((input.escalation?.afterMs ?? 0) / 60_000);
+  const who = userIds.length > 0 ? `${userIds.map((id) => `<@${id}>`).join(' ')} ` : '';
+  const page = paged ? ' Escalated through PagerDuty.' : '';
+  return truncate(
+    `:rotating_light: ${who}*Nobody has acknowledged this incident for ${minutes} min.* Acknowledge it with the button on the summary or \`/incident ack\`.${page}`,
+    MAX_SECTION,
+  );
+}
+
+/** A reminder in the room: the incident is open and nobody posted an update since the last one. */
+export function reminderMessage(input: StepInput): string {
+  return truncate(
+    `:hourglass: *Status update?* This incident is ${escapeMrkdwn(statusLine(input).toLowerCase())}. Post where it stands with \`/incident note <text>\`.`,
+    MAX_SECTION,
+  );
+}
+
 /** The announcement of a new war room in the shared channel. */
 export function announcementMessage(input: StepInput, channelId: string): string {
   const severity = input.severity ? ` (${escapeMrkdwn(input.severity)})` : '';

@@ -100,6 +100,8 @@ export interface IncidentState {
   acknowledgedBy?: string;
   resolvedAt?: string;
   resolvedBy?: string;
+  /** How many times this run has resolved the incident (a reopen and resolve counts again): names each postmortem. */
+  resolves?: number;
   links: Link[];
   responders: string[];
   /** Source details worth keeping (VictorOps entity_id, routing key...); never secrets. */
@@ -115,6 +117,12 @@ export interface IncidentState {
   statusPage?: { monitor: string; combined: boolean };
   /** Steps that failed for good, by name, until a retry makes them succeed. */
   failures?: Partial<Record<StepName, StepFailureRecord>>;
+  /** Escalation when nobody acknowledges: how many there were, and the current opening's wait (its end, whether it escalated). */
+  escalation?: { count: number; dueAt?: string; afterMs?: number; escalated?: boolean };
+  /** Where the reminder clock starts: the last reminder, or the reopening (absent: when the incident triggered). */
+  remindedAt?: string;
+  /** When someone last posted a status update (`/incident note`): a reminder is only sent when none came since the last. */
+  lastUpdateAt?: string;
 }
 
 export interface StepFailureRecord {

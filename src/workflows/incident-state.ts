@@ -40,7 +40,11 @@ export interface Change {
 export type Effect =
   | { kind: 'openWarRoom' }
   | { kind: 'announce'; change: Change }
-  | { kind: 'searchAttributes'; status?: IncidentStatus; severity?: Severity };
+  | { kind: 'searchAttributes'; status?: IncidentStatus; severity?: Severity }
+  /** The incident is open (again): its escalation and reminder timers start. */
+  | { kind: 'watch' }
+  | { kind: 'escalate' }
+  | { kind: 'remind' };
 
 /** What a run carries into the next through continue-as-new: bounded, whatever the incident's length. */
 export interface CarriedIncident {
@@ -219,7 +223,7 @@ export class Incident {
         return this.acknowledge(event);
       case 'reopen':
         this.received(event, 'ok', event.note);
-        return this.setStatus('triggered');
+        return [...this.setStatus('triggered'), ...this.rewatch()];
       case 'annotate':
         this.received(event, 'ok', event.note);
         return [];
@@ -237,7 +241,7 @@ export class Incident {
     this.state.triggeredAt = event.occurredAt;
     this.received(event, 'ok', event.note);
     this.opened = true;
-    const effects: Effect[] = [{ kind: 'openWarRoom' }];
+    const effects: Effect[] = [{ kind: 'openWarRoom' }, { kind: 'watch' }];
     if (this.state.severity) effects.unshift({ kind: 'searchAttributes', severity: this.state.severity });
     if (event.kind === 'acknowledge') effects.push(...this.acknowledge(event, true));
     return effects;
@@ -275,6 +279,7 @@ export class Incident {
     if (event.title && !this.state.title) this.state.title = event.title;
     this.state.resolvedAt = event.occurredAt;
     this.state.resolvedBy = event.actor;
+    this.state.resolves = (this.state.resolves ?? 0) + 1;
     this.resolution = this.changeOf(event, 'resolved');
     if (!this.opened) {
       if (!this.state.title) this.state.title = defaultTitle(this.state);
@@ -293,7 +298,7 @@ export class Incident {
     this.state.resolvedAt = undefined;
     this.state.resolvedBy = undefined;
     this.resolution = undefined;
-    return [...this.setStatus('triggered'), { kind: 'announce', change: this.changeOf(event, 'triggered') }];
+    return [...this.setStatus('triggered'), { kind: 'announce', change: this.changeOf(event, 'triggered') }, ...this.rewatch()];
   }
 
   /**
@@ -305,6 +310,52 @@ export class Incident {
     if (opens) this.late.push(event);
     this.received(event, 'ignored', opens ? 'the incident is closed: a new run opens it again' : 'the incident is closed');
     return [];
+  }
+
+  // ---- timers: escalation and reminders ------------------------------------------------------
+
+  /**
+   * Milliseconds until the incident escalates unless acknowledged; undefined once this opening has
+   * escalated. The wait is fixed when it first starts, so a continued run keeps the same deadline.
+   */
+  escalationDue(afterMs: number): number | undefined {
+    const escalation = (this.state.escalation ??= { count: 0 });
+    if (escalation.escalated) return undefined;
+    escalation.afterMs = afterMs;
+    escalation.dueAt ??= new Date(this.now().getTime() + afterMs).toISOString();
+    return Math.max(0, Date.parse(escalation.dueAt) - this.now().getTime());
+  }
+
+  /** The wait ran out: still unacknowledged, the incident escalates (a page and the room told), once per opening. */
+  escalate(): Effect[] {
+    const escalation = this.state.escalation;
+    if (this.status !== 'triggered' || !escalation?.dueAt || escalation.escalated) return [];
+    escalation.count += 1;
+    escalation.escalated = true;
+    const minutes = Math.round((escalation.afterMs ?? 0) / 60_000);
+    this.record({ actor: 'warroom', what: 'escalate', outcome: 'ok', detail: `nobody acknowledged within ${minutes} min` });
+    return [{ kind: 'escalate' }];
+  }
+
+  /** Milliseconds until the room is next asked for an update: `everyMs` after the last reminder (or the opening). */
+  reminderDue(everyMs: number): number {
+    const since = Date.parse(this.state.remindedAt ?? this.state.triggeredAt);
+    return Math.max(0, since + everyMs - this.now().getTime());
+  }
+
+  /** A reminder is due: the room is asked, unless someone posted an update since the last reminder (then the clock restarts). */
+  remind(): Effect[] {
+    const last = this.state.remindedAt ?? this.state.triggeredAt;
+    this.state.remindedAt = this.now().toISOString();
+    if (this.state.lastUpdateAt && this.state.lastUpdateAt > last) return [];
+    return [{ kind: 'remind' }];
+  }
+
+  /** The incident is open again (reopened): a new escalation wait, and the reminder clock restarts. */
+  private rewatch(): Effect[] {
+    if (this.state.escalation) this.state.escalation = { count: this.state.escalation.count };
+    this.state.remindedAt = this.now().toISOString();
+    return [{ kind: 'watch' }];
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------

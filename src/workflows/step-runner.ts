@@ -199,7 +199,13 @@ export class StepRunner {
   private async runTurn(name: ActiveStep, change: Change | undefined, queue: number[], ticket: number): Promise<void> {
     const spec: StepSpec<ActiveStep> = STEPS[name];
     const { incident } = this;
-    const ctx: StepContext = { state: incident.state, change, settings: this.settings, assigneeEmails: this.assigneeEmails };
+    const ctx: StepContext = {
+      state: incident.state,
+      change,
+      settings: this.settings,
+      assigneeEmails: this.assigneeEmails,
+      runId: workflowInfo().runId,
+    };
     await this.waitForTurn(spec, queue, ticket);
     if (!(spec.needs ?? []).every((need) => exists(incident.state, need))) return;
     if (spec.once && incident.state.steps[name]?.status === 'done') return;
