@@ -1,8 +1,9 @@
 /**
  * `npm run demo`: warroom against local fakes of Slack, Jira, PagerDuty (REST and Events API),
  * VictorOps and StatusCast, on an in-memory Temporal dev server with its Web UI. Sends two sample
- * incidents, prints what people would see (status page included), resolves one with a signed
- * click on the Slack summary's Resolve button, prints the closed loop (PagerDuty resolved, status
+ * incidents and declares a third with a signed `/incident` in Slack, prints what people would see
+ * (status page included), posts a status update and asks for the status from the declared
+ * incident's room, resolves one with a signed click on the Slack summary's Resolve button, prints the closed loop (PagerDuty resolved, status
  * page closed, change events) and the close-out, and stops (`--keep` / DEMO_KEEP=1 keeps it up).
  */
 import type { Client } from '@temporalio/client';
@@ -15,7 +16,7 @@ import { freePort } from '../src/temporal/dev-server.js';
 import type { JiraFake } from '../test/fakes/jira.js';
 import type { PagerDutyEventsFake } from '../test/fakes/pagerduty-events.js';
 import type { PagerDutyFake } from '../test/fakes/pagerduty.js';
-import type { FakeMessage, SlackFake } from '../test/fakes/slack.js';
+import type { FakeMessage, FakeUser, SlackFake } from '../test/fakes/slack.js';
 import type { StatusCastFake, StatusCastIncident } from '../test/fakes/statuscast.js';
 import type { VictorOpsFake } from '../test/fakes/victorops.js';
 import { eventually } from '../test/eventually.js';
@@ -383,6 +384,56 @@ async function clickResolve(stack: Demo, state: IncidentState): Promise<string> 
   return user.name;
 }
 
+/** A signed `/incident` as Slack posts it (the captured form, with this text, channel and user); answers Slack's JSON. */
+async function slashCommand(stack: Demo, text: string, channel: { id: string; name: string }, user: FakeUser) {
+  const params = new URLSearchParams(fixture('slack-slash-command-declare.form-urlencoded.txt').toString());
+  params.set('text', text);
+  params.set('channel_id', channel.id);
+  params.set('channel_name', channel.name);
+  params.set('user_id', user.id);
+  params.set('user_name', user.name);
+  params.set('trigger_id', `${Date.now()}.738474920.${Math.random().toString(16).slice(2, 14)}`);
+  const body = params.toString();
+  const answer = await call(stack, 'POST', '/slack/commands', Buffer.from(body), {
+    'content-type': 'application/x-www-form-urlencoded',
+    ...signSlack(body, SLACK_SIGNING_SECRET),
+  });
+  if (answer.status !== 200) throw new Error(`/incident ${text} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  const shown = answer.body as { response_type: string; text: string };
+  say(`  ${user.realName} in #${channel.name}: /incident ${text}`);
+  say(`  → ${shown.response_type === 'in_channel' ? 'to the channel' : 'only to them'}:`);
+  say(indent(shown.text, '      '));
+  return shown;
+}
+
+/** The person who declares in the demo: a user of the Slack fake, not among the default responders. */
+const DECLARER_EMAIL = 'dana.oncall@example.com';
+
+async function declareInSlack(stack: Demo): Promise<string> {
+  const user = stack.slack.state.users.find((candidate) => candidate.email === DECLARER_EMAIL);
+  if (!user) throw new Error(`no Slack user ${DECLARER_EMAIL}`);
+  const general = { id: 'C0GENERAL', name: 'general' };
+  const answer = await slashCommand(stack, 'Payments failing for EU cards sev:critical service:payments-api', general, user);
+  const key = /`(slack-[a-z0-9-]+)`/.exec(answer.text)?.[1];
+  if (!key) throw new Error(`the declaration named no incident: ${answer.text}`);
+  return key;
+}
+
+/** A status update and the status, typed in the declared incident's room once the room is found by its channel. */
+async function inDeclaredRoom(stack: Demo, state: IncidentState): Promise<void> {
+  const channel = stack.slack.state.channels.find((candidate) => candidate.id === state.steps.slackChannel?.ref);
+  const user = stack.slack.state.users.find((candidate) => candidate.email === DECLARER_EMAIL);
+  if (!channel || !user) throw new Error(`${state.key}: no room or no declaring user`);
+  // Temporal visibility lists the room's channel a moment after the run indexed it.
+  await eventually(`#${channel.name} found by its channel id`, async () => {
+    for await (const _run of stack.client.workflow.list({ query: `IncidentChannel = '${channel.id}'` })) return true;
+    return false;
+  });
+  await slashCommand(stack, 'note card processor confirms an outage on their side; failing over to the backup acquirer', channel, user);
+  say();
+  await slashCommand(stack, 'status', channel, user);
+}
+
 async function incident(stack: Demo, key: string): Promise<IncidentState | undefined> {
   const answer = await call(stack, 'GET', `/incidents/${key}`);
   return answer.status === 200 ? (answer.body as IncidentState) : undefined;
@@ -493,6 +544,10 @@ function showTimelinePost(stack: Demo, state: IncidentState): void {
       say(`  ${clock(new Date(note.created_at))}  by ${note.user.summary}`);
       say(indent(note.content, '    '));
     }
+    return;
+  }
+  if (state.source !== 'victorops') {
+    say(`Alerting tool: none to post back to (${state.steps.timelinePost?.detail ?? 'not a PagerDuty or VictorOps incident'})`);
     return;
   }
   const entityId = state.details?.entity_id ?? '';
@@ -695,6 +750,13 @@ async function main(): Promise<void> {
 
   showIncident(stack, pagerDuty, 'PagerDuty');
   showIncident(stack, victorOps, 'VictorOps');
+
+  section('Declaring an incident from Slack');
+  const declaredKey = await declareInSlack(stack);
+  const declared = await untilSteps(stack, declaredKey, ['slackChannel', 'slackInvite', 'slackTopic', 'slackPin', 'jiraTicket']);
+  say();
+  await inDeclaredRoom(stack, declared);
+  showIncident(stack, (await incident(stack, declaredKey)) ?? declared, 'Slack');
 
   section('Resolving the PagerDuty incident from Slack');
   const resolvedAt = Date.now();

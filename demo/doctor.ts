@@ -16,6 +16,7 @@ const WEBHOOK_SECRETS = {
   VICTOROPS_WEBHOOK_URL: 'https://warroom.example.com/webhooks/victorops',
   VICTOROPS_WEBHOOK_TOKEN: 'demo-victorops-webhook-token',
   ALERTMANAGER_WEBHOOK_TOKEN: 'demo-alertmanager-token',
+  GRAFANA_WEBHOOK_TOKEN: 'demo-grafana-token',
   SLACK_SIGNING_SECRET: 'demo-slack-signing-secret',
 };
 const MONITORS_YAML = `monitors:

@@ -6,6 +6,7 @@ import { AcceptedDeliveries } from './accepted-deliveries.js';
 import type { Config } from './config.js';
 import { AcceptTimeoutError, Dispatcher, isTemporalUnavailable, type ActionResult, type DispatchResult } from './dispatch.js';
 import { SCRAPE_DEADLINE_MS, type Metrics } from './metrics.js';
+import { channelName } from './shared/channel-names.js';
 import { KEY_PATTERN, runUrlFor, workflowIdFor } from './shared/ids.js';
 import type { IncidentState } from './shared/incident.js';
 import { postmortemMarkdown, postmortemOf } from './shared/postmortem.js';
@@ -13,12 +14,25 @@ import { incidentQuery, INCIDENT_WORKFLOW } from './shared/messages.js';
 import { keyKey, severityKey, sourceKey, statusKey } from './shared/search-attributes.js';
 import { actorNoteBody, apiSource } from './sources/generic.js';
 import { SOURCE_REGISTRY } from './sources/index.js';
+import {
+  actionText,
+  declaredIncident,
+  declaredText,
+  ephemeral,
+  helpText,
+  notInRoomText,
+  parseSlashCommand,
+  slackChannelUrl,
+  statusText,
+  unconfirmedText,
+  type SlashRequest,
+} from './sources/slack-commands.js';
 import { parseInteraction, SLACK_ACCEPT_DEADLINE_MS, verifySlackRequest } from './sources/slack-interactions.js';
 import { firstIssue, parseJson, type InboundRequest, type Normalised, type Source, type Verdict } from './sources/source.js';
 
 export interface AppDeps {
   client: Client;
-  config: Pick<Config, 'sources' | 'temporal' | 'slackSigningSecret' | 'deliveryMemory' | 'budgets'>;
+  config: Pick<Config, 'sources' | 'temporal' | 'slackSigningSecret' | 'slackChannelTemplate' | 'deliveryMemory' | 'budgets'>;
   logger: Logger;
   metrics: Metrics;
   /** The sources to mount (default: the registry); each gets `config.sources[name]` as its settings. */
@@ -96,6 +110,8 @@ interface Routes {
   requireApiToken: (req: Request, res: Response, next: NextFunction) => void;
   /** After a 503 for a timeout, logs whether Temporal took the call after all (a sender's retry is then a repeat). */
   logLateAnswer: (err: unknown, fields: { source: string; key?: string }) => void;
+  /** Slack's routes answer 404 until SLACK_SIGNING_SECRET is set. */
+  requireSlackSecret: (req: Request, res: Response, next: NextFunction) => void;
 }
 
 /** The HTTP ingress: verify → normalise → signal-with-start, and people's actions as updates. No listen() here. */
@@ -125,9 +141,14 @@ export function createApp(options: AppDeps): Express {
       if (!(err instanceof AcceptTimeoutError)) return;
       void err.late.then((outcome) => logger.warn({ ...fields, outcome }, 'temporal answered after the deadline'));
     },
+    requireSlackSecret: (_req, _res, next) => {
+      if (!config.slackSigningSecret) return next(new HttpError(404, 'Slack is not configured: set SLACK_SIGNING_SECRET'));
+      next();
+    },
   };
   mountSources(routes);
   mountSlackInteractions(routes);
+  mountSlackCommands(routes);
   mountIncidentActions(routes);
   mountReads(routes);
   mountOperations(routes);
@@ -215,14 +236,11 @@ function mountSources({ app, deps, dispatcher, logLateAnswer }: Routes): void {
 }
 
 /** Slack's Interactivity Request URL: clicks on the summary's Acknowledge / Resolve buttons. */
-function mountSlackInteractions({ app, deps, dispatcher, logLateAnswer }: Routes): void {
+function mountSlackInteractions({ app, deps, dispatcher, logLateAnswer, requireSlackSecret }: Routes): void {
   const { config } = deps;
   app.post(
     '/slack/interactions',
-    (_req: Request, _res: Response, next: NextFunction) => {
-      if (!config.slackSigningSecret) return next(new HttpError(404, 'Slack interactivity is not configured: set SLACK_SIGNING_SECRET'));
-      next();
-    },
+    requireSlackSecret,
     requireContentType(['application/x-www-form-urlencoded']),
     rawBody,
     async (req, res, next) => {
@@ -267,6 +285,116 @@ function mountSlackInteractions({ app, deps, dispatcher, logLateAnswer }: Routes
       return done(200, undefined, kind, result.outcome, { key, actor });
     },
   );
+}
+
+/**
+ * Slack's `/incident` command (Request URL `/slack/commands`): declares an incident, or acts on the
+ * incident whose room it is typed in. Verified as the buttons are; answered inside Slack's 3 s,
+ * always with a 200 and words for the person (Slack shows any other status as a bare failure).
+ */
+function mountSlackCommands({ app, deps, dispatcher, logLateAnswer, requireSlackSecret }: Routes): void {
+  const { config } = deps;
+  const runUrl = (key: string) =>
+    config.temporal.uiUrl ? runUrlFor(config.temporal.uiUrl, config.temporal.namespace, workflowIdFor(key)) : undefined;
+  /** The declared incident's room as the template names it, before the worker has opened it. */
+  const roomOf = (request: SlashRequest, externalId: string) => {
+    const name = channelName(config.slackChannelTemplate, externalId);
+    return { channelName: name, channelUrl: slackChannelUrl(request.team, name) };
+  };
+  const slash: SlashDeps = { dispatcher, runUrl, roomOf };
+
+  app.post(
+    '/slack/commands',
+    requireSlackSecret,
+    requireContentType(['application/x-www-form-urlencoded']),
+    rawBody,
+    async (req, res, next) => {
+      const body = inbound(req).body;
+      const verdict = verifySlackRequest(body, req.headers, config.slackSigningSecret ?? '', Math.floor(Date.now() / 1000));
+      if (!verdict.ok) {
+        Object.assign(outcomeOf(res), { source: 'slack', action: 'command', outcome: 'unauthorized', reason: verdict.error });
+        return res.status(401).json({ error: verdict.error });
+      }
+      const parsed = parseSlashCommand(body);
+      if ('invalid' in parsed) {
+        Object.assign(outcomeOf(res), { source: 'slack', action: 'command', outcome: 'invalid' });
+        return res.status(400).json({ error: parsed.invalid.message, field: parsed.invalid.field });
+      }
+      if ('ignored' in parsed) {
+        Object.assign(outcomeOf(res), { source: 'slack', action: 'command', outcome: 'ignored', reason: parsed.ignored });
+        return res.status(200).end();
+      }
+      const { request } = parsed;
+      Object.assign(outcomeOf(res), { source: 'slack', action: request.command.kind, actor: request.user.name });
+      try {
+        const outcome = (value: string, key?: string) => Object.assign(outcomeOf(res), { outcome: value, key });
+        res.status(200).json(await answerSlashCommand(slash, request, Date.now() + SLACK_ACCEPT_DEADLINE_MS, outcome));
+      } catch (err) {
+        const key = outcomeOf(res).key;
+        logLateAnswer(err, { source: 'slack', key });
+        if (!isTemporalUnavailable(err)) return next(err);
+        // A repeat of this request (same trigger) finds what was done; the person is told how to check.
+        outcomeOf(res).outcome = 'unavailable';
+        deps.logger.warn({ err: describe(err), source: 'slack', key }, 'temporal did not answer a slash command in time');
+        const event = request.command.kind === 'declare' ? declaredIncident(request, request.command) : undefined;
+        const declared = event && { key: event.key, channelName: roomOf(request, event.externalId).channelName };
+        res.status(200).json(ephemeral(unconfirmedText(request.command, request.name, declared)));
+      }
+    },
+  );
+}
+
+interface SlashDeps {
+  dispatcher: Dispatcher;
+  runUrl: (key: string) => string | undefined;
+  roomOf: (request: SlashRequest, externalId: string) => { channelName: string; channelUrl: string };
+}
+
+/**
+ * What a verified `/incident` does, and the answer to it; `deadline` bounds every Temporal call it
+ * makes together, `outcome` tells the request's log line and metrics what came of it.
+ */
+async function answerSlashCommand(
+  { dispatcher, runUrl, roomOf }: SlashDeps,
+  request: SlashRequest,
+  deadline: number,
+  outcome: (value: string, key?: string) => void,
+): Promise<object> {
+  const { command, name, user } = request;
+  const left = () => Math.max(0, deadline - Date.now());
+  if (command.kind === 'help') {
+    outcome(command.problem ? 'invalid' : 'help');
+    return ephemeral(helpText(name, command.problem));
+  }
+  if (command.kind === 'declare') {
+    const event = declaredIncident(request, command);
+    outcome('declaring', event.key);
+    const result = await dispatcher.dispatch(event, left());
+    outcome(result.outcome, event.key);
+    return ephemeral(
+      declaredText(event, { ...roomOf(request, event.externalId), runUrl: runUrl(event.key) }, result.outcome === 'started'),
+    );
+  }
+  const key = await dispatcher.incidentInChannel(request.channel.id, left());
+  if (!key) {
+    outcome('not-in-room');
+    return ephemeral(notInRoomText(name, command));
+  }
+  outcome('asking', key);
+  if (command.kind === 'status') {
+    const state = await dispatcher.openState(key, left());
+    outcome(state ? 'status' : 'not-open', key);
+    return ephemeral(state ? statusText(state, runUrl(key)) : notInRoomText(name, command));
+  }
+  // The request's digest: Temporal answers a repeat of it with the first answer, and the run records a note once.
+  const updateId = `slack-${request.requestId}`;
+  const payload =
+    command.kind === 'note'
+      ? { by: user.name, note: command.note, via: 'slack', id: request.requestId }
+      : { by: user.name, ...(command.note ? { note: command.note } : {}), via: 'slack' };
+  const result = await dispatcher.act(key, command.kind, payload, left(), updateId);
+  outcome(result.outcome, key);
+  return actionText(result, command, user.name);
 }
 
 /** Acknowledge, resolve, retry: updates on an open run, answered with what happened; no open run is a 404 and starts nothing. */

@@ -16,11 +16,11 @@ import {
   withoutUnset,
 } from './env.js';
 import { BUDGET_NAMES, BUDGETS, type BudgetName } from './shared/budgets.js';
+import { DEFAULT_CHANNEL_TEMPLATE } from './shared/channel-names.js';
 import { DEFAULT_TASK_QUEUE } from './shared/messages.js';
 import { checkSourceVariables, SOURCE_VARIABLES, sourceSettings } from './sources/index.js';
 
-/** Relay's channel names, kept so people find the rooms where they always were. */
-export const DEFAULT_CHANNEL_TEMPLATE = 'team-relay-production-incident-{id}';
+export { DEFAULT_CHANNEL_TEMPLATE };
 /**
  * Runs a worker keeps in memory (Temporal's workflow cache). The SDK's default grows with the heap
  * limit (about 2,400 on a 4 GiB heap) at about 1 MiB of RSS per cached run; an open incident is
@@ -422,8 +422,10 @@ function settingsOf(env: Variables, ctx: z.RefinementCtx) {
     tracing: tracingSettings(env),
     /** Port of the Temporal SDK's Prometheus endpoint (worker and step metrics); unset: main.ts picks by role. */
     sdkMetricsPort: env.WARROOM_SDK_METRICS_PORT,
-    /** Slack interactivity (the summary's buttons); absent unless SLACK_SIGNING_SECRET is set. */
+    /** Slack interactivity (the summary's buttons) and the `/incident` command; absent unless SLACK_SIGNING_SECRET is set. */
     slackSigningSecret: env.SLACK_SIGNING_SECRET,
+    /** How incident channels are named: the API names the room `/incident` declares before the worker opens it. */
+    slackChannelTemplate: env.SLACK_CHANNEL_TEMPLATE,
     /** Each source's webhook settings (secrets, tokens), by source name. */
     sources: sourceSettings(env),
   });

@@ -25,6 +25,7 @@ const WEBHOOK_SECRETS = {
   VICTOROPS_WEBHOOK_URL: 'https://warroom.example.com/webhooks/victorops',
   VICTOROPS_WEBHOOK_TOKEN: 'doctor-test-victorops-token',
   ALERTMANAGER_WEBHOOK_TOKEN: 'doctor-test-alertmanager-token',
+  GRAFANA_WEBHOOK_TOKEN: 'doctor-test-grafana-token',
   SLACK_SIGNING_SECRET: 'doctor-test-slack-signing-secret',
 };
 const MONITORS = `monitors:
@@ -266,7 +267,7 @@ describe('warroom doctor', () => {
       expect(lines[0]!.finding.detail).toMatch(/^not configured \(/);
     }
     const webhooks = report.lines.filter((line) => line.group === 'Webhooks');
-    expect(webhooks.map((line) => line.finding.verdict)).toEqual(['warn', 'warn', 'warn', 'warn']);
+    expect(webhooks.map((line) => line.finding.verdict)).toEqual(['warn', 'warn', 'warn', 'warn', 'warn']);
     expect(finding(report, 'Webhooks', '/webhooks/pagerduty').fix).toContain('PAGERDUTY_WEBHOOK_SECRET');
     expect(report.exitCode).toBe(0);
   });

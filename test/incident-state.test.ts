@@ -382,3 +382,65 @@ describe('bounded state', () => {
     expect(incident.carry()).toMatchObject({ version: 2, opened: true });
   });
 });
+
+describe('status updates (`/incident note`)', () => {
+  it('records a note as its author, from where it came, and remembers it as the latest status update', () => {
+    const { incident } = play(event('trigger'));
+    const answer = incident.note({ by: 'dana.oncall', note: 'rolled back the deploy', via: 'slack', id: 'n1' });
+    expect(last(incident)).toMatchObject({
+      actor: 'dana.oncall',
+      what: 'note from slack',
+      outcome: 'ok',
+      detail: 'rolled back the deploy',
+    });
+    expect(incident.state).toMatchObject({ lastUpdateAt: last(incident)?.at, lastUpdateBy: 'dana.oncall' });
+    expect(answer).toEqual({
+      key: KEY,
+      workflowId: `incident-${KEY}`,
+      repeat: false,
+      lastUpdateAt: last(incident)?.at,
+      lastUpdateBy: 'dana.oncall',
+    });
+  });
+
+  it('records a repeat of a note id once, refuses it as an update, and keeps that across continue-as-new', () => {
+    const { incident } = play(event('trigger'));
+    incident.note({ by: 'dana.oncall', note: 'rolled back', id: 'n1' });
+    const entries = incident.state.timeline.length;
+    expect(incident.noteRefusal({ id: 'n1' })).toBe('this update was recorded already');
+    expect(incident.note({ by: 'dana.oncall', note: 'rolled back', id: 'n1' })).toMatchObject({ repeat: true });
+    expect(incident.state.timeline).toHaveLength(entries);
+    const next = Incident.resume(JSON.parse(JSON.stringify(incident.carry())), now);
+    expect(next.noteRefusal({ id: 'n1' })).toBe('this update was recorded already');
+    expect(next.state.lastUpdateBy).toBe('dana.oncall');
+    // Without an id every note is its own; a note after resolve still goes on the record.
+    expect(next.noteRefusal({})).toBeUndefined();
+    next.act('resolve', { by: 'sam', via: 'api' });
+    expect(next.noteRefusal()).toBeUndefined();
+  });
+
+  it('skips the next reminder after a note, and asks again at the one after', () => {
+    const { incident } = play(event('trigger'));
+    expect(kinds(incident.remind())).toEqual(['remind']);
+    incident.note({ by: 'dana.oncall', note: 'failing over', via: 'slack', id: 'n1' });
+    expect(incident.remind()).toEqual([]);
+    expect(kinds(incident.remind())).toEqual(['remind']);
+  });
+
+  it('refuses a note once the run has closed', () => {
+    const { incident } = play(event('trigger'), { act: 'resolve', note: { by: 'sam' } });
+    incident.close();
+    expect(incident.noteRefusal()).toBe('the incident is closed');
+  });
+
+  it('keeps the Slack ids of people to invite, once each, within the list limit', () => {
+    const { incident } = play(
+      event('trigger', { slackResponders: ['U0DANA'] }),
+      event('trigger', { slackResponders: ['U0DANA', 'U0SAM'] }),
+      event('trigger', { slackResponders: Array.from({ length: LIST_LIMIT }, (_, i) => `U${i}`) }),
+    );
+    expect(incident.state.slackResponders?.slice(0, 2)).toEqual(['U0DANA', 'U0SAM']);
+    expect(incident.state.slackResponders).toHaveLength(LIST_LIMIT);
+    expect(play(event('trigger')).incident.state.slackResponders).toBeUndefined();
+  });
+});

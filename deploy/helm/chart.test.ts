@@ -17,7 +17,7 @@ const HELM = process.env.HELM ?? 'helm';
 const CHART = fileURLToPath(new URL('./warroom', import.meta.url));
 /** How long main.ts drains on SIGTERM (SHUTDOWN_GRACE_MS in src/main.ts), in seconds. */
 const DRAIN_SECONDS = 15;
-const PUBLIC_PATHS = ['/webhooks', '/incidents', '/slack/interactions'];
+const PUBLIC_PATHS = ['/webhooks', '/incidents', '/slack/interactions', '/slack/commands'];
 
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; [field: string]: any };
 

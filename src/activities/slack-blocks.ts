@@ -53,7 +53,7 @@ export function escapeMrkdwn(text: string): string {
 const isMrkdwnUrl = (url: string | undefined): url is string => Boolean(url && /^https?:\/\/\S+$/i.test(url));
 
 /** A mrkdwn link; only http(s) URLs become links, and `|`, `<`, `>` in them are percent-encoded. */
-function mrkdwnLink(url: string | undefined, label: string): string {
+export function mrkdwnLink(url: string | undefined, label: string): string {
   if (!isMrkdwnUrl(url)) return escapeMrkdwn(label);
   const safe = url.replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E');
   return `<${safe}|${escapeMrkdwn(label).replace(/\|/g, '¦')}>`;

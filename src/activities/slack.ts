@@ -8,7 +8,8 @@ import {
 } from '@slack/web-api';
 import { ApplicationFailure } from '@temporalio/activity';
 import { LogLevel, type Logger } from '@slack/web-api';
-import { DEFAULT_CHANNEL_TEMPLATE, type Config } from '../config.js';
+import type { Config } from '../config.js';
+import { channelName, DEFAULT_CHANNEL_TEMPLATE } from '../shared/channel-names.js';
 import { shortHash } from '../shared/ids.js';
 import { currentActivity } from './activity-context.js';
 import { nonRetryable, rateLimited, unavailable } from './errors.js';
@@ -30,7 +31,7 @@ export interface SlackDeps {
   settings?: SlackSettings;
 }
 
-export { DEFAULT_CHANNEL_TEMPLATE };
+export { channelName, DEFAULT_CHANNEL_TEMPLATE };
 /** Metadata event types that mark warroom's own messages, so a retry finds what an earlier attempt posted. */
 export const SLACK_EVENT_TYPES = {
   summary: 'warroom_summary',
@@ -40,7 +41,6 @@ export const SLACK_EVENT_TYPES = {
   reminder: 'warroom_reminder',
 } as const;
 
-const MAX_CHANNEL_NAME = 80;
 /** `<name>`, `<name>-2` ... `<name>-20`: past that, something is wrong with the workspace, not the name. */
 const MAX_NAME_ATTEMPTS = 20;
 const HISTORY_PAGE = 200;
@@ -137,44 +137,6 @@ const clientLogger: Logger = (() => {
     setName: () => undefined,
   };
 })();
-
-/**
- * The incident's channel name: `{id}` in the template replaced by the external id, made valid
- * for Slack (lowercase, `a-z 0-9 - _`, at most 80 characters). Ids are matched case-insensitively;
- * any other change (dots, spaces, a cut) adds a short hash so two ids never share a name.
- * `attempt` > 1 gives `<name>-<attempt>`, for when the name is taken by someone else.
- */
-export function channelName(template: string | undefined, externalId: string, attempt = 1): string {
-  const pattern = template?.includes('{id}') ? template : DEFAULT_CHANNEL_TEMPLATE;
-  const suffix = attempt > 1 ? `-${attempt}` : '';
-  const raw = externalId.trim();
-  const cleaned = slug(raw);
-  const render = (id: string) => slug(`${pattern.split('{id}').join(id)}${suffix}`);
-  if (cleaned !== '' && cleaned === raw.toLowerCase()) {
-    const name = render(cleaned);
-    if (name.length <= MAX_CHANNEL_NAME) return name;
-  }
-  const hash = shortHash(raw);
-  const slots = pattern.split('{id}').length - 1;
-  const room = Math.floor((MAX_CHANNEL_NAME - render(hash).length) / slots) - 1;
-  const readable = room > 0 ? cleaned.slice(0, room).replace(/[-_]+$/, '') : '';
-  const name = render(readable ? `${readable}-${hash}` : hash);
-  if (name.length <= MAX_CHANNEL_NAME) return name;
-  // A template too long for any id: keep its start, then the hash and suffix.
-  const tail = `-${hash}${suffix}`;
-  return `${slug(pattern.split('{id}').join(''))
-    .slice(0, MAX_CHANNEL_NAME - tail.length)
-    .replace(/[-_]+$/, '')}${tail}`;
-}
-
-/** Lowercase, runs of anything outside `a-z 0-9 _ -` become one `-`, no leading or trailing separators. */
-function slug(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]+/g, '-')
-    .replace(/-{2,}/g, '-')
-    .replace(/^[-_]+|[-_]+$/g, '');
-}
 
 /** A link that opens the channel in whichever Slack client the reader uses. */
 export function channelUrl(channelId: string): string {
@@ -376,14 +338,18 @@ function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLAC
       throw nonRetryable('Slack', `conversations.create: #${first} and ${MAX_NAME_ATTEMPTS - 1} suffixed names are all taken`);
     },
 
-    /** Looks up default responders, the incident's responders and `inviteEmails`, and invites those found. */
+    /** Looks up default responders, the incident's responders and `inviteEmails`, and invites those found and `slackResponders`. */
     async inviteResponders(input: StepInput): Promise<StepOutcome> {
       const channel = input.channel?.id;
       if (!channel) return { status: 'skipped', detail: 'no Slack channel to invite into' };
       const emails = responderEmails(input);
-      if (emails.length === 0) return { status: 'done', detail: 'nobody to invite' };
+      const slackIds = [...new Set(input.slackResponders ?? [])];
+      if (emails.length === 0 && slackIds.length === 0) return { status: 'done', detail: 'nobody to invite' };
 
-      const { emailsOf, unknown } = await slackUsers(emails);
+      const found = await slackUsers(emails);
+      const { unknown } = found;
+      // People known by their Slack id (who declared the incident) need no look-up; they read as their id.
+      const emailsOf = new Map<string, string[]>([...slackIds.map((id): [string, string[]] => [id, []]), ...found.emailsOf]);
 
       const invited: string[] = [];
       const refused = new Map<string, string[]>();
@@ -417,7 +383,7 @@ function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLAC
         }
       }
 
-      const who = (list: string[]) => list.flatMap((id) => emailsOf.get(id) ?? [id]).join(', ');
+      const who = (list: string[]) => list.flatMap((id) => (emailsOf.get(id)?.length ? (emailsOf.get(id) as string[]) : [id])).join(', ');
       const parts: string[] = [];
       if (invited.length > 0) parts.push(`invited ${who(invited)}`);
       for (const [code, list] of refused) parts.push(`${PER_PERSON_INVITE_ERRORS[code]}: ${who(list)}`);
@@ -534,7 +500,11 @@ function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLAC
       return postOnce(
         input,
         SLACK_EVENT_TYPES.escalation,
-        async () => escalationMessage(input, [...(await slackUsers(responderEmails(input))).emailsOf.keys()], paged),
+        async () => {
+          const found = [...(await slackUsers(responderEmails(input))).emailsOf.keys()];
+          // The person who declared the incident in Slack is a responder too.
+          return escalationMessage(input, [...new Set([...(input.slackResponders ?? []), ...found])], paged);
+        },
         `told the room nobody acknowledged${paged ? ' (paged)' : ''}`,
       );
     },

@@ -12,6 +12,8 @@ export interface StepInput {
   status: IncidentStatus;
   links: Link[];
   responders: string[];
+  /** Slack user ids invited as they are (the person who declared the incident in Slack). */
+  slackResponders?: string[];
   assignees: string[];
   actor?: string;
   note?: string;

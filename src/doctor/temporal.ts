@@ -2,6 +2,7 @@
 import { connect } from 'node:net';
 import { isGrpcServiceError, type Connection } from '@temporalio/client';
 import type { Config } from '../config.js';
+import { INCIDENT_SEARCH_ATTRIBUTES } from '../shared/search-attributes.js';
 import { connectClient, searchAttributeCommands, searchAttributeGaps } from '../temporal/connection.js';
 import { errorText, fail, ok, seconds, warn, type CheckGroup, type DoctorOptions, type Finding } from './check.js';
 
@@ -101,7 +102,7 @@ async function searchAttributesFinding(connection: Connection, namespace: string
     const wrong = mistyped.map(({ name, type }) => `${name} is ${type}`).join(', ');
     return fail(`${wrong}; warroom needs Keyword`, 'remove them and register them again as Keyword');
   }
-  if (missing.length === 0) return ok('IncidentKey, IncidentSource, IncidentStatus, IncidentSeverity registered (Keyword)');
+  if (missing.length === 0) return ok(`${INCIDENT_SEARCH_ATTRIBUTES.map((attribute) => attribute.name).join(', ')} registered (Keyword)`);
   if (cloud) {
     const commands = missing.map((name) => `tcld namespace search-attributes add --namespace ${namespace} --sa "${name}=Keyword"`);
     return fail(`${missing.join(', ')} not registered, and warroom cannot register them on Temporal Cloud`, commands.join('; '));

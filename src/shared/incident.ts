@@ -41,6 +41,8 @@ export interface IncidentEvent {
   note?: string;
   /** E-mail addresses of people to bring into the incident. */
   responders?: string[];
+  /** Slack user ids of people to bring into the room (the person who declared it with `/incident`). */
+  slackResponders?: string[];
   /** The source's own ids of the people assigned (PagerDuty user ids), resolved to e-mails later. */
   assignees?: string[];
   details?: Record<string, string>;
@@ -59,6 +61,15 @@ export interface ActorNote {
   note?: string;
   /** Where it came from (`slack`, `api`, a service name); a tool is never told about its own change. */
   via?: string;
+}
+
+/** A status update for the timeline (`/incident note`): who wrote it, what, and through what. */
+export interface IncidentNote {
+  by: string;
+  note: string;
+  via?: string;
+  /** The sender's id for this note: a repeat with the same id is recorded once. */
+  id?: string;
 }
 
 export interface TimelineEntry {
@@ -104,6 +115,8 @@ export interface IncidentState {
   resolves?: number;
   links: Link[];
   responders: string[];
+  /** Slack user ids invited along with `responders` (people who declared the incident in Slack). */
+  slackResponders?: string[];
   /** Source details worth keeping (VictorOps entity_id, routing key...); never secrets. */
   details?: Record<string, string>;
   steps: Partial<Record<StepName, StepRecord>>;
@@ -123,6 +136,8 @@ export interface IncidentState {
   remindedAt?: string;
   /** When someone last posted a status update (`/incident note`): a reminder is only sent when none came since the last. */
   lastUpdateAt?: string;
+  /** Who posted that update. */
+  lastUpdateBy?: string;
 }
 
 export interface StepFailureRecord {

@@ -6,6 +6,7 @@
 import type {
   ActorNote,
   IncidentEvent,
+  IncidentNote,
   IncidentState,
   IncidentStatus,
   Severity,
@@ -15,7 +16,7 @@ import type {
   TimelineEntry,
 } from '../shared/incident.js';
 import { originOf } from '../shared/incident.js';
-import type { IncidentActionResult } from '../shared/messages.js';
+import type { IncidentActionResult, NoteResult } from '../shared/messages.js';
 import { defaultTitle } from '../shared/text.js';
 
 /** Timeline entries the state keeps; older ones are counted (the run's history keeps them all). */
@@ -200,6 +201,29 @@ export class Incident {
     if (this.closed) return 'the incident is closed';
     if (this.status === 'resolved') return 'already resolved';
     if (kind === 'acknowledge' && this.status === 'acknowledged') return 'already acknowledged';
+    return undefined;
+  }
+
+  /**
+   * A status update (`/incident note`): on the timeline as its author's, and remembered as the
+   * incident's latest update (`lastUpdateAt`: a reminder asks only when none came since the last).
+   * A repeat of its id changes nothing.
+   */
+  note(note: IncidentNote): NoteResult {
+    const repeat = note.id !== undefined && !this.remember(`note-${note.id}`);
+    if (!repeat) {
+      const entry = this.record({ actor: note.by, what: `note from ${note.via ?? 'signal'}`, outcome: 'ok', detail: note.note });
+      this.state.lastUpdateAt = entry.at;
+      this.state.lastUpdateBy = note.by;
+    }
+    const { key, workflowId, lastUpdateAt, lastUpdateBy } = this.state;
+    return { key, workflowId, repeat, lastUpdateAt, lastUpdateBy };
+  }
+
+  /** Why a note would not go on the record now (the run has closed, or a note with its id is on it); undefined when it would. */
+  noteRefusal(note?: Pick<IncidentNote, 'id'>): string | undefined {
+    if (this.closed) return 'the incident is closed';
+    if (note?.id !== undefined && this.seen.has(`note-${note.id}`)) return 'this update was recorded already';
     return undefined;
   }
 
@@ -431,10 +455,12 @@ export class Incident {
     this.pushedToSource.add(status);
   }
 
-  /** One entry on the timeline; past TIMELINE_LIMIT the oldest are counted instead of kept. */
-  record(entry: Omit<TimelineEntry, 'at'>): void {
-    this.state.timeline.push({ at: this.now().toISOString(), ...entry });
+  /** One entry on the timeline (returned); past TIMELINE_LIMIT the oldest are counted instead of kept. */
+  record(entry: Omit<TimelineEntry, 'at'>): TimelineEntry {
+    const recorded = { at: this.now().toISOString(), ...entry };
+    this.state.timeline.push(recorded);
     this.trimTimeline();
+    return recorded;
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -465,6 +491,10 @@ export class Incident {
     }
     for (const email of event.responders ?? []) {
       if (state.responders.length < LIST_LIMIT && !state.responders.includes(email)) state.responders.push(email);
+    }
+    for (const id of event.slackResponders ?? []) {
+      const invited = (state.slackResponders ??= []);
+      if (invited.length < LIST_LIMIT && !invited.includes(id)) invited.push(id);
     }
     for (const id of event.assignees ?? []) if (this.assignees.size < LIST_LIMIT) this.assignees.add(id);
     if (event.details) {

@@ -13,12 +13,14 @@ import {
 } from '@temporalio/workflow';
 import type { IncidentSettings } from '../activities/index.js';
 import type { IncidentEvent, IncidentState } from '../shared/incident.js';
-import { actorNoteSchema, incidentEventSchema, readMessage } from '../shared/message-schemas.js';
+import { actorNoteSchema, incidentEventSchema, noteSchema, readMessage } from '../shared/message-schemas.js';
 import {
   acknowledgeSignal,
   acknowledgeUpdate,
   incidentEventSignal,
   incidentQuery,
+  noteSignal,
+  noteUpdate,
   resolveSignal,
   resolveUpdate,
   retrySignal,
@@ -186,6 +188,21 @@ function listen(incident: Incident, runner: StepRunner, perform: (effects: Effec
       { validator: (payload: unknown) => refuseUnless(readMessage(actorNoteSchema, payload), incident.refusal(kind)) },
     );
   }
+
+  setHandler(noteSignal, (payload: unknown) => {
+    const read = readMessage(noteSchema, payload);
+    if ('problem' in read) return incident.ignore('signal', 'note signal', `malformed: ${read.problem}`);
+    const refusal = incident.noteRefusal();
+    if (refusal) return incident.ignore(read.value.by, 'note', refusal);
+    // A repeat of a note's id is dropped quietly, as a repeated webhook is.
+    incident.note(read.value);
+  });
+  setHandler(noteUpdate, (payload) => incident.note(noteSchema.parse(payload)), {
+    validator: (payload: unknown) => {
+      const read = readMessage(noteSchema, payload);
+      refuseUnless(read, 'value' in read ? incident.noteRefusal(read.value) : undefined);
+    },
+  });
 
   setHandler(retrySignal, (payload: unknown) => {
     const read = readMessage(actorNoteSchema, payload);

@@ -4,7 +4,16 @@
  * work it starts is counted, so the workflow can wait for all of it before it continues as new or
  * completes (nothing started is ever dropped).
  */
-import { ActivityFailure, condition, log, proxyActivities, proxySinks, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  condition,
+  log,
+  patched,
+  proxyActivities,
+  proxySinks,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities, IncidentSettings, StepOutcome } from '../activities/index.js';
 import { budgetQueue, stepPriority, type BudgetName } from '../shared/budgets.js';
 import type { ActorNote, StepFailureRecord, StepName } from '../shared/incident.js';
@@ -37,6 +46,12 @@ export function failureDetail(err: unknown): string {
 }
 
 const isActive = (name: StepName): name is ActiveStep => name in STEPS;
+
+/**
+ * Patch id of indexing what a step made as a search attribute (the room's channel, issue 12): runs
+ * recorded before it replay without the upsert. Never rename.
+ */
+export const INDEXED_STEPS = 'indexed-steps';
 
 /** The steps of one incident run, and every piece of work they start. */
 export class StepRunner {
@@ -251,6 +266,7 @@ export class StepRunner {
       name: outcome.name,
     });
     if (recovered?.alert === 'open') void this.track(this.resolveAlert(name, recovered));
+    if (spec.indexAs && outcome.ref && patched(INDEXED_STEPS)) upsertSearchAttributes([{ key: spec.indexAs, value: outcome.ref }]);
     if (spec.echoes) incident.pushedStatus(input.status);
     // Scheduled before this run leaves its queue, so steps waiting on it also wait for what follows.
     for (const next of spec.then ?? []) {

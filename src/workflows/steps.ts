@@ -10,6 +10,7 @@ import type { Activities, IncidentSettings, StepInput, StepOutcome } from '../ac
 import type { BudgetName } from '../shared/budgets.js';
 import type { IncidentState } from '../shared/incident.js';
 import { postmortemRecord } from '../shared/postmortem.js';
+import { channelKey } from '../shared/search-attributes.js';
 import type { Change } from './incident-state.js';
 
 /** What a step can see when it decides whether and how to run. */
@@ -73,6 +74,8 @@ export interface StepSpec<Name extends string = string> {
   then?: readonly FollowUp<Name>[];
   /** It pushes the incident's status to the source tool: the webhook that comes back is an echo. */
   echoes?: boolean;
+  /** What it made (`ref`) is indexed as this search attribute once it succeeds, so the incident can be found by it. */
+  indexAs?: typeof channelKey;
 }
 
 /** How long the room waits for the ticket before it says "ticket pending". */
@@ -165,6 +168,8 @@ export const STEPS = defineSteps({
           }),
     retry: true,
     then: ['changeRoom', 'slackInvite', 'slackTopic', 'slackSummary', 'slackAnnounce'],
+    // `/incident` typed in the room finds the incident by the channel's id.
+    indexAs: channelKey,
   },
   slackInvite: {
     budget: 'slack-invite',
@@ -428,6 +433,7 @@ export function stepInput(state: IncidentState, assignees: string[], change?: Ch
     status,
     links: state.links,
     responders: state.responders,
+    slackResponders: state.slackResponders,
     assignees,
     refs,
     details: state.details,

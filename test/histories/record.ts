@@ -17,6 +17,8 @@ import {
   acknowledgeSignal,
   acknowledgeUpdate,
   incidentQuery,
+  noteSignal,
+  noteUpdate,
   resolveSignal,
   resolveUpdate,
   retrySignal,
@@ -437,6 +439,42 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
       await dispatcher.dispatch(event(id, 'resolve', { actor: 'Dana Oncall' }));
       await client.workflow.getHandle(workflowIdFor(key)).result();
       await save('budgets-warning-resolved-within-hold', key);
+    },
+  },
+  // Recorded with issue 12's slash command: an incident declared in Slack, its room indexed by
+  // channel (the `indexed-steps` patch), status updates as signals and updates, acknowledged and
+  // resolved from Slack.
+  {
+    name: 'slash-declared-noted-resolved',
+    async record() {
+      const id = 'checkout-is-down-for-eu-1a2b3c4d';
+      const key = incidentKey('slack', id);
+      const handle = client.workflow.getHandle(workflowIdFor(key));
+      await dispatcher.dispatch({
+        ...event(id, 'trigger', { eventId: 'slack-declare-1a2b3c4d' }),
+        source: 'slack',
+        key,
+        title: 'Checkout is down for EU customers',
+        links: [{ label: 'Declared in #general', url: 'https://slack.com/app_redirect?team=T0EXAMPLE&channel=C0GENERAL' }],
+        assignees: [],
+        actor: 'dana.oncall',
+        slackResponders: ['U0DANA001'],
+      });
+      await settled(key, (state) => state.steps.slackPin?.status === 'done' && state.steps.slackInvite?.status === 'done');
+      await handle.signal(noteSignal, { by: 'sam.sre', note: 'looking at the load balancer', via: 'slack', id: 'note-1' });
+      await handle.signal(noteSignal, { by: 'sam.sre', note: 'looking at the load balancer', via: 'slack', id: 'note-1' });
+      await handle.signal('note', { by: 'sam.sre' });
+      await handle
+        .executeUpdate(noteUpdate, { args: [{ by: 'sam.sre', note: 'again', via: 'slack', id: 'note-1' }] })
+        .catch(() => undefined);
+      await handle.executeUpdate(noteUpdate, {
+        args: [{ by: 'dana.oncall', note: 'rolled back the deploy', via: 'slack', id: 'note-2' }],
+        updateId: 'slack-note-2',
+      });
+      await handle.executeUpdate(acknowledgeUpdate, { args: [{ by: 'dana.oncall', note: 'on it', via: 'slack' }] });
+      await handle.executeUpdate(resolveUpdate, { args: [{ by: 'dana.oncall', note: 'errors back to normal', via: 'slack' }] });
+      await handle.result();
+      await save('slash-declared-noted-resolved', key);
     },
   },
   // Recorded with the postmortem step (issue 12, the postmortem-v1 patch): after each close-out the
