@@ -1,10 +1,11 @@
+import { context, trace } from '@opentelemetry/api';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { AcceptedDeliveries } from './accepted-deliveries.js';
 import type { Config } from './config.js';
 import { AcceptTimeoutError, Dispatcher, isTemporalUnavailable, type ActionResult, type DispatchResult } from './dispatch.js';
-import type { Metrics } from './metrics.js';
+import { SCRAPE_DEADLINE_MS, type Metrics } from './metrics.js';
 import { channelName } from './shared/channel-names.js';
 import { KEY_PATTERN, runUrlFor, workflowIdFor } from './shared/ids.js';
 import type { IncidentState } from './shared/incident.js';
@@ -97,8 +98,8 @@ interface Outcome {
 
 const outcomeOf = (res: Response): Outcome => (res.locals.outcome ??= {}) as Outcome;
 
-/** Routes whose requests are logged at debug: probes and scrapes arrive every few seconds. */
-const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+/** Routes whose requests are logged at debug (and not traced): probes and scrapes arrive every few seconds. */
+export const QUIET_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** What every group of routes shares. */
 interface Routes {
@@ -117,6 +118,7 @@ interface Routes {
 export function createApp(options: AppDeps): Express {
   const deps: Required<AppDeps> = { sources: SOURCE_REGISTRY, ...options };
   const { config, logger } = deps;
+  deps.metrics.countOpenIncidentsWith(() => countOpenIncidents(deps.client));
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -155,15 +157,25 @@ export function createApp(options: AppDeps): Express {
   return app;
 }
 
-/** One place measures and logs every request, whatever route and outcome: one line per request. */
+/**
+ * One place measures and logs every request, whatever route and outcome: one line per request. When
+ * tracing is on, the request's server span gets its route and what the request came to.
+ */
 function observeRequests({ logger, metrics }: Pick<AppDeps, 'logger' | 'metrics'>) {
   return (req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
+    const span = trace.getSpan(context.active());
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? '(none)' : req.path);
       const done = outcomeOf(res);
       const outcome = done.outcome ?? (res.statusCode < 400 ? 'ok' : String(res.statusCode));
+      if (span?.isRecording()) {
+        span.updateName(`${req.method} ${route}`);
+        span.setAttributes({ 'http.route': route, 'warroom.outcome': outcome });
+        if (done.source) span.setAttribute('warroom.source', done.source);
+        if (done.key) span.setAttribute('warroom.incident_key', done.key);
+      }
       metrics.requests.observe({ route, method: req.method, status: String(res.statusCode) }, seconds);
       if (done.source === 'slack') metrics.slackInteractions.inc({ action: done.action ?? 'none', outcome });
       else if (done.source) metrics.webhooks.inc({ source: done.source, outcome });
@@ -495,7 +507,7 @@ function mountOperations({ app, deps }: Routes): void {
   });
 
   app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    res.type(metrics.registry.contentType).send(await metrics.exposition());
   });
 }
 
@@ -554,6 +566,19 @@ async function incidentState(client: Client, key: string): Promise<IncidentState
     const description = await handle.describe();
     if (description.status.name === 'COMPLETED') return (await handle.result()) as IncidentState;
     return handle.query(incidentQuery);
+  });
+}
+
+/** Open incidents by status, for `warroom_open_incidents`: one visibility count per status, under the scrape's deadline. */
+async function countOpenIncidents(client: Client): Promise<Record<string, number>> {
+  const open = `WorkflowType = '${INCIDENT_WORKFLOW}' AND ExecutionStatus = 'Running'`;
+  return client.connection.withDeadline(Date.now() + SCRAPE_DEADLINE_MS, async () => {
+    const counts = await Promise.all(
+      (['triggered', 'acknowledged'] as const).map(
+        async (status) => [status, (await client.workflow.count(`${open} AND ${statusKey.name} = '${status}'`)).count] as const,
+      ),
+    );
+    return Object.fromEntries(counts);
   });
 }
 

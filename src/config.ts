@@ -44,6 +44,38 @@ const budgetOverrides = commaList.pipe(
 
 const emailList = commaList.pipe(z.array(z.email()));
 
+/** OpenTelemetry's `key=value,key2=value2` lists (resource attributes, exporter headers); values are percent-decoded. */
+const keyValueList = commaList.pipe(
+  z.array(z.string().regex(/^[^=\s]+\s*=/, 'expected key=value pairs separated by commas')).transform((pairs) =>
+    Object.fromEntries(
+      pairs.map((pair) => {
+        const at = pair.indexOf('=');
+        return [pair.slice(0, at).trim(), safeDecode(pair.slice(at + 1).trim())];
+      }),
+    ),
+  ),
+);
+
+/** An exporter header list is secret as a whole and value by value (API keys of tracing backends). */
+const headerValues = (value: string): string[] => [
+  value,
+  ...value.split(',').flatMap((pair) => {
+    const at = pair.indexOf('=');
+    const raw = at < 0 ? '' : pair.slice(at + 1).trim();
+    return raw ? [raw, safeDecode(raw)] : [];
+  }),
+];
+
+/** The trace samplers OpenTelemetry names in OTEL_TRACES_SAMPLER (jaeger_remote and xray aside). */
+export const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
 const labelList = commaList.pipe(z.array(z.string().regex(/^\S+$/, 'Jira labels cannot contain spaces')));
 
 const integrationKey = optionalString.pipe(z.string().length(32, 'expected a 32-character integration key').optional());
@@ -232,6 +264,25 @@ const VARIABLES = {
   STATUSCAST_API_TOKEN: secret(optionalString),
   STATUSCAST_MONITORS_FILE: optionalString,
 
+  // Observability. Tracing follows OpenTelemetry's variables; it is off unless an OTLP endpoint is set.
+  WARROOM_SDK_METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).optional()),
+  OTEL_SDK_DISABLED: bool,
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default('warroom'),
+  OTEL_RESOURCE_ATTRIBUTES: keyValueList,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalHttpUrl,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalHttpUrl,
+  OTEL_EXPORTER_OTLP_HEADERS: secret(keyValueList, headerValues),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: secret(keyValueList, headerValues),
+  OTEL_EXPORTER_OTLP_PROTOCOL: optionalString.pipe(
+    z
+      .enum(['http/protobuf'], {
+        message: "warroom sends OTLP over HTTP as protobuf: set http/protobuf and the collector's OTLP/HTTP endpoint (port 4318)",
+      })
+      .optional(),
+  ),
+  OTEL_TRACES_SAMPLER: z.enum(TRACE_SAMPLERS).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: optionalString.pipe(z.coerce.number<string | undefined>().min(0).max(1).optional()),
+
   ...SOURCE_VARIABLES,
 };
 
@@ -367,6 +418,10 @@ function settingsOf(env: Variables, ctx: z.RefinementCtx) {
     victorops: withoutUnset({ restUrl: env.VICTOROPS_REST_URL, sync: env.VICTOROPS_SYNC }),
     /** Absent unless STATUSCAST_URL and STATUSCAST_API_TOKEN are set. */
     statuscast: statusCastUrl && statusCastToken ? { url: statusCastUrl, apiToken: statusCastToken, monitors } : undefined,
+    /** Traces over OTLP/HTTP; absent unless an OTLP endpoint is set (and OTEL_SDK_DISABLED is not). */
+    tracing: tracingSettings(env),
+    /** Port of the Temporal SDK's Prometheus endpoint (worker and step metrics); unset: main.ts picks by role. */
+    sdkMetricsPort: env.WARROOM_SDK_METRICS_PORT,
     /** Slack interactivity (the summary's buttons) and the `/incident` command; absent unless SLACK_SIGNING_SECRET is set. */
     slackSigningSecret: env.SLACK_SIGNING_SECRET,
     /** How incident channels are named: the API names the room `/incident` declares before the worker opens it. */
@@ -375,6 +430,23 @@ function settingsOf(env: Variables, ctx: z.RefinementCtx) {
     sources: sourceSettings(env),
   });
 }
+
+/** Where and how traces go: OpenTelemetry's own variables, read here like every other setting. */
+function tracingSettings(env: Variables) {
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (!url || env.OTEL_SDK_DISABLED) return undefined;
+  return {
+    serviceName: env.OTEL_SERVICE_NAME,
+    resourceAttributes: env.OTEL_RESOURCE_ATTRIBUTES,
+    url,
+    headers: { ...env.OTEL_EXPORTER_OTLP_HEADERS, ...env.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+    sampler: env.OTEL_TRACES_SAMPLER,
+    samplerRatio: env.OTEL_TRACES_SAMPLER_ARG ?? 1,
+  };
+}
+
+export type TracingSettings = NonNullable<ReturnType<typeof tracingSettings>>;
 
 /** The one schema of every setting: the variables, the rules across them, and the settings they make. */
 const configSchema = z.object(VARIABLES).superRefine(checkVariables).transform(settingsOf);

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowClientInterceptor,
+  type WorkflowSignalWithStartInput,
+} from '@temporalio/client';
 import { mapToPayloads, toPayloads } from '@temporalio/common';
 import type { AcceptedDeliveries } from './accepted-deliveries.js';
 import { workflowIdFor } from './shared/ids.js';
@@ -201,10 +207,11 @@ export class Dispatcher {
 
   /**
    * Signal-with-start as the one RPC it is, on the public raw service: its answer says whether this
-   * call started the run, which the SDK's `signalWithStart` does not return.
+   * call started the run, which the SDK's `signalWithStart` does not return. It passes through the
+   * Client's workflow interceptors as the SDK's own call does, so their headers (a trace) reach the run.
    */
   private async signalWithStart(workflowId: string, event: IncidentEvent): Promise<boolean> {
-    const { namespace, identity, loadedDataConverter } = this.client.options;
+    const { namespace, identity, loadedDataConverter, interceptors } = this.client.options;
     const converter = loadedDataConverter.payloadConverter;
     const input: IncidentWorkflowInput = {
       key: event.key,
@@ -218,20 +225,38 @@ export class Dispatcher {
       [statusKey.name]: event.kind === 'acknowledge' ? 'acknowledged' : 'triggered',
       ...(event.severity ? { [severityKey.name]: event.severity } : {}),
     };
-    const response = await this.client.connection.workflowService.signalWithStartWorkflowExecution({
-      namespace,
-      identity,
-      requestId: randomUUID(),
-      workflowId,
-      workflowType: { name: INCIDENT_WORKFLOW },
-      taskQueue: { name: this.taskQueue },
-      input: { payloads: toPayloads(converter, input) },
+    let started = false;
+    const send = async ({ headers, options, signalArgs }: WorkflowSignalWithStartInput): Promise<string> => {
+      const response = await this.client.connection.workflowService.signalWithStartWorkflowExecution({
+        namespace,
+        identity,
+        requestId: randomUUID(),
+        workflowId,
+        workflowType: { name: INCIDENT_WORKFLOW },
+        taskQueue: { name: this.taskQueue },
+        input: { payloads: toPayloads(converter, ...options.args) },
+        signalName: incidentEventSignal.name,
+        signalInput: { payloads: toPayloads(converter, ...signalArgs) },
+        memo: { fields: mapToPayloads(converter, { title: event.title }) },
+        searchAttributes: { indexedFields: mapToPayloads(converter, attributes) },
+        header: { fields: headers },
+      });
+      started = Boolean(response.started);
+      return response.runId ?? '';
+    };
+    const workflowInterceptors = Array.isArray(interceptors.workflow) ? (interceptors.workflow as WorkflowClientInterceptor[]) : [];
+    const call = workflowInterceptors.reduceRight<(input: WorkflowSignalWithStartInput) => Promise<string>>(
+      (next, interceptor) => (interceptor.signalWithStart ? (given) => interceptor.signalWithStart!(given, next) : next),
+      send,
+    );
+    await call({
+      workflowType: INCIDENT_WORKFLOW,
       signalName: incidentEventSignal.name,
-      signalInput: { payloads: toPayloads(converter, event) },
-      memo: { fields: mapToPayloads(converter, { title: event.title }) },
-      searchAttributes: { indexedFields: mapToPayloads(converter, attributes) },
+      signalArgs: [event],
+      headers: {},
+      options: { workflowId, taskQueue: this.taskQueue, args: [input] },
     });
-    return Boolean(response.started);
+    return started;
   }
 
   /**

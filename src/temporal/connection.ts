@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, type ClientInterceptors, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { Config } from '../config.js';
 import { INCIDENT_SEARCH_ATTRIBUTES } from '../shared/search-attributes.js';
@@ -27,10 +27,13 @@ async function connectionOptions(settings: TemporalSettings): Promise<Connection
   };
 }
 
-/** The one Temporal client of a process; `connectTimeoutMs` bounds the first connection (default 10 s). */
+/**
+ * The one Temporal client of a process; `connectTimeoutMs` bounds the first connection (default
+ * 10 s); `interceptors` (tracing) see every call it makes.
+ */
 export async function connectClient(
   settings: TemporalSettings,
-  { connectTimeoutMs = 10_000 }: { connectTimeoutMs?: number } = {},
+  { connectTimeoutMs = 10_000, interceptors }: { connectTimeoutMs?: number; interceptors?: ClientInterceptors } = {},
 ): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({
     ...(await connectionOptions(settings)),
@@ -39,7 +42,7 @@ export async function connectClient(
     // for up to 73 s after Temporal was back (chaos/processes.ts). Retry at least every 2 s instead.
     channelArgs: { 'grpc.initial_reconnect_backoff_ms': 500, 'grpc.max_reconnect_backoff_ms': 2000 },
   });
-  return { connection, client: new Client({ connection, namespace: settings.namespace }) };
+  return { connection, client: new Client({ connection, namespace: settings.namespace, interceptors }) };
 }
 
 /** The worker's connection; the caller closes it. */
