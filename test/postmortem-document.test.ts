@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { COMMENT_LIMIT, postmortemComment, postmortemFilename, postmortemMarker } from '../src/activities/jira.js';
 import type { IncidentState, TimelineEntry } from '../src/shared/incident.js';
-import { DETAIL_LIMIT, postmortemMarkdown, postmortemOf, postmortemRecord, spanText, utcIso, utcText } from '../src/shared/postmortem.js';
+import { DETAIL_LIMIT, postmortemMarkdown, postmortemOf, postmortemRecord, utcIso, utcText } from '../src/shared/postmortem.js';
+import { spanText } from '../src/shared/text.js';
 import { isAdfDocument } from './fakes/jira.js';
 import { incidentState } from './states.js';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ApplicationFailure } from '@temporalio/activity';
 import { originLabel } from '../sources/index.js';
-import { defaultTitle, prefix, truncate } from '../shared/text.js';
+import { defaultTitle, prefix, spanText, truncate } from '../shared/text.js';
 import { nonRetryable, rateLimited, redactor, retryAfterMs, unavailable } from './errors.js';
 import { channelLabel, isWebUrl, notConfigured, type ChangeAction, type StepInput, type StepOutcome } from './step.js';
 import { createJsonApi, sendJson, type VendorAnswer } from './vendor-http.js';
@@ -248,13 +248,12 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       if (!input.escalation) return { status: 'skipped', detail: 'no escalation named' };
       const dedupKey = escalationDedupKey(input.key, input.escalation.number);
       const title = input.title || defaultTitle(input);
-      const minutes = Math.round(input.escalation.afterMs / 60_000);
       const body: Record<string, unknown> = {
         routing_key: escalationKey,
         event_action: 'trigger',
         dedup_key: dedupKey,
         payload: {
-          summary: truncate(`Unacknowledged for ${minutes} min: ${title} (${input.key})`, SUMMARY_LIMIT),
+          summary: truncate(`Unacknowledged for ${spanText(input.escalation.afterMs)}: ${title} (${input.key})`, SUMMARY_LIMIT),
           source: 'warroom',
           severity: input.severity ?? 'warning',
           timestamp: new Date().toISOString(),

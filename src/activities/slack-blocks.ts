@@ -1,5 +1,5 @@
 import type { Link } from '../shared/incident.js';
-import { truncate } from '../shared/text.js';
+import { spanText, truncate } from '../shared/text.js';
 import { sourceLabel as labelOfSource } from '../sources/index.js';
 import type { StepInput } from './step.js';
 
@@ -161,11 +161,10 @@ export function statusMessage(input: StepInput): string {
 
 /** An escalation in the room: who is mentioned, how long it waited, and whether someone was paged. */
 export function escalationMessage(input: StepInput, userIds: string[], paged: boolean): string {
-  const minutes = Math.round((input.escalation?.afterMs ?? 0) / 60_000);
   const who = userIds.length > 0 ? `${userIds.map((id) => `<@${id}>`).join(' ')} ` : '';
   const page = paged ? ' Escalated through PagerDuty.' : '';
   return truncate(
-    `:rotating_light: ${who}*Nobody has acknowledged this incident for ${minutes} min.* Acknowledge it with the button on the summary or \`/incident ack\`.${page}`,
+    `:rotating_light: ${who}*Nobody has acknowledged this incident for ${spanText(input.escalation?.afterMs ?? 0)}.* Acknowledge it with the button on the summary or \`/incident ack\`.${page}`,
     MAX_SECTION,
   );
 }

@@ -5,7 +5,7 @@
  * import it.
  */
 import type { IncidentState, IncidentStatus, Link, Severity, TimelineEntry } from './incident.js';
-import { truncate } from './text.js';
+import { spanText, truncate } from './text.js';
 
 /** A span of time, exact and in words. */
 export interface Span {
@@ -230,18 +230,6 @@ export function actorLine(actor: Actor): string {
 /** One timeline entry in words, for lists. */
 export function entryLine(entry: TimelineEntry): string {
   return `${utcText(entry.at)}  ${entry.actor}: ${entry.what} (${entry.outcome})${entry.detail ? `: ${entry.detail}` : ''}`;
-}
-
-/** A span in words: `45 s`, `3 min 7 s`, `2 h 5 min`, `1 d 4 h`. */
-export function spanText(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return seconds % 60 ? `${minutes} min ${seconds % 60} s` : `${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
-  const days = Math.floor(hours / 24);
-  return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
 }
 
 /** An ISO-8601 time in UTC (`…Z`), whatever offset it came with; text that is not a time stays as it is. */

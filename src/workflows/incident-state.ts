@@ -17,7 +17,7 @@ import type {
 } from '../shared/incident.js';
 import { originOf } from '../shared/incident.js';
 import type { IncidentActionResult, NoteResult } from '../shared/messages.js';
-import { defaultTitle } from '../shared/text.js';
+import { defaultTitle, spanText } from '../shared/text.js';
 
 /** Timeline entries the state keeps; older ones are counted (the run's history keeps them all). */
 export const TIMELINE_LIMIT = 300;
@@ -356,8 +356,12 @@ export class Incident {
     if (this.status !== 'triggered' || !escalation?.dueAt || escalation.escalated) return [];
     escalation.count += 1;
     escalation.escalated = true;
-    const minutes = Math.round((escalation.afterMs ?? 0) / 60_000);
-    this.record({ actor: 'warroom', what: 'escalate', outcome: 'ok', detail: `nobody acknowledged within ${minutes} min` });
+    this.record({
+      actor: 'warroom',
+      what: 'escalate',
+      outcome: 'ok',
+      detail: `nobody acknowledged within ${spanText(escalation.afterMs ?? 0)}`,
+    });
     return [{ kind: 'escalate' }];
   }
 
