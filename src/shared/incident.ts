@@ -132,7 +132,7 @@ export interface IncidentState {
   failures?: Partial<Record<StepName, StepFailureRecord>>;
   /** Escalation when nobody acknowledges: how many there were, and the current opening's wait (its end, whether it escalated). */
   escalation?: { count: number; dueAt?: string; afterMs?: number; escalated?: boolean };
-  /** Where the reminder clock starts: the last reminder, or the reopening (absent: when the incident triggered). */
+  /** Where the reminder clock starts: the last reminder, or when reminders started (the opening or the reopening). */
   remindedAt?: string;
   /** When someone last posted a status update (`/incident note`): a reminder is only sent when none came since the last. */
   lastUpdateAt?: string;

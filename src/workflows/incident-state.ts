@@ -365,10 +365,13 @@ export class Incident {
     return [{ kind: 'escalate' }];
   }
 
-  /** Milliseconds until the room is next asked for an update: `everyMs` after the last reminder (or the opening). */
+  /**
+   * Milliseconds until the room is next asked for an update: `everyMs` after the last reminder, or
+   * after the reminders started (not the source's trigger time, which can be long past).
+   */
   reminderDue(everyMs: number): number {
-    const since = Date.parse(this.state.remindedAt ?? this.state.triggeredAt);
-    return Math.max(0, since + everyMs - this.now().getTime());
+    this.state.remindedAt ??= this.now().toISOString();
+    return Math.max(0, Date.parse(this.state.remindedAt) + everyMs - this.now().getTime());
   }
 
   /** A reminder is due: the room is asked, unless someone posted an update since the last reminder (then the clock restarts). */
