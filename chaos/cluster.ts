@@ -9,11 +9,14 @@
  * close-out complete, nothing done twice at any vendor, never a 5xx for bad input.
  *
  *   npm run test:cluster                                   300 incidents, every fault
- *   CLUSTER_INCIDENTS=40 CLUSTER_RATE=0.25 npm run test:cluster     the small run CI makes
+ *   CLUSTER_INCIDENTS=40 CLUSTER_RATE=0.25 CLUSTER_WAVE=4 npm run test:cluster   the small run CI makes
  *
  * Settings: CLUSTER_INCIDENTS (300), CLUSTER_COPIES (3: deliveries of each trigger), CLUSTER_RATE
- * (new incidents a second, 1.5), CLUSTER_FAULTS (every one of FAULTS, comma-separated, in that
- * order), CLUSTER_POSTGRES_DOWN_S (20); `--keep` keeps the run's folder (data, config, logs).
+ * (new incidents a second, 1.5), CLUSTER_WAVE (incidents released together, 1), CLUSTER_FAULTS
+ * (every one of FAULTS, comma-separated, in that order), CLUSTER_POSTGRES_DOWN_S (20),
+ * CLUSTER_TEMPORAL_SERVER (the server version, chaos/cluster/install.ts); `--keep` keeps the
+ * run's folder (data, config, logs). Each fault strikes once at least 3 incidents have work in
+ * flight (or after 30 s), so that it has something to break.
  * Installs what it needs first (chaos/cluster/install.ts; cached in ~/.cache/warroom-cluster).
  *
  * Prints one line per figure and check, then `cluster: N passed, M failed`; exits 1 when a check
@@ -107,6 +110,7 @@ const settings = {
   incidents: intFromEnv('CLUSTER_INCIDENTS', 300),
   copies: intFromEnv('CLUSTER_COPIES', 3),
   rate: rateFromEnv(),
+  wave: intFromEnv('CLUSTER_WAVE', 1),
   faults: faultsFromEnv(),
   postgresDownMs: intFromEnv('CLUSTER_POSTGRES_DOWN_S', 20) * 1000,
 };
@@ -452,6 +456,26 @@ async function lifecycle(topology: Topology, planned: Planned, index: number): P
   if (applied.length > 0) planned.resolveAcceptedAt = Math.min(...applied);
 }
 
+/** Lets incidents go in index order: by the schedule, or sooner when a fault wants work in flight. */
+interface Releaser {
+  released(): number;
+  upTo(count: number): void;
+  waitFor(index: number): Promise<void>;
+}
+
+function releaser(total: number): Releaser {
+  let released = 0;
+  const opens: (() => void)[] = [];
+  const gates = Array.from({ length: total }, (_, index) => new Promise<void>((resolve) => (opens[index] = resolve)));
+  return {
+    released: () => released,
+    upTo(count) {
+      for (; released < Math.min(count, total); released += 1) opens[released]?.();
+    },
+    waitFor: (index) => gates[index] ?? Promise.resolve(),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hostile input, all the time: bad input is answered 4xx whatever state Temporal is in.
 
@@ -532,6 +556,8 @@ interface FaultRecord {
   /** What was done, with how long each part took. */
   what: string;
   startedAt: number;
+  /** Incidents with accepted work not done when it struck. */
+  pendingAtStrike: number;
   /** When the faulted part was serving again. */
   recoveredAt: number;
   /** Incidents with accepted work not done when it recovered. */
@@ -550,7 +576,11 @@ async function restartReplica(one: Replica, signal: NodeJS.Signals): Promise<str
   return `${one.name} ${signal}: gone ${seconds(gone - started)}, serving again ${seconds(Date.now() - gone)} later`;
 }
 
-async function runFault(topology: Topology, name: FaultName): Promise<Omit<FaultRecord, 'backlog' | 'drainMs'>> {
+async function runFault(
+  topology: Topology,
+  name: FaultName,
+  release: Releaser,
+): Promise<Omit<FaultRecord, 'backlog' | 'drainMs' | 'pendingAtStrike'>> {
   const startedAt = Date.now();
   const parts: string[] = [];
   let window: FaultRecord['window'];
@@ -575,6 +605,8 @@ async function runFault(topology: Topology, name: FaultName): Promise<Omit<Fault
     case 'postgres-stop': {
       await topology.postgres.stop('SIGINT');
       const from = Date.now();
+      // New incidents fire while it is down, as they would: 503, retried until it is back.
+      release.upTo(release.released() + Math.max(3, settings.wave));
       await sleep(settings.postgresDownMs);
       await topology.postgres.start();
       window = { from, to: Date.now() };
@@ -585,15 +617,27 @@ async function runFault(topology: Topology, name: FaultName): Promise<Omit<Fault
   return { name, what: parts.join('; '), startedAt, recoveredAt: Date.now(), window };
 }
 
-async function faults(topology: Topology, incidents: Planned[], released: () => number): Promise<FaultRecord[]> {
+async function faults(topology: Topology, incidents: Planned[], release: Releaser): Promise<FaultRecord[]> {
   const records: FaultRecord[] = [];
   // Warm up: some incidents in every stage before the first fault.
-  await eventually('the storm to warm up', async () => released() >= Math.min(incidents.length, Math.max(5, incidents.length / 10)), {
-    timeoutMs: SETTLE_MS,
-    intervalMs: 250,
-  });
+  await eventually(
+    'the storm to warm up',
+    async () => release.released() >= Math.min(incidents.length, Math.max(5, incidents.length / 10)),
+    {
+      timeoutMs: SETTLE_MS,
+      intervalMs: 250,
+    },
+  );
   for (const name of settings.faults) {
-    const done = await runFault(topology, name);
+    // Strike with work in flight: at least 3 incidents not done yet. When the storm is between
+    // waves, its next wave comes now; after 30 s it strikes with whatever there is.
+    if (backlogAt(incidents, Date.now()).length < 3) release.upTo(release.released() + Math.max(3, settings.wave));
+    await eventually('work in flight', async () => backlogAt(incidents, Date.now()).length >= 3, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    }).catch(() => undefined);
+    const pendingAtStrike = backlogAt(incidents, Date.now()).length;
+    const done = await runFault(topology, name, release);
     const backlog = backlogAt(incidents, done.recoveredAt);
     const drained = await eventually(`drain after ${name}`, async () => drainedAt(backlog, done.recoveredAt), {
       timeoutMs: SETTLE_MS,
@@ -601,12 +645,13 @@ async function faults(topology: Topology, incidents: Planned[], released: () => 
     }).catch(() => undefined);
     const record: FaultRecord = {
       ...done,
+      pendingAtStrike,
       backlog: backlog.length,
       drainMs: drained === undefined ? undefined : drained - done.recoveredAt,
     };
     records.push(record);
     console.log(
-      `  fault ${name}: ${record.what}; ${record.backlog} incidents with work pending, drained ${record.drainMs === undefined ? 'NOT within the deadline' : `${seconds(record.drainMs)} after recovery`}`,
+      `  fault ${name}: struck with ${pendingAtStrike} incidents in flight; ${record.what}; ${record.backlog} incidents with work pending at recovery, drained ${record.drainMs === undefined ? 'NOT within the deadline' : `${seconds(record.drainMs)} after recovery`}`,
     );
     await sleep(3000);
   }
@@ -711,18 +756,23 @@ async function main(): Promise<number> {
     section('storm and faults');
     const stormStarted = Date.now();
     const interval = 1000 / settings.rate;
-    let released = 0;
+    const release = releaser(incidents.length);
+    const schedule = (async () => {
+      for (let index = 0; index < incidents.length; index += settings.wave) {
+        await sleep(Math.max(0, stormStarted + index * interval - Date.now()));
+        release.upTo(index + settings.wave);
+      }
+    })();
     const lifecycles = Promise.all(
       incidents.map(async (planned, index) => {
-        const releaseAt = stormStarted + index * interval;
-        await sleep(Math.max(0, releaseAt - Date.now()));
-        released += 1;
+        await release.waitFor(index);
         await lifecycle(topology!, planned, index);
       }),
     );
     let finished = false;
     const hostility = hostile(topology.apiUrls, () => finished);
-    const faultRecords = await faults(topology, incidents, () => released);
+    const faultRecords = await faults(topology, incidents, release);
+    await schedule;
     await lifecycles;
     const stormMs = Date.now() - stormStarted;
     // Everything accepted done (rooms, close-outs), then the last hostile delivery.
@@ -760,7 +810,10 @@ async function main(): Promise<number> {
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
     }
     figure('final answers', [...outcomes].map(([what, n]) => `${what} ×${n}`).join(', '));
-    figure('storm lasted', `${seconds(stormMs)} (incidents released over ${seconds((incidents.length - 1) * interval)})`);
+    figure(
+      'storm lasted',
+      `${seconds(stormMs)} (incidents released ${settings.wave} at a time over ${seconds(Math.floor((incidents.length - 1) / settings.wave) * settings.wave * interval)})`,
+    );
 
     section('faults');
     const timeouts = await timeoutsInHistories(stack, incidents);
@@ -769,7 +822,7 @@ async function main(): Promise<number> {
       const counted = countKinds(during);
       figure(
         record.name,
-        `${record.what}; answers meanwhile 2xx ${counted['2xx']}, 503 ${counted['5xx']}, refused ${counted.refused}, reset ${counted.reset}; ${record.backlog} incidents pending, drained ${record.drainMs === undefined ? 'never' : seconds(record.drainMs)} after`,
+        `struck with ${record.pendingAtStrike} incidents in flight; ${record.what}; answers meanwhile 2xx ${counted['2xx']}, 503 ${counted['5xx']}, refused ${counted.refused}, reset ${counted.reset}; ${record.backlog} incidents pending, drained ${record.drainMs === undefined ? 'never' : seconds(record.drainMs)} after`,
       );
       // Recovered by a timeout: retried after a timeout that ran out between the fault and the end of its drain.
       const until = record.recoveredAt + (record.drainMs ?? 0) + 1000;
@@ -891,11 +944,13 @@ async function main(): Promise<number> {
     const sharedIds = new Set(sharedPages.map((page) => page.externalId));
     figure(
       'shared status pages',
-      `${sharedPages.length} for ${pageRuns} runs of the monitor's status-page workflow, ${sharedPages.filter((page) => page.status === 'Closed').length} closed`,
+      `${sharedPages.length} (${sharedIds.size} episodes) in ${pageRuns} runs of the monitor's status-page workflow, ${sharedPages.filter((page) => page.status === 'Closed').length} closed`,
     );
+    // A run makes a page per episode (incidents that join while the last one's page closes start another in the same run).
     check(
-      'one shared status page per run of its monitor, each closed',
-      sharedIds.size === sharedPages.length && sharedPages.length === pageRuns && sharedPages.every((page) => page.status === 'Closed'),
+      "shared status pages: each episode's page made once (no repeated externalId), each closed",
+      sharedIds.size === sharedPages.length && sharedPages.length >= pageRuns && sharedPages.every((page) => page.status === 'Closed'),
+      `${pageRuns} runs; pages: ${sharedPages.map((page) => `${page.externalId} ${page.status}`).join(', ')}`,
     );
     figure('lost', lost);
     figure('doubled', doubled);
