@@ -3,7 +3,7 @@
  * cached under `~/.cache/warroom-cluster/` (or `$XDG_CACHE_HOME/warroom-cluster/`), keyed by version:
  *
  * - the official Temporal server and its SQL schema tool, `go install go.temporal.io/server/cmd/server`
- *   and `…/cmd/tools/sql` at TEMPORAL_SERVER_VERSION (about 3 to 7 minutes on 2 cores, once),
+ *   and `…/cmd/tools/sql` at TEMPORAL_SERVER_VERSION (about 6 minutes on 2 cores with empty Go caches, once),
  *   and the PostgreSQL schema files from that module's source;
  * - PostgreSQL from Debian's packages: the `.deb` files of POSTGRES_PACKAGE (and of any library it
  *   needs that the machine lacks), fetched with `apt-get download` and unpacked per run into the
