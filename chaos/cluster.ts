@@ -653,6 +653,7 @@ async function faults(topology: Topology, incidents: Planned[], release: Release
     console.log(
       `  fault ${name}: struck with ${pendingAtStrike} incidents in flight; ${record.what}; ${record.backlog} incidents with work pending at recovery, drained ${record.drainMs === undefined ? 'NOT within the deadline' : `${seconds(record.drainMs)} after recovery`}`,
     );
+    // A pause between faults, so that one fault's answers are not counted in the next one's window.
     await sleep(3000);
   }
   return records;
