@@ -4,6 +4,8 @@
 # It always connects to an existing Temporal cluster through TEMPORAL_ADDRESS.
 #   docker build -t warroom .
 #   docker run --rm -p 3000:3000 -e TEMPORAL_ADDRESS=temporal.example:7233 warroom node dist/main.js --role=api
+# Before the first incident, check the settings (Temporal, tokens, scopes, permissions; reads only):
+#   docker run --rm --env-file .env warroom node dist/main.js doctor
 #
 # Debian, not Alpine: the Temporal SDK's native bridge is built against glibc and does not load on musl.
 ARG NODE_VERSION=24.19.0

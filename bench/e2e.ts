@@ -13,8 +13,12 @@
  *   npm run bench:e2e
  *   BENCH_INCIDENTS=30 BENCH_CONCURRENCY=5 BENCH_WARMUP=5 BENCH_LATENCY_MS=200 BENCH_TIMEOUT_S=600
  *   VENDOR_BUDGETS=false   (vendor calls unpaced, on the workflows' own queue; default: through the budgets' queues)
+ *   BENCH_SDK_METRICS=true (the Runtime exports the SDK's and the step metrics, as a worker started by main.ts does)
+ *   BENCH_TRACING=true     (traces on, sent over OTLP/HTTP to a sink in this process that accepts and drops them)
  */
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +26,9 @@ import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import { workflowIdFor } from '../src/shared/ids.js';
+import { freePort } from '../src/temporal/dev-server.js';
+import { sdkMetricsExporter } from '../src/temporal/sdk-metrics.js';
+import { startTracing, type Tracing } from '../src/tracing.js';
 import type { AllFakes } from '../test/fakes/env.js';
 import { intFromEnv } from '../test/settings.js';
 import { startStack, type CreateWorker } from '../test/stack.js';
@@ -45,7 +52,24 @@ const settings = {
   warmup: intFromEnv('BENCH_WARMUP', 5, 0),
   latencyMs: intFromEnv('BENCH_LATENCY_MS', 200),
   timeoutMs: intFromEnv('BENCH_TIMEOUT_S', 600) * 1000,
+  sdkMetrics: process.env.BENCH_SDK_METRICS === 'true',
+  tracing: process.env.BENCH_TRACING === 'true',
 };
+
+/** An OTLP/HTTP receiver that accepts every export and keeps nothing but the count of bytes. */
+async function startTraceSink(): Promise<{ url: string; bytes: () => number; stop: () => Promise<void> }> {
+  let bytes = 0;
+  const server = createServer((request, response) => {
+    request.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    request.on('end', () => response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
+    bytes: () => bytes,
+    stop: () => new Promise<void>((resolveClose) => server.close(() => resolveClose())),
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Options.
@@ -484,11 +508,26 @@ export async function runE2e(options: E2eOptions = {}): Promise<void> {
   console.log(
     `settings: ${settings.incidents} incidents per setting, ${settings.concurrency} at a time (closed loop), warm-up ${settings.warmup}; ` +
       `fakes at 0 ms, then ${settings.latencyMs} ms per call; PagerDuty v3 incident.triggered, signed; one worker` +
-      (options.variant ? `; variant: ${options.variant}` : ''),
+      (options.variant ? `; variant: ${options.variant}` : '') +
+      `; SDK metrics ${settings.sdkMetrics ? 'exported' : 'off'}; tracing ${settings.tracing ? 'on (OTLP/HTTP to a local sink)' : 'off'}`,
   );
 
   // The worker's lifecycle chatter at INFO would drown the figures; warnings still show.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    ...(settings.sdkMetrics ? { telemetryOptions: { metrics: sdkMetricsExporter(`127.0.0.1:${await freePort()}`) } } : {}),
+  });
+  const sink = settings.tracing ? await startTraceSink() : undefined;
+  const tracing: Tracing | undefined = sink
+    ? startTracing({
+        serviceName: 'warroom-bench',
+        resourceAttributes: {},
+        url: sink.url,
+        headers: {},
+        sampler: 'parentbased_always_on',
+        samplerRatio: 1,
+      })
+    : undefined;
   const disarm = watchdog(settings.timeoutMs);
   // As test/warroom.test.ts sets it up.
   const stack = await startStack({
@@ -496,6 +535,7 @@ export async function runE2e(options: E2eOptions = {}): Promise<void> {
     temporal: { headless: true, dynamicConfig: options.devServerConfig },
     fakes: { slack: { seed: 7 }, configure: ['jira', 'slack', 'pagerduty', 'victorops'], announceChannel: ANNOUNCE_CHANNEL },
     worker: { create: options.startWorker },
+    tracing,
     env: {
       PAGERDUTY_WEBHOOK_SECRET: WEBHOOK_SECRET,
       SLACK_DEFAULT_RESPONDERS: 'sam.sre@example.com,nobody@example.com',
@@ -586,8 +626,11 @@ export async function runE2e(options: E2eOptions = {}): Promise<void> {
     }
     console.log('');
     printCpu(fast, views[0] as TemporalView);
+    if (sink) console.log(`traces: ${fixed(sink.bytes() / 1024)} KiB of OTLP sent to the sink`);
   } finally {
     await stack.stop().catch((err: Error) => console.error(`cleanup failed: ${err.message}`));
+    await tracing?.shutdown();
+    await sink?.stop();
     disarm();
   }
 }

@@ -115,6 +115,7 @@ const settings = {
   postgresDownMs: intFromEnv('CLUSTER_POSTGRES_DOWN_S', 20) * 1000,
 };
 
+/** The task queue deploy/temporal/dynamicconfig.yaml names the budget queues of. */
 const TASK_QUEUE = 'warroom';
 const NAMESPACE = 'default';
 const ANNOUNCE = 'incidents';
@@ -244,7 +245,7 @@ async function startTopology(): Promise<Topology> {
   setup.at(-1)!.detail = `${tools.postgresVersion}, 127.0.0.1:${postgres.port}`;
   await timedStep(setup, 'schema: temporal + temporal_visibility (sql tool)', () => applySchema(tools, postgres), 'postgres12 v12 schema');
   const server = await timedStep(setup, `Temporal server ${TEMPORAL_SERVER_VERSION}: config, start`, () =>
-    startTemporalServer(tools, postgres, dir, { taskQueue: TASK_QUEUE }),
+    startTemporalServer(tools, postgres, dir),
   );
   setup.at(-1)!.detail = server.address;
   await timedStep(setup, `namespace ${NAMESPACE} (temporal operator namespace create)`, () => createNamespace(server, NAMESPACE));
@@ -926,6 +927,7 @@ async function main(): Promise<number> {
       tallies.pages,
       tallies.statusMessages,
       tallies.comments,
+      tallies.postmortems,
       tallies.pagerDutyResolves,
     ];
     const atLeastOnce = [
@@ -961,7 +963,7 @@ async function main(): Promise<number> {
       tallyProblems([...exactlyOnce, ...atLeastOnce]).join('; '),
     );
     check(
-      'nothing doubled: tickets, channels, summaries, announcements, notes, status pages, status messages, comments',
+      'nothing doubled: tickets, channels, summaries, announcements, notes, status pages, status messages, comments, postmortems',
       doubled === 0,
       tallyProblems(exactlyOnce).join('; '),
     );

@@ -1,8 +1,9 @@
 /**
  * `npm run demo`: warroom against local fakes of Slack, Jira, PagerDuty (REST and Events API),
  * VictorOps and StatusCast, on an in-memory Temporal dev server with its Web UI. Sends two sample
- * incidents, prints what people would see (status page included), resolves one with a signed
- * click on the Slack summary's Resolve button, prints the closed loop (PagerDuty resolved, status
+ * incidents and declares a third with a signed `/incident` in Slack, prints what people would see
+ * (status page included), posts a status update and asks for the status from the declared
+ * incident's room, resolves one with a signed click on the Slack summary's Resolve button, prints the closed loop (PagerDuty resolved, status
  * page closed, change events) and the close-out, and stops (`--keep` / DEMO_KEEP=1 keeps it up).
  */
 import type { Client } from '@temporalio/client';
@@ -15,7 +16,7 @@ import { freePort } from '../src/temporal/dev-server.js';
 import type { JiraFake } from '../test/fakes/jira.js';
 import type { PagerDutyEventsFake } from '../test/fakes/pagerduty-events.js';
 import type { PagerDutyFake } from '../test/fakes/pagerduty.js';
-import type { FakeMessage, SlackFake } from '../test/fakes/slack.js';
+import type { FakeMessage, FakeUser, SlackFake } from '../test/fakes/slack.js';
 import type { StatusCastFake, StatusCastIncident } from '../test/fakes/statuscast.js';
 import type { VictorOpsFake } from '../test/fakes/victorops.js';
 import { eventually } from '../test/eventually.js';
@@ -26,6 +27,8 @@ import { startStack } from '../test/stack.js';
 const KEEP = process.argv.includes('--keep') || process.env.DEMO_KEEP === '1';
 const ANNOUNCE_CHANNEL = 'incidents';
 const ARCHIVE_DELAY = '10s';
+/** Short for the demo (the default is 5m): the VictorOps incident, which nobody acknowledges, escalates while you watch. */
+const ESCALATE_AFTER = '20s';
 /** Demo-only secrets: both webhooks and the Slack click are signed, so the demo goes through the real verification. */
 const PAGERDUTY_SECRET = 'demo-pagerduty-signing-secret';
 const VICTOROPS_KEY = 'demo-victorops-auth-key';
@@ -79,6 +82,7 @@ const CLOSE_OUT_STEPS: StepName[] = [
   'pagerdutySync',
   'statusPageClose',
   'changeResolved',
+  'postmortem',
 ];
 const DEADLINE_MS = 30_000;
 
@@ -266,6 +270,7 @@ async function startDemo(): Promise<Demo> {
       SLACK_USERNAME: 'warroom',
       SLACK_ICON_EMOJI: ':rotating_light:',
       SLACK_ARCHIVE_DELAY: ARCHIVE_DELAY,
+      ESCALATE_AFTER_CRITICAL: ESCALATE_AFTER,
     },
     api: { port: apiPort, logger: createLogger('warn', process.stderr) },
   });
@@ -289,6 +294,7 @@ async function startDemo(): Promise<Demo> {
     `               status page: ${config.statuscast?.monitors.map((monitor) => `${monitor.name} ${monitor.autoPublish ? 'published' : 'draft'}${monitor.autoClose ? ', auto-close' : ''}`).join('; ')} (${stack.env.STATUSCAST_MONITORS_FILE})`,
   );
   say('               Slack buttons on (signing secret set); PagerDuty change events and failure alerts on');
+  say(`               critical incidents unacknowledged for ${ESCALATE_AFTER} escalate (room told, PagerDuty paged)`);
   say(`  ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return { apiUrl: stack.apiUrl, client: stack.client, uiUrl, slack, jira, pd, vo, events, statuscast };
 }
@@ -310,8 +316,11 @@ async function call(stack: Demo, method: string, path: string, body?: Buffer, he
 
 /** Posts a PagerDuty v3 sample, signed as PagerDuty signs it; returns the incident key. */
 async function postPagerDuty(stack: Demo, file: string): Promise<string> {
-  const body = fixture(file);
-  const event = (JSON.parse(body.toString('utf8')) as { event: { event_type: string; data: { id: string } } }).event;
+  const sample = JSON.parse(fixture(file).toString('utf8')) as { event: { event_type: string; occurred_at: string; data: { id: string } } };
+  // Stamped now, as PagerDuty would: the postmortem measures time to resolve from it.
+  sample.event.occurred_at = new Date().toISOString();
+  const body = Buffer.from(JSON.stringify(sample));
+  const event = sample.event;
   const answer = await call(stack, 'POST', '/webhooks/pagerduty', body, {
     'content-type': 'application/json',
     ...signPagerDuty(body, PAGERDUTY_SECRET),
@@ -377,6 +386,56 @@ async function clickResolve(stack: Demo, state: IncidentState): Promise<string> 
   if (answer.status !== 200 || answer.body?.text)
     throw new Error(`the Slack click answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return user.name;
+}
+
+/** A signed `/incident` as Slack posts it (the captured form, with this text, channel and user); answers Slack's JSON. */
+async function slashCommand(stack: Demo, text: string, channel: { id: string; name: string }, user: FakeUser) {
+  const params = new URLSearchParams(fixture('slack-slash-command-declare.form-urlencoded.txt').toString());
+  params.set('text', text);
+  params.set('channel_id', channel.id);
+  params.set('channel_name', channel.name);
+  params.set('user_id', user.id);
+  params.set('user_name', user.name);
+  params.set('trigger_id', `${Date.now()}.738474920.${Math.random().toString(16).slice(2, 14)}`);
+  const body = params.toString();
+  const answer = await call(stack, 'POST', '/slack/commands', Buffer.from(body), {
+    'content-type': 'application/x-www-form-urlencoded',
+    ...signSlack(body, SLACK_SIGNING_SECRET),
+  });
+  if (answer.status !== 200) throw new Error(`/incident ${text} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  const shown = answer.body as { response_type: string; text: string };
+  say(`  ${user.realName} in #${channel.name}: /incident ${text}`);
+  say(`  → ${shown.response_type === 'in_channel' ? 'to the channel' : 'only to them'}:`);
+  say(indent(shown.text, '      '));
+  return shown;
+}
+
+/** The person who declares in the demo: a user of the Slack fake, not among the default responders. */
+const DECLARER_EMAIL = 'dana.oncall@example.com';
+
+async function declareInSlack(stack: Demo): Promise<string> {
+  const user = stack.slack.state.users.find((candidate) => candidate.email === DECLARER_EMAIL);
+  if (!user) throw new Error(`no Slack user ${DECLARER_EMAIL}`);
+  const general = { id: 'C0GENERAL', name: 'general' };
+  const answer = await slashCommand(stack, 'Payments failing for EU cards sev:critical service:payments-api', general, user);
+  const key = /`(slack-[a-z0-9-]+)`/.exec(answer.text)?.[1];
+  if (!key) throw new Error(`the declaration named no incident: ${answer.text}`);
+  return key;
+}
+
+/** A status update and the status, typed in the declared incident's room once the room is found by its channel. */
+async function inDeclaredRoom(stack: Demo, state: IncidentState): Promise<void> {
+  const channel = stack.slack.state.channels.find((candidate) => candidate.id === state.steps.slackChannel?.ref);
+  const user = stack.slack.state.users.find((candidate) => candidate.email === DECLARER_EMAIL);
+  if (!channel || !user) throw new Error(`${state.key}: no room or no declaring user`);
+  // Temporal visibility lists the room's channel a moment after the run indexed it.
+  await eventually(`#${channel.name} found by its channel id`, async () => {
+    for await (const _run of stack.client.workflow.list({ query: `IncidentChannel = '${channel.id}'` })) return true;
+    return false;
+  });
+  await slashCommand(stack, 'note card processor confirms an outage on their side; failing over to the backup acquirer', channel, user);
+  say();
+  await slashCommand(stack, 'status', channel, user);
 }
 
 async function incident(stack: Demo, key: string): Promise<IncidentState | undefined> {
@@ -468,6 +527,21 @@ function showSlack(stack: Demo, state: IncidentState): void {
   for (const message of announced) for (const line of messageLines(slack, message, false)) say(`    ${line}`);
 }
 
+/** The escalation as the room, the page and the timeline show it. */
+function showEscalation(stack: Demo, state: IncidentState): void {
+  const entry = state.timeline.find((line) => line.what === 'escalate');
+  say(`  ${entry ? clock(new Date(entry.at)) : '?'}  escalate: ${entry?.detail ?? 'not on the timeline'}`);
+  const channel = state.steps.slackChannel?.ref;
+  const notices = channel ? stack.slack.messages(channel).filter((message) => message.metadata?.event_type === 'warroom_escalation') : [];
+  say(bold(`Slack #${state.steps.slackChannel?.name ?? '?'}`));
+  if (notices.length === 0) say('    (no escalation message)');
+  for (const message of notices) for (const line of messageLines(stack.slack, message, false)) say(`    ${line}`);
+  const pages = [...stack.events.alerts.values()].filter((alert) => alert.keyName === 'escalationRoutingKey');
+  say(bold('PagerDuty (escalation routing key)'));
+  if (pages.length === 0) say('    (no page)');
+  for (const page of pages) say(`    ${page.status}: ${String(page.lastPayload.summary)}  (dedup_key ${page.dedupKey})`);
+}
+
 function showJira(stack: Demo, state: IncidentState): void {
   const issue = stack.jira.state.issues.find((candidate) => candidate.key === state.steps.jiraTicket?.ref);
   if (!issue) {
@@ -489,6 +563,10 @@ function showTimelinePost(stack: Demo, state: IncidentState): void {
       say(`  ${clock(new Date(note.created_at))}  by ${note.user.summary}`);
       say(indent(note.content, '    '));
     }
+    return;
+  }
+  if (state.source !== 'victorops') {
+    say(`Alerting tool: none to post back to (${state.steps.timelinePost?.detail ?? 'not a PagerDuty or VictorOps incident'})`);
     return;
   }
   const entityId = state.details?.entity_id ?? '';
@@ -692,11 +770,21 @@ async function main(): Promise<void> {
   showIncident(stack, pagerDuty, 'PagerDuty');
   showIncident(stack, victorOps, 'VictorOps');
 
+  section('Declaring an incident from Slack');
+  const declaredKey = await declareInSlack(stack);
+  const declared = await untilSteps(stack, declaredKey, ['slackChannel', 'slackInvite', 'slackTopic', 'slackPin', 'jiraTicket']);
+  say();
+  await inDeclaredRoom(stack, declared);
+  showIncident(stack, (await incident(stack, declaredKey)) ?? declared, 'Slack');
+
   section('Resolving the PagerDuty incident from Slack');
   const resolvedAt = Date.now();
   await clickResolve(stack, pagerDuty);
   const closed = await untilSteps(stack, pagerDutyKey, CLOSE_OUT_STEPS, (state) => state.status === 'resolved');
   showAfterResolve(stack, closed, resolvedAt);
+
+  section(`Nobody acknowledged the VictorOps incident within ${ESCALATE_AFTER}`);
+  showEscalation(stack, await untilSteps(stack, victorOpsKey, ['escalationPage', 'escalationNotice'], undefined, 60_000));
   showVendorChecks(stack);
 
   if (!KEEP) {
@@ -713,6 +801,7 @@ async function main(): Promise<void> {
   say(`  runs         ${stack.uiUrl}/namespaces/default/workflows/${pagerDuty.workflowId}`);
   say(`               ${stack.uiUrl}/namespaces/default/workflows/${victorOps.workflowId}`);
   say(`  API          ${stack.apiUrl}/incidents/${pagerDutyKey}`);
+  say(`  postmortem   ${stack.apiUrl}/incidents/${pagerDutyKey}/timeline?format=markdown`);
   say('  Ctrl-C to stop');
   if (closed.steps.slackChannel?.status === 'done') {
     const archived = await untilSteps(stack, pagerDutyKey, ['slackArchive'], undefined, 120_000).catch(() => undefined);

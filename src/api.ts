@@ -1,22 +1,38 @@
+import { context, trace } from '@opentelemetry/api';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { AcceptedDeliveries } from './accepted-deliveries.js';
 import type { Config } from './config.js';
 import { AcceptTimeoutError, Dispatcher, isTemporalUnavailable, type ActionResult, type DispatchResult } from './dispatch.js';
-import type { Metrics } from './metrics.js';
-import { KEY_PATTERN, workflowIdFor } from './shared/ids.js';
+import { SCRAPE_DEADLINE_MS, type Metrics } from './metrics.js';
+import { channelName } from './shared/channel-names.js';
+import { KEY_PATTERN, runUrlFor, workflowIdFor } from './shared/ids.js';
 import type { IncidentState } from './shared/incident.js';
+import { postmortemMarkdown, postmortemOf } from './shared/postmortem.js';
 import { incidentQuery, INCIDENT_WORKFLOW } from './shared/messages.js';
 import { keyKey, severityKey, sourceKey, statusKey } from './shared/search-attributes.js';
 import { actorNoteBody, apiSource } from './sources/generic.js';
 import { SOURCE_REGISTRY } from './sources/index.js';
+import {
+  actionText,
+  declaredIncident,
+  declaredText,
+  ephemeral,
+  helpText,
+  notInRoomText,
+  parseSlashCommand,
+  slackChannelUrl,
+  statusText,
+  unconfirmedText,
+  type SlashRequest,
+} from './sources/slack-commands.js';
 import { parseInteraction, SLACK_ACCEPT_DEADLINE_MS, verifySlackRequest } from './sources/slack-interactions.js';
 import { firstIssue, parseJson, type InboundRequest, type Normalised, type Source, type Verdict } from './sources/source.js';
 
 export interface AppDeps {
   client: Client;
-  config: Pick<Config, 'sources' | 'temporal' | 'slackSigningSecret' | 'deliveryMemory' | 'budgets'>;
+  config: Pick<Config, 'sources' | 'temporal' | 'slackSigningSecret' | 'slackChannelTemplate' | 'deliveryMemory' | 'budgets'>;
   logger: Logger;
   metrics: Metrics;
   /** The sources to mount (default: the registry); each gets `config.sources[name]` as its settings. */
@@ -82,8 +98,8 @@ interface Outcome {
 
 const outcomeOf = (res: Response): Outcome => (res.locals.outcome ??= {}) as Outcome;
 
-/** Routes whose requests are logged at debug: probes and scrapes arrive every few seconds. */
-const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+/** Routes whose requests are logged at debug (and not traced): probes and scrapes arrive every few seconds. */
+export const QUIET_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** What every group of routes shares. */
 interface Routes {
@@ -94,12 +110,15 @@ interface Routes {
   requireApiToken: (req: Request, res: Response, next: NextFunction) => void;
   /** After a 503 for a timeout, logs whether Temporal took the call after all (a sender's retry is then a repeat). */
   logLateAnswer: (err: unknown, fields: { source: string; key?: string }) => void;
+  /** Slack's routes answer 404 until SLACK_SIGNING_SECRET is set. */
+  requireSlackSecret: (req: Request, res: Response, next: NextFunction) => void;
 }
 
 /** The HTTP ingress: verify → normalise → signal-with-start, and people's actions as updates. No listen() here. */
 export function createApp(options: AppDeps): Express {
   const deps: Required<AppDeps> = { sources: SOURCE_REGISTRY, ...options };
   const { config, logger } = deps;
+  deps.metrics.countOpenIncidentsWith(() => countOpenIncidents(deps.client));
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -122,9 +141,14 @@ export function createApp(options: AppDeps): Express {
       if (!(err instanceof AcceptTimeoutError)) return;
       void err.late.then((outcome) => logger.warn({ ...fields, outcome }, 'temporal answered after the deadline'));
     },
+    requireSlackSecret: (_req, _res, next) => {
+      if (!config.slackSigningSecret) return next(new HttpError(404, 'Slack is not configured: set SLACK_SIGNING_SECRET'));
+      next();
+    },
   };
   mountSources(routes);
   mountSlackInteractions(routes);
+  mountSlackCommands(routes);
   mountIncidentActions(routes);
   mountReads(routes);
   mountOperations(routes);
@@ -133,15 +157,25 @@ export function createApp(options: AppDeps): Express {
   return app;
 }
 
-/** One place measures and logs every request, whatever route and outcome: one line per request. */
+/**
+ * One place measures and logs every request, whatever route and outcome: one line per request. When
+ * tracing is on, the request's server span gets its route and what the request came to.
+ */
 function observeRequests({ logger, metrics }: Pick<AppDeps, 'logger' | 'metrics'>) {
   return (req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
+    const span = trace.getSpan(context.active());
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? '(none)' : req.path);
       const done = outcomeOf(res);
       const outcome = done.outcome ?? (res.statusCode < 400 ? 'ok' : String(res.statusCode));
+      if (span?.isRecording()) {
+        span.updateName(`${req.method} ${route}`);
+        span.setAttributes({ 'http.route': route, 'warroom.outcome': outcome });
+        if (done.source) span.setAttribute('warroom.source', done.source);
+        if (done.key) span.setAttribute('warroom.incident_key', done.key);
+      }
       metrics.requests.observe({ route, method: req.method, status: String(res.statusCode) }, seconds);
       if (done.source === 'slack') metrics.slackInteractions.inc({ action: done.action ?? 'none', outcome });
       else if (done.source) metrics.webhooks.inc({ source: done.source, outcome });
@@ -202,14 +236,11 @@ function mountSources({ app, deps, dispatcher, logLateAnswer }: Routes): void {
 }
 
 /** Slack's Interactivity Request URL: clicks on the summary's Acknowledge / Resolve buttons. */
-function mountSlackInteractions({ app, deps, dispatcher, logLateAnswer }: Routes): void {
+function mountSlackInteractions({ app, deps, dispatcher, logLateAnswer, requireSlackSecret }: Routes): void {
   const { config } = deps;
   app.post(
     '/slack/interactions',
-    (_req: Request, _res: Response, next: NextFunction) => {
-      if (!config.slackSigningSecret) return next(new HttpError(404, 'Slack interactivity is not configured: set SLACK_SIGNING_SECRET'));
-      next();
-    },
+    requireSlackSecret,
     requireContentType(['application/x-www-form-urlencoded']),
     rawBody,
     async (req, res, next) => {
@@ -254,6 +285,116 @@ function mountSlackInteractions({ app, deps, dispatcher, logLateAnswer }: Routes
       return done(200, undefined, kind, result.outcome, { key, actor });
     },
   );
+}
+
+/**
+ * Slack's `/incident` command (Request URL `/slack/commands`): declares an incident, or acts on the
+ * incident whose room it is typed in. Verified as the buttons are; answered inside Slack's 3 s,
+ * always with a 200 and words for the person (Slack shows any other status as a bare failure).
+ */
+function mountSlackCommands({ app, deps, dispatcher, logLateAnswer, requireSlackSecret }: Routes): void {
+  const { config } = deps;
+  const runUrl = (key: string) =>
+    config.temporal.uiUrl ? runUrlFor(config.temporal.uiUrl, config.temporal.namespace, workflowIdFor(key)) : undefined;
+  /** The declared incident's room as the template names it, before the worker has opened it. */
+  const roomOf = (request: SlashRequest, externalId: string) => {
+    const name = channelName(config.slackChannelTemplate, externalId);
+    return { channelName: name, channelUrl: slackChannelUrl(request.team, name) };
+  };
+  const slash: SlashDeps = { dispatcher, runUrl, roomOf };
+
+  app.post(
+    '/slack/commands',
+    requireSlackSecret,
+    requireContentType(['application/x-www-form-urlencoded']),
+    rawBody,
+    async (req, res, next) => {
+      const body = inbound(req).body;
+      const verdict = verifySlackRequest(body, req.headers, config.slackSigningSecret ?? '', Math.floor(Date.now() / 1000));
+      if (!verdict.ok) {
+        Object.assign(outcomeOf(res), { source: 'slack', action: 'command', outcome: 'unauthorized', reason: verdict.error });
+        return res.status(401).json({ error: verdict.error });
+      }
+      const parsed = parseSlashCommand(body);
+      if ('invalid' in parsed) {
+        Object.assign(outcomeOf(res), { source: 'slack', action: 'command', outcome: 'invalid' });
+        return res.status(400).json({ error: parsed.invalid.message, field: parsed.invalid.field });
+      }
+      if ('ignored' in parsed) {
+        Object.assign(outcomeOf(res), { source: 'slack', action: 'command', outcome: 'ignored', reason: parsed.ignored });
+        return res.status(200).end();
+      }
+      const { request } = parsed;
+      Object.assign(outcomeOf(res), { source: 'slack', action: request.command.kind, actor: request.user.name });
+      try {
+        const outcome = (value: string, key?: string) => Object.assign(outcomeOf(res), { outcome: value, key });
+        res.status(200).json(await answerSlashCommand(slash, request, Date.now() + SLACK_ACCEPT_DEADLINE_MS, outcome));
+      } catch (err) {
+        const key = outcomeOf(res).key;
+        logLateAnswer(err, { source: 'slack', key });
+        if (!isTemporalUnavailable(err)) return next(err);
+        // A repeat of this request (same trigger) finds what was done; the person is told how to check.
+        outcomeOf(res).outcome = 'unavailable';
+        deps.logger.warn({ err: describe(err), source: 'slack', key }, 'temporal did not answer a slash command in time');
+        const event = request.command.kind === 'declare' ? declaredIncident(request, request.command) : undefined;
+        const declared = event && { key: event.key, channelName: roomOf(request, event.externalId).channelName };
+        res.status(200).json(ephemeral(unconfirmedText(request.command, request.name, declared)));
+      }
+    },
+  );
+}
+
+interface SlashDeps {
+  dispatcher: Dispatcher;
+  runUrl: (key: string) => string | undefined;
+  roomOf: (request: SlashRequest, externalId: string) => { channelName: string; channelUrl: string };
+}
+
+/**
+ * What a verified `/incident` does, and the answer to it; `deadline` bounds every Temporal call it
+ * makes together, `outcome` tells the request's log line and metrics what came of it.
+ */
+async function answerSlashCommand(
+  { dispatcher, runUrl, roomOf }: SlashDeps,
+  request: SlashRequest,
+  deadline: number,
+  outcome: (value: string, key?: string) => void,
+): Promise<object> {
+  const { command, name, user } = request;
+  const left = () => Math.max(0, deadline - Date.now());
+  if (command.kind === 'help') {
+    outcome(command.problem ? 'invalid' : 'help');
+    return ephemeral(helpText(name, command.problem));
+  }
+  if (command.kind === 'declare') {
+    const event = declaredIncident(request, command);
+    outcome('declaring', event.key);
+    const result = await dispatcher.dispatch(event, left());
+    outcome(result.outcome, event.key);
+    return ephemeral(
+      declaredText(event, { ...roomOf(request, event.externalId), runUrl: runUrl(event.key) }, result.outcome === 'started'),
+    );
+  }
+  const key = await dispatcher.incidentInChannel(request.channel.id, left());
+  if (!key) {
+    outcome('not-in-room');
+    return ephemeral(notInRoomText(name, command));
+  }
+  outcome('asking', key);
+  if (command.kind === 'status') {
+    const state = await dispatcher.openState(key, left());
+    outcome(state ? 'status' : 'not-open', key);
+    return ephemeral(state ? statusText(state, runUrl(key)) : notInRoomText(name, command));
+  }
+  // The request's digest: Temporal answers a repeat of it with the first answer, and the run records a note once.
+  const updateId = `slack-${request.requestId}`;
+  const payload =
+    command.kind === 'note'
+      ? { by: user.name, note: command.note, via: 'slack', id: request.requestId }
+      : { by: user.name, ...(command.note ? { note: command.note } : {}), via: 'slack' };
+  const result = await dispatcher.act(key, command.kind, payload, left(), updateId);
+  outcome(result.outcome, key);
+  return actionText(result, command, user.name);
 }
 
 /** Acknowledge, resolve, retry: updates on an open run, answered with what happened; no open run is a 404 and starts nothing. */
@@ -303,9 +444,13 @@ function mountIncidentActions({ app, dispatcher, requireApiToken, logLateAnswer 
   }
 }
 
-/** An incident's state and timeline, and the open incidents. */
+/** The formats of `GET /incidents/:key/timeline`. */
+const TIMELINE_FORMATS = ['json', 'markdown'] as const;
+
+/** An incident's state and timeline, its postmortem document, and the open incidents. */
 function mountReads({ app, deps, requireApiToken }: Routes): void {
   const { client } = deps;
+  const { uiUrl, namespace } = deps.config.temporal;
   app.get('/incidents/:key', requireApiToken, async (req, res, next) => {
     const key = String(req.params.key);
     if (!KEY_PATTERN.test(key)) return next(new HttpError(404, `no incident ${key}`));
@@ -314,6 +459,25 @@ function mountReads({ app, deps, requireApiToken }: Routes): void {
     } catch (err) {
       next(err instanceof WorkflowNotFoundError ? new HttpError(404, `no incident ${key}`) : err);
     }
+  });
+
+  // The postmortem timeline, as the Jira step writes it: the same renderer (src/shared/postmortem.ts).
+  app.get('/incidents/:key/timeline', requireApiToken, async (req, res, next) => {
+    const key = String(req.params.key);
+    const format = req.query.format ?? 'json';
+    if (!TIMELINE_FORMATS.includes(format as (typeof TIMELINE_FORMATS)[number])) {
+      return next(new HttpError(400, `format must be one of ${TIMELINE_FORMATS.join(', ')}`, 'format'));
+    }
+    if (!KEY_PATTERN.test(key)) return next(new HttpError(404, `no incident ${key}`));
+    let state: IncidentState;
+    try {
+      state = await incidentState(client, key);
+    } catch (err) {
+      return next(err instanceof WorkflowNotFoundError ? new HttpError(404, `no incident ${key}`) : err);
+    }
+    const document = postmortemOf(state, { runUrl: uiUrl ? runUrlFor(uiUrl, namespace, state.workflowId) : undefined });
+    if (format === 'markdown') res.type('text/markdown; charset=utf-8').send(postmortemMarkdown(document));
+    else res.json(document);
   });
 
   app.get('/incidents', requireApiToken, async (req, res, next) => {
@@ -343,7 +507,7 @@ function mountOperations({ app, deps }: Routes): void {
   });
 
   app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    res.type(metrics.registry.contentType).send(await metrics.exposition());
   });
 }
 
@@ -402,6 +566,19 @@ async function incidentState(client: Client, key: string): Promise<IncidentState
     const description = await handle.describe();
     if (description.status.name === 'COMPLETED') return (await handle.result()) as IncidentState;
     return handle.query(incidentQuery);
+  });
+}
+
+/** Open incidents by status, for `warroom_open_incidents`: one visibility count per status, under the scrape's deadline. */
+async function countOpenIncidents(client: Client): Promise<Record<string, number>> {
+  const open = `WorkflowType = '${INCIDENT_WORKFLOW}' AND ExecutionStatus = 'Running'`;
+  return client.connection.withDeadline(Date.now() + SCRAPE_DEADLINE_MS, async () => {
+    const counts = await Promise.all(
+      (['triggered', 'acknowledged'] as const).map(
+        async (status) => [status, (await client.workflow.count(`${open} AND ${statusKey.name} = '${status}'`)).count] as const,
+      ),
+    );
+    return Object.fromEntries(counts);
   });
 }
 

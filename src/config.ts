@@ -6,6 +6,7 @@ import {
   boolDefaultTrue,
   commaList,
   duration,
+  durationOrOff,
   optionalHttpUrl,
   optionalString,
   port,
@@ -15,11 +16,11 @@ import {
   withoutUnset,
 } from './env.js';
 import { BUDGET_NAMES, BUDGETS, type BudgetName } from './shared/budgets.js';
+import { DEFAULT_CHANNEL_TEMPLATE } from './shared/channel-names.js';
 import { DEFAULT_TASK_QUEUE } from './shared/messages.js';
 import { checkSourceVariables, SOURCE_VARIABLES, sourceSettings } from './sources/index.js';
 
-/** Relay's channel names, kept so people find the rooms where they always were. */
-export const DEFAULT_CHANNEL_TEMPLATE = 'team-relay-production-incident-{id}';
+export { DEFAULT_CHANNEL_TEMPLATE };
 /**
  * Runs a worker keeps in memory (Temporal's workflow cache). The SDK's default grows with the heap
  * limit (about 2,400 on a 4 GiB heap) at about 1 MiB of RSS per cached run; an open incident is
@@ -42,6 +43,38 @@ const budgetOverrides = commaList.pipe(
 );
 
 const emailList = commaList.pipe(z.array(z.email()));
+
+/** OpenTelemetry's `key=value,key2=value2` lists (resource attributes, exporter headers); values are percent-decoded. */
+const keyValueList = commaList.pipe(
+  z.array(z.string().regex(/^[^=\s]+\s*=/, 'expected key=value pairs separated by commas')).transform((pairs) =>
+    Object.fromEntries(
+      pairs.map((pair) => {
+        const at = pair.indexOf('=');
+        return [pair.slice(0, at).trim(), safeDecode(pair.slice(at + 1).trim())];
+      }),
+    ),
+  ),
+);
+
+/** An exporter header list is secret as a whole and value by value (API keys of tracing backends). */
+const headerValues = (value: string): string[] => [
+  value,
+  ...value.split(',').flatMap((pair) => {
+    const at = pair.indexOf('=');
+    const raw = at < 0 ? '' : pair.slice(at + 1).trim();
+    return raw ? [raw, safeDecode(raw)] : [];
+  }),
+];
+
+/** The trace samplers OpenTelemetry names in OTEL_TRACES_SAMPLER (jaeger_remote and xray aside). */
+export const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
 
 const labelList = commaList.pipe(z.array(z.string().regex(/^\S+$/, 'Jira labels cannot contain spaces')));
 
@@ -122,7 +155,7 @@ function readMonitors(path: string): { monitors: StatusPageMonitor[] } | { probl
 export function loadMonitors(path: string): StatusPageMonitor[] {
   const read = readMonitors(path);
   if ('problems' in read) {
-    throw new ConfigError(problemsText(read.problems.map((message) => ({ path: ['STATUSCAST_MONITORS_FILE'], message }))));
+    throw configError(read.problems.map((message) => ({ path: ['STATUSCAST_MONITORS_FILE'], message })));
   }
   return read.monitors;
 }
@@ -201,12 +234,24 @@ const VARIABLES = {
   SLACK_ANNOUNCE_CHANNEL: optionalString,
   SLACK_SIGNING_SECRET: secret(optionalString),
 
+  // An incident nobody acknowledges within this (by severity) is escalated; `off` or 0: never.
+  ESCALATE_AFTER_CRITICAL: durationOrOff.default(300_000),
+  ESCALATE_AFTER_ERROR: durationOrOff.default(900_000),
+  ESCALATE_AFTER_WARNING: durationOrOff.default(1_800_000),
+  ESCALATE_AFTER_INFO: durationOrOff.default(0),
+  // While an incident is open the room is asked for a status update this often (by severity), unless someone posted one.
+  REMIND_EVERY_CRITICAL: durationOrOff.default(1_800_000),
+  REMIND_EVERY_ERROR: durationOrOff.default(3_600_000),
+  REMIND_EVERY_WARNING: durationOrOff.default(0),
+  REMIND_EVERY_INFO: durationOrOff.default(0),
+
   PAGERDUTY_API_TOKEN: secret(optionalString),
   PAGERDUTY_FROM_EMAIL: optionalString.pipe(z.email().optional()),
   PAGERDUTY_API_URL: z.url({ protocol: /^https?$/ }).default('https://api.pagerduty.com'),
   PAGERDUTY_EVENTS_URL: z.url({ protocol: /^https?$/ }).default('https://events.pagerduty.com'),
   PAGERDUTY_ROUTING_KEY: secret(integrationKey),
   PAGERDUTY_CHANGE_ROUTING_KEY: secret(integrationKey),
+  PAGERDUTY_ESCALATION_ROUTING_KEY: secret(integrationKey),
   PAGERDUTY_SYNC: boolDefaultTrue,
   // .../alert/<api key>/<routing key>: the URL is secret as a whole, and the API key alone too.
   VICTOROPS_REST_URL: secret(optionalHttpUrl, (value) => {
@@ -218,6 +263,25 @@ const VARIABLES = {
   STATUSCAST_URL: optionalHttpUrl,
   STATUSCAST_API_TOKEN: secret(optionalString),
   STATUSCAST_MONITORS_FILE: optionalString,
+
+  // Observability. Tracing follows OpenTelemetry's variables; it is off unless an OTLP endpoint is set.
+  WARROOM_SDK_METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).optional()),
+  OTEL_SDK_DISABLED: bool,
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default('warroom'),
+  OTEL_RESOURCE_ATTRIBUTES: keyValueList,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalHttpUrl,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalHttpUrl,
+  OTEL_EXPORTER_OTLP_HEADERS: secret(keyValueList, headerValues),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: secret(keyValueList, headerValues),
+  OTEL_EXPORTER_OTLP_PROTOCOL: optionalString.pipe(
+    z
+      .enum(['http/protobuf'], {
+        message: "warroom sends OTLP over HTTP as protobuf: set http/protobuf and the collector's OTLP/HTTP endpoint (port 4318)",
+      })
+      .optional(),
+  ),
+  OTEL_TRACES_SAMPLER: z.enum(TRACE_SAMPLERS).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: optionalString.pipe(z.coerce.number<string | undefined>().min(0).max(1).optional()),
 
   ...SOURCE_VARIABLES,
 };
@@ -332,19 +396,57 @@ function settingsOf(env: Variables, ctx: z.RefinementCtx) {
       routingKey: env.PAGERDUTY_ROUTING_KEY,
       /** Events API v2 integration key for change events. */
       changeRoutingKey: env.PAGERDUTY_CHANGE_ROUTING_KEY,
+      /** Events API v2 integration key paged when nobody acknowledges an incident in time. */
+      escalationRoutingKey: env.PAGERDUTY_ESCALATION_ROUTING_KEY,
       /** Acknowledge/resolve PagerDuty incidents acknowledged or resolved elsewhere. */
       sync: env.PAGERDUTY_SYNC,
     }),
+    /** Per severity, in ms (0: off): when an unacknowledged incident escalates, and how often the room is asked for an update. */
+    escalateAfterMs: {
+      critical: env.ESCALATE_AFTER_CRITICAL,
+      error: env.ESCALATE_AFTER_ERROR,
+      warning: env.ESCALATE_AFTER_WARNING,
+      info: env.ESCALATE_AFTER_INFO,
+    },
+    remindEveryMs: {
+      critical: env.REMIND_EVERY_CRITICAL,
+      error: env.REMIND_EVERY_ERROR,
+      warning: env.REMIND_EVERY_WARNING,
+      info: env.REMIND_EVERY_INFO,
+    },
     /** `sync`: send ACKNOWLEDGEMENT/RECOVERY for changes made elsewhere. */
     victorops: withoutUnset({ restUrl: env.VICTOROPS_REST_URL, sync: env.VICTOROPS_SYNC }),
     /** Absent unless STATUSCAST_URL and STATUSCAST_API_TOKEN are set. */
     statuscast: statusCastUrl && statusCastToken ? { url: statusCastUrl, apiToken: statusCastToken, monitors } : undefined,
-    /** Slack interactivity (the summary's buttons); absent unless SLACK_SIGNING_SECRET is set. */
+    /** Traces over OTLP/HTTP; absent unless an OTLP endpoint is set (and OTEL_SDK_DISABLED is not). */
+    tracing: tracingSettings(env),
+    /** Port of the Temporal SDK's Prometheus endpoint (worker and step metrics); unset: main.ts picks by role. */
+    sdkMetricsPort: env.WARROOM_SDK_METRICS_PORT,
+    /** Slack interactivity (the summary's buttons) and the `/incident` command; absent unless SLACK_SIGNING_SECRET is set. */
     slackSigningSecret: env.SLACK_SIGNING_SECRET,
+    /** How incident channels are named: the API names the room `/incident` declares before the worker opens it. */
+    slackChannelTemplate: env.SLACK_CHANNEL_TEMPLATE,
     /** Each source's webhook settings (secrets, tokens), by source name. */
     sources: sourceSettings(env),
   });
 }
+
+/** Where and how traces go: OpenTelemetry's own variables, read here like every other setting. */
+function tracingSettings(env: Variables) {
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (!url || env.OTEL_SDK_DISABLED) return undefined;
+  return {
+    serviceName: env.OTEL_SERVICE_NAME,
+    resourceAttributes: env.OTEL_RESOURCE_ATTRIBUTES,
+    url,
+    headers: { ...env.OTEL_EXPORTER_OTLP_HEADERS, ...env.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+    sampler: env.OTEL_TRACES_SAMPLER,
+    samplerRatio: env.OTEL_TRACES_SAMPLER_ARG ?? 1,
+  };
+}
+
+export type TracingSettings = NonNullable<ReturnType<typeof tracingSettings>>;
 
 /** The one schema of every setting: the variables, the rules across them, and the settings they make. */
 const configSchema = z.object(VARIABLES).superRefine(checkVariables).transform(settingsOf);
@@ -385,17 +487,30 @@ function safeDecode(text: string): string {
 /** Raised when the environment holds a bad value; names the variable, never the value. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+
+  /** One line per problem, each naming its variable (the message's lines, for `warroom doctor`). */
+  readonly problems: readonly string[];
+
+  constructor(message: string, problems: readonly string[] = []) {
+    super(message);
+    this.problems = problems;
+  }
 }
 
-/** `invalid configuration:` and one line per problem, each naming its variable. */
-function problemsText(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  const lines = issues.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message));
-  return `invalid configuration:\n  ${lines.join('\n  ')}`;
+/** One line per problem, each naming its variable. */
+function problemLines(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string[] {
+  return issues.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message));
+}
+
+/** The ConfigError for `issues`: `invalid configuration:` and one line per problem. */
+function configError(issues: readonly { path: readonly PropertyKey[]; message: string }[]): ConfigError {
+  const lines = problemLines(issues);
+  return new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`, lines);
 }
 
 /** Parses the environment once; throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
-  if (!parsed.success) throw new ConfigError(problemsText(parsed.error.issues));
+  if (!parsed.success) throw configError(parsed.error.issues);
   return parsed.data;
 }

@@ -1,22 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowClientInterceptor,
+  type WorkflowSignalWithStartInput,
+} from '@temporalio/client';
 import { mapToPayloads, toPayloads } from '@temporalio/common';
 import type { AcceptedDeliveries } from './accepted-deliveries.js';
 import { workflowIdFor } from './shared/ids.js';
-import type { ActorNote, IncidentEvent, IncidentState } from './shared/incident.js';
+import type { ActorNote, IncidentEvent, IncidentNote, IncidentState } from './shared/incident.js';
 import {
   acknowledgeSignal,
   acknowledgeUpdate,
   incidentEventSignal,
   incidentQuery,
   INCIDENT_WORKFLOW,
+  noteUpdate,
   resolveSignal,
   resolveUpdate,
   retrySignal,
   retryUpdate,
   type IncidentActionResult,
+  type NoteResult,
 } from './shared/messages.js';
-import { keyKey, severityKey, sourceKey, statusKey } from './shared/search-attributes.js';
+import { channelKey, keyKey, severityKey, sourceKey, statusKey } from './shared/search-attributes.js';
 import type { IncidentWorkflowInput } from './workflows/incident.js';
 
 /**
@@ -28,12 +36,13 @@ export type DispatchResult =
   | { key: string; workflowId: string; outcome: 'not-open' };
 
 /** What a person can ask of an open incident by key. */
-export type IncidentAction = 'acknowledge' | 'resolve' | 'retry';
+export type IncidentAction = 'acknowledge' | 'resolve' | 'retry' | 'note';
 
 /** What happened to an acknowledge, resolve or retry: the truth, as the incident's run answered it. */
 export type ActionResult = { key: string; workflowId: string } & (
   | { outcome: 'acknowledged' | 'resolved'; incident: IncidentActionResult }
   | { outcome: 'retrying'; retrying: string[] }
+  | { outcome: 'noted'; noted: NoteResult }
   /** The run refused it (already resolved, nothing failed...): nothing changed. */
   | { outcome: 'refused'; reason: string }
   /** A run of warroom 0.1 (no updates) took it as a signal; it acts on it, but cannot answer. */
@@ -138,10 +147,11 @@ export class Dispatcher {
    * Resolves once Temporal has durably accepted the event (or says the incident is not open). A
    * delivery this process had accepted is a repeat, answered at once; copies that arrive while
    * one is under way share its answer, failure included (nothing is held unless Temporal took it).
+   * `deadlineMs` is shorter for Slack, which waits 3 s.
    */
-  async dispatch(event: IncidentEvent): Promise<DispatchResult> {
+  async dispatch(event: IncidentEvent, deadlineMs = ACCEPT_DEADLINE_MS): Promise<DispatchResult> {
     const accepted = this.accepted;
-    if (!accepted || accepted.capacity === 0) return this.deliver(event);
+    if (!accepted || accepted.capacity === 0) return this.deliver(event, deadlineMs);
     const workflowId = workflowIdFor(event.key);
     const repeat = { key: event.key, workflowId, outcome: 'repeat' } as const;
     if (accepted.has(workflowId, event.eventId)) return repeat;
@@ -151,7 +161,7 @@ export class Dispatcher {
       const answer = await first;
       return answer.outcome === 'not-open' ? answer : repeat;
     }
-    const delivering = this.deliverAndRemember(event, accepted);
+    const delivering = this.deliverAndRemember(event, accepted, deadlineMs);
     this.underWay.set(id, delivering);
     try {
       return await delivering;
@@ -165,11 +175,11 @@ export class Dispatcher {
    * resolve, even one whose answer was lost) or has ended (no open run; a new run started), a new
    * run would act on the old run's ids again: the incident's ids are let go of instead.
    */
-  private async deliverAndRemember(event: IncidentEvent, accepted: AcceptedDeliveries): Promise<DispatchResult> {
+  private async deliverAndRemember(event: IncidentEvent, accepted: AcceptedDeliveries, deadlineMs: number): Promise<DispatchResult> {
     const workflowId = workflowIdFor(event.key);
     const call = accepted.begin();
     try {
-      const result = await this.deliver(event);
+      const result = await this.deliver(event, deadlineMs);
       if (result.outcome === 'not-open') accepted.forget(workflowId);
       else if (event.kind !== 'resolve') accepted.remember(workflowId, event.eventId, call, result.outcome === 'started');
       return result;
@@ -179,9 +189,9 @@ export class Dispatcher {
   }
 
   /** One start or signal for the event, under the accept deadline. */
-  private async deliver(event: IncidentEvent): Promise<DispatchResult> {
+  private async deliver(event: IncidentEvent, deadlineMs: number): Promise<DispatchResult> {
     const workflowId = workflowIdFor(event.key);
-    const deadline = Date.now() + ACCEPT_DEADLINE_MS;
+    const deadline = Date.now() + deadlineMs;
     if (!mayStart(event)) {
       try {
         await this.withDeadline(deadline, () => this.client.workflow.getHandle(workflowId).signal(incidentEventSignal, event));
@@ -197,10 +207,11 @@ export class Dispatcher {
 
   /**
    * Signal-with-start as the one RPC it is, on the public raw service: its answer says whether this
-   * call started the run, which the SDK's `signalWithStart` does not return.
+   * call started the run, which the SDK's `signalWithStart` does not return. It passes through the
+   * Client's workflow interceptors as the SDK's own call does, so their headers (a trace) reach the run.
    */
   private async signalWithStart(workflowId: string, event: IncidentEvent): Promise<boolean> {
-    const { namespace, identity, loadedDataConverter } = this.client.options;
+    const { namespace, identity, loadedDataConverter, interceptors } = this.client.options;
     const converter = loadedDataConverter.payloadConverter;
     const input: IncidentWorkflowInput = {
       key: event.key,
@@ -214,45 +225,84 @@ export class Dispatcher {
       [statusKey.name]: event.kind === 'acknowledge' ? 'acknowledged' : 'triggered',
       ...(event.severity ? { [severityKey.name]: event.severity } : {}),
     };
-    const response = await this.client.connection.workflowService.signalWithStartWorkflowExecution({
-      namespace,
-      identity,
-      requestId: randomUUID(),
-      workflowId,
-      workflowType: { name: INCIDENT_WORKFLOW },
-      taskQueue: { name: this.taskQueue },
-      input: { payloads: toPayloads(converter, input) },
+    let started = false;
+    const send = async ({ headers, options, signalArgs }: WorkflowSignalWithStartInput): Promise<string> => {
+      const response = await this.client.connection.workflowService.signalWithStartWorkflowExecution({
+        namespace,
+        identity,
+        requestId: randomUUID(),
+        workflowId,
+        workflowType: { name: INCIDENT_WORKFLOW },
+        taskQueue: { name: this.taskQueue },
+        input: { payloads: toPayloads(converter, ...options.args) },
+        signalName: incidentEventSignal.name,
+        signalInput: { payloads: toPayloads(converter, ...signalArgs) },
+        memo: { fields: mapToPayloads(converter, { title: event.title }) },
+        searchAttributes: { indexedFields: mapToPayloads(converter, attributes) },
+        header: { fields: headers },
+      });
+      started = Boolean(response.started);
+      return response.runId ?? '';
+    };
+    const workflowInterceptors = Array.isArray(interceptors.workflow) ? (interceptors.workflow as WorkflowClientInterceptor[]) : [];
+    const call = workflowInterceptors.reduceRight<(input: WorkflowSignalWithStartInput) => Promise<string>>(
+      (next, interceptor) => (interceptor.signalWithStart ? (given) => interceptor.signalWithStart!(given, next) : next),
+      send,
+    );
+    await call({
+      workflowType: INCIDENT_WORKFLOW,
       signalName: incidentEventSignal.name,
-      signalInput: { payloads: toPayloads(converter, event) },
-      memo: { fields: mapToPayloads(converter, { title: event.title }) },
-      searchAttributes: { indexedFields: mapToPayloads(converter, attributes) },
+      signalArgs: [event],
+      headers: {},
+      options: { workflowId, taskQueue: this.taskQueue, args: [input] },
     });
-    return Boolean(response.started);
+    return started;
   }
 
   /**
-   * Acknowledge, resolve or retry by key (API, Slack buttons): an update, so the answer is what the
-   * run did. Only an open run is asked; none is started. A run of warroom 0.1 gets the signal it knows.
+   * Acknowledge, resolve, retry or note by key (API, Slack buttons and commands): an update, so the
+   * answer is what the run did. Only an open run is asked; none is started. A run of warroom 0.1
+   * gets the signal it knows. `updateId` (a Slack request's digest) makes a repeated request one
+   * update: Temporal answers the repeat with the first one's result.
    */
-  async act(key: string, action: IncidentAction, note: ActorNote, deadlineMs = ACTION_DEADLINE_MS): Promise<ActionResult> {
+  async act(
+    key: string,
+    action: IncidentAction,
+    note: ActorNote | IncidentNote,
+    deadlineMs = ACTION_DEADLINE_MS,
+    updateId?: string,
+  ): Promise<ActionResult> {
     try {
-      return await this.askRun(key, action, note, deadlineMs);
+      return await this.askRun(key, action, note, deadlineMs, updateId);
     } finally {
       // A resolve may end the run (even one whose answer was lost): a new run would not know the ids held for it.
       if (action === 'resolve') this.accepted?.forget(workflowIdFor(key));
     }
   }
 
-  private async askRun(key: string, action: IncidentAction, note: ActorNote, deadlineMs: number): Promise<ActionResult> {
+  private async askRun(
+    key: string,
+    action: IncidentAction,
+    note: ActorNote | IncidentNote,
+    deadlineMs: number,
+    updateId: string | undefined,
+  ): Promise<ActionResult> {
     const workflowId = workflowIdFor(key);
     const deadline = Date.now() + deadlineMs;
     const handle = this.client.workflow.getHandle(workflowId);
+    const withId = updateId ? { updateId } : {};
     try {
       if (action === 'retry') {
-        const { retrying } = await this.withDeadline(deadline, () => handle.executeUpdate(retryUpdate, { args: [note] }));
+        const { retrying } = await this.withDeadline(deadline, () => handle.executeUpdate(retryUpdate, { args: [note], ...withId }));
         return { key, workflowId, outcome: 'retrying', retrying };
       }
-      const incident = await this.withDeadline(deadline, () => handle.executeUpdate(UPDATES[action], { args: [note] }));
+      if (action === 'note') {
+        // The workflow checks the payload (a note without text is refused with why).
+        const args: [IncidentNote] = [note as IncidentNote];
+        const noted = await this.withDeadline(deadline, () => handle.executeUpdate(noteUpdate, { args, ...withId }));
+        return { key, workflowId, outcome: 'noted', noted };
+      }
+      const incident = await this.withDeadline(deadline, () => handle.executeUpdate(UPDATES[action], { args: [note], ...withId }));
       return { key, workflowId, outcome: action === 'acknowledge' ? 'acknowledged' : 'resolved', incident };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return { key, workflowId, outcome: 'not-open' };
@@ -260,11 +310,47 @@ export class Dispatcher {
       const reason = err.cause?.message ?? err.message;
       if (!NO_UPDATE_HANDLER.test(reason)) return { key, workflowId, outcome: 'refused', reason };
     }
+    // 0.1's runs take no notes: there is no signal to fall back on.
+    if (action === 'note')
+      return { key, workflowId, outcome: 'refused', reason: 'this run started before warroom took notes (warroom 0.1)' };
     return this.actOnLegacyRun(key, action, note, deadline);
   }
 
+  /**
+   * The open incident whose war room is the Slack channel `channelId`, from Temporal visibility
+   * (the `IncidentChannel` search attribute its run sets when the channel is created).
+   */
+  async incidentInChannel(channelId: string, deadlineMs: number): Promise<string | undefined> {
+    // The id is checked by the caller too; this keeps anything but an id out of the query.
+    if (!/^[A-Z0-9]+$/.test(channelId)) return undefined;
+    const query = `WorkflowType = '${INCIDENT_WORKFLOW}' AND ExecutionStatus = 'Running' AND ${channelKey.name} = '${channelId}'`;
+    return this.withDeadline(Date.now() + deadlineMs, async () => {
+      for await (const run of this.client.workflow.list({ query, pageSize: 10 })) {
+        return run.typedSearchAttributes.get(keyKey) ?? run.workflowId.replace(/^incident-/, '');
+      }
+      return undefined;
+    });
+  }
+
+  /** The incident's state, asked of its open run (`incidentQuery`); `undefined` when it has none. */
+  async openState(key: string, deadlineMs: number): Promise<IncidentState | undefined> {
+    try {
+      return await this.withDeadline(Date.now() + deadlineMs, () =>
+        this.client.workflow.getHandle(workflowIdFor(key)).query(incidentQuery),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
   /** warroom 0.1's runs take signals and cannot answer: their state says whether the signal would act. */
-  private async actOnLegacyRun(key: string, action: IncidentAction, note: ActorNote, deadline: number): Promise<ActionResult> {
+  private async actOnLegacyRun(
+    key: string,
+    action: Exclude<IncidentAction, 'note'>,
+    note: ActorNote,
+    deadline: number,
+  ): Promise<ActionResult> {
     const workflowId = workflowIdFor(key);
     const handle = this.client.workflow.getHandle(workflowId);
     const state = await this.withDeadline(deadline, () => handle.query(incidentQuery));
@@ -276,7 +362,7 @@ export class Dispatcher {
 }
 
 /** Why a 0.1 run would ignore the action (it records it as ignored and changes nothing), from its state. */
-export function legacyRefusal(state: IncidentState, action: IncidentAction): string | undefined {
+export function legacyRefusal(state: IncidentState, action: Exclude<IncidentAction, 'note'>): string | undefined {
   if (action === 'retry') {
     if (Object.keys(state.failures ?? {}).length > 0) return undefined;
     // Runs started before 0.1's close-the-loop patch record no failures and never re-run a step.

@@ -61,6 +61,9 @@ export const duration = z
     return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
   });
 
+/** A duration, or `off` (0): for timers an operator may switch off. */
+export const durationOrOff = z.union([z.literal('off').transform(() => 0), duration]);
+
 /** The secret pieces of a secret variable's value, by the field that reads it. */
 const SECRET_PARTS = new WeakMap<z.ZodType, (value: string) => string[]>();
 

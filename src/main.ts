@@ -1,19 +1,23 @@
 /**
  * The entry: `npm start` runs an embedded Temporal dev server, the worker and the API in one
- * process tree; `--role=api` / `--role=worker` run one part against TEMPORAL_ADDRESS.
+ * process tree; `--role=api` / `--role=worker` run one part against TEMPORAL_ADDRESS;
+ * `doctor` checks what warroom will need and exits (src/doctor/).
  */
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogLevel, type MetricsExporterConfig } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createApp } from './api.js';
 import { ConfigError, loadConfig, secretValues, SOURCE_SECRET_VARIABLES, type Config } from './config.js';
+import { doctorCommand } from './doctor/index.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { SOURCE_REGISTRY } from './sources/index.js';
 import { connectClient, connectWorker, ensureSearchAttributes } from './temporal/connection.js';
-import { startDevServer, type DevServer } from './temporal/dev-server.js';
+import { freePort, startDevServer, type DevServer } from './temporal/dev-server.js';
+import { DEFAULT_SDK_METRICS_PORT, sdkMetricsEndpoint, sdkMetricsExporter } from './temporal/sdk-metrics.js';
+import { startTracing } from './tracing.js';
 import { createWorker, workflowBundleForStart, type IncidentWorker } from './worker.js';
 
 type Role = 'all' | 'api' | 'worker';
@@ -26,9 +30,15 @@ function roleFromArgs(argv: string[], env: NodeJS.ProcessEnv): Role {
   throw new ConfigError(`invalid configuration:\n  --role / WARROOM_ROLE: expected all, api or worker, got "${flag}"`);
 }
 
-function forwardSdkLogs(logger: Logger, level: Config['logLevel']): void {
+/**
+ * The Temporal Runtime, process-global, installed before any NativeConnection: the SDK's logs go to
+ * pino, and where this process runs a worker its metrics (the SDK's and warroom's step metrics) are
+ * served at `metrics`.
+ */
+function installRuntime(logger: Logger, level: Config['logLevel'], metrics?: MetricsExporterConfig): void {
   const sdkLevel: LogLevel = level === 'debug' || level === 'trace' ? 'DEBUG' : level === 'info' ? 'INFO' : 'WARN';
   Runtime.install({
+    ...(metrics ? { telemetryOptions: { metrics } } : {}),
     logger: new DefaultLogger(sdkLevel, (entry) => {
       // The vendor budgets' workers run activities only: that is by design, not worth a warning each.
       if (entry.message.startsWith('No workflows registered')) return;
@@ -63,7 +73,34 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 22) logger.warn({ node: process.versions.node }, 'warroom targets Node >= 22; this Node is end-of-life');
-  forwardSdkLogs(logger, config.logLevel);
+  // A worker's metrics: on their own port (9464 for a worker-only process); with the API here, on
+  // its /metrics too, and then, unless a port is set, on a loopback port of their own.
+  let sdkMetrics: ReturnType<typeof sdkMetricsEndpoint> | undefined;
+  if (role !== 'api') {
+    const local = role === 'all' && config.sdkMetricsPort === undefined;
+    const port = config.sdkMetricsPort ?? (local ? await freePort() : DEFAULT_SDK_METRICS_PORT);
+    sdkMetrics = sdkMetricsEndpoint(local ? '127.0.0.1' : config.http.host, port);
+  }
+  try {
+    installRuntime(logger, config.logLevel, sdkMetrics && sdkMetricsExporter(sdkMetrics.bindAddress));
+  } catch (err) {
+    // A port warroom chose that is taken (two workers on one host) costs the metrics, not the worker.
+    if (!sdkMetrics || config.sdkMetricsPort !== undefined) throw err;
+    logger.warn(
+      { err: { message: (err as Error).message }, address: sdkMetrics.bindAddress },
+      "the worker's metrics are off: their port is taken; set WARROOM_SDK_METRICS_PORT",
+    );
+    sdkMetrics = undefined;
+    installRuntime(logger, config.logLevel);
+  }
+  // Stopped last (cleanups run in reverse), so the spans of the final work are sent.
+  const tracing = config.tracing
+    ? startTracing(config.tracing, {
+        secrets: secretValues(process.env),
+        warn: (message) => logger.warn({ otel: true, message }, 'tracing'),
+      })
+    : undefined;
+  if (tracing) cleanups.push(() => tracing.shutdown());
   if (role !== 'worker' && secretValues(process.env, SOURCE_SECRET_VARIABLES).length === 0) {
     logger.warn('no webhook secret or API token is set: anyone who can reach this port can open and resolve incidents');
   }
@@ -112,7 +149,7 @@ async function main(): Promise<void> {
   address ??= 'localhost:7233';
   const temporal = { ...config.temporal, address, uiUrl: devServer?.uiUrl ?? config.temporal.uiUrl };
 
-  const { client, connection } = await connectClient(temporal);
+  const { client, connection } = await connectClient(temporal, { interceptors: tracing?.clientInterceptors });
   cleanups.push(() => connection.close());
   if (!devServer) {
     const added = await ensureSearchAttributes(connection, temporal.namespace);
@@ -126,6 +163,7 @@ async function main(): Promise<void> {
       connection: workerConnection,
       config: { ...config, temporal },
       workflowBundle: await workflowBundleForStart(),
+      tracing,
     });
     worker = started;
     const running = started.run();
@@ -142,7 +180,7 @@ async function main(): Promise<void> {
 
   let server: Server | undefined;
   if (role !== 'worker') {
-    const metrics = createMetrics({ processMetrics: true });
+    const metrics = createMetrics({ processMetrics: true, sdkMetricsUrl: sdkMetrics?.url });
     const app = createApp({ client, config: { ...config, temporal }, logger, metrics });
     const listening = app.listen(config.http.port, config.http.host);
     server = listening;
@@ -167,15 +205,30 @@ async function main(): Promise<void> {
     `  Temporal     ${address}  namespace ${temporal.namespace}${devServer ? '  (embedded, data in ' + resolve(config.embedded.dataDir) + ')' : ''}`,
     uiUrl ? `  Temporal UI  ${uiUrl}` : '',
     worker ? `  Worker       task queue ${temporal.taskQueue}` : '',
+    server ? `  Metrics      http://localhost:${config.http.port}/metrics${sdkMetrics ? " (the worker's included)" : ''}` : '',
+    sdkMetrics && (role === 'worker' || config.sdkMetricsPort !== undefined) ? `  SDK metrics  ${sdkMetrics.url}` : '',
+    tracing && config.tracing ? `  Traces       OTLP/HTTP to ${new URL(config.tracing.url).origin} as ${config.tracing.serviceName}` : '',
     '  Ctrl-C stops everything.',
     '',
   ].filter((line) => line !== '');
   process.stdout.write(`${lines.join('\n')}\n\n`);
 }
 
-main().catch(async (err: Error) => {
-  if (err instanceof ConfigError) process.stderr.write(`warroom: ${err.message}\n`);
-  else process.stderr.write(`warroom: failed to start: ${err.message}\n`);
-  await runCleanups();
-  process.exit(2);
-});
+if (process.argv[2] === 'doctor') {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  // Exits at once: a request left hanging by an unreachable vendor must not hold the process.
+  doctorCommand(process.argv.slice(3)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`warroom doctor: ${err.message}\n`);
+      process.exit(2);
+    },
+  );
+} else {
+  main().catch(async (err: Error) => {
+    if (err instanceof ConfigError) process.stderr.write(`warroom: ${err.message}\n`);
+    else process.stderr.write(`warroom: failed to start: ${err.message}\n`);
+    await runCleanups();
+    process.exit(2);
+  });
+}

@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import {
   bundleWorkflowCode,
+  Runtime,
   Worker,
+  type ActivityInterceptorsFactory,
   type NativeConnection,
   type State,
   type WorkflowBundle,
@@ -12,7 +14,9 @@ import {
 import { createActivities, type ActivityConfig } from './activities/index.js';
 import type { Config } from './config.js';
 import { BUDGET_NAMES, budgetQueue } from './shared/budgets.js';
+import { countAttempts, stepMetricSinks } from './temporal/step-metrics.js';
 import { BudgetKeeper } from './temporal/budget-keeper.js';
+import { NO_TRACING_SINKS, type Tracing } from './tracing.js';
 
 const built = !import.meta.url.endsWith('.ts');
 
@@ -34,14 +38,32 @@ const SHARED_WORKFLOW_MODULES = [
   './shared/text',
   './shared/messages',
   './shared/message-schemas',
+  './shared/postmortem',
   './shared/search-attributes',
   './workflows/activity-options',
   './workflows/steps',
 ].map((path) => fileURLToPath(new URL(`${path}${built ? '.js' : '.ts'}`, import.meta.url)));
 
-/** Bundles the workflow code once (another entry for tests of older builds); tests and benchmarks share one bundle across workers. */
+/** Workflow interceptors: tracing, for the runs whose start carried a trace (src/workflows/tracing.ts). */
+const tracingInterceptors = fileURLToPath(new URL(`./workflows/tracing${built ? '.js' : '.ts'}`, import.meta.url));
+
+/**
+ * Bundles the workflow code once (another entry for tests of older builds); tests and benchmarks
+ * share one bundle across workers. Every bundle holds the tracing interceptors, which load
+ * OpenTelemetry lazily with a `require`: webpack treats the compiled ES module as one that may
+ * (under tsx the TypeScript source already is one).
+ */
 export async function bundleWorkflows(entry = workflowsPath): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: entry, preloadModules: SHARED_WORKFLOW_MODULES, logger: quietBundlerLogger });
+  return bundleWorkflowCode({
+    workflowsPath: entry,
+    workflowInterceptorModules: [tracingInterceptors],
+    preloadModules: SHARED_WORKFLOW_MODULES,
+    logger: quietBundlerLogger,
+    webpackConfigHook: (config) => {
+      config.module?.rules?.push({ resource: tracingInterceptors, type: 'javascript/auto' });
+      return config;
+    },
+  });
 }
 
 /**
@@ -63,6 +85,8 @@ export interface WorkerDeps {
   /** Workflow cache size (default: the configured one); 0 makes every task replay (the replay test suite uses it). */
   maxCachedWorkflows?: number;
   taskQueue?: string;
+  /** Tracing of this process (src/tracing.ts); absent: none. */
+  tracing?: Tracing;
 }
 
 /** What runs incidents in one process: the workflows' worker and one activity worker per vendor budget, started and stopped together. */
@@ -85,20 +109,32 @@ export async function createWorker({
   workflowBundle,
   maxCachedWorkflows,
   taskQueue,
+  tracing,
 }: WorkerDeps): Promise<IncidentWorker> {
   const queue = taskQueue ?? config.temporal.taskQueue;
   const namespace = config.temporal.namespace;
   // Status-page runs are started and signalled from activities, on the worker's own connection.
-  const activities = createActivities(config, { client: new Client({ connection, namespace }) });
+  const activities = createActivities(config, {
+    client: new Client({ connection, namespace, interceptors: tracing?.clientInterceptors }),
+  });
   const keeper = new BudgetKeeper({ workflowService: connection.workflowService, namespace, taskQueue: queue, budgets: BUDGET_NAMES });
   // One interceptor for every activity of every budget worker.
   const pauseOn429 = keeper.interceptor();
+  // Steps and attempts, in the Runtime's meter (a no-op unless it exports metrics); an attempt is
+  // timed innermost, without the tracing around it or a 429's pause after it.
+  const meter = Runtime.instance().metricMeter;
+  const attempts = countAttempts(meter);
+  const traced: ActivityInterceptorsFactory[] = tracing?.activityInterceptors ?? [];
+  const counted: ActivityInterceptorsFactory = () => ({ inbound: attempts });
   const main = await Worker.create({
     connection,
     namespace,
     taskQueue: queue,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
+    // Always a bundle of ours: it holds the tracing interceptors (bundleWorkflows).
+    workflowBundle: workflowBundle ?? (await bundleWorkflows()),
     activities,
+    interceptors: { activity: [...traced, counted] },
+    sinks: { ...stepMetricSinks(meter), ...(tracing?.sinks ?? NO_TRACING_SINKS) },
     maxCachedWorkflows: maxCachedWorkflows ?? config.temporal.workflowCache,
     // The first workflow task schedules ticket, room, assignee lookup and status page together;
     // core's default of 3 eager slots sent the room (the longest path) through matching (bench:e2e).
@@ -111,7 +147,7 @@ export async function createWorker({
         namespace,
         taskQueue: budgetQueue(queue, budget),
         activities,
-        interceptors: { activity: [() => ({ inbound: pauseOn429 })] },
+        interceptors: { activity: [...traced, () => ({ inbound: pauseOn429 }), counted] },
         ...(config.budgets.enabled ? { maxTaskQueueActivitiesPerSecond: config.budgets.perMinute[budget] / 60 } : {}),
         maxConcurrentActivityTaskPolls: 2,
       }),

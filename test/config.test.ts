@@ -145,6 +145,60 @@ describe('configuration', () => {
   });
 });
 
+describe('observability settings', () => {
+  it('traces only with an OTLP endpoint, to its /v1/traces, and not when OTEL_SDK_DISABLED', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing).toEqual({
+      serviceName: 'warroom',
+      resourceAttributes: {},
+      url: 'http://collector:4318/v1/traces',
+      headers: {},
+      sampler: 'parentbased_always_on',
+      samplerRatio: 1,
+    });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/api/traces' }).tracing?.url).toBe(
+      'https://traces.example/api/traces',
+    );
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined();
+  });
+
+  it("reads OpenTelemetry's lists, with header values as secrets", () => {
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_SERVICE_NAME: 'warroom-eu',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=production, service.namespace=on%20call',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=otel-key-1',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'authorization=Bearer%20otel-token-2',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+    };
+    expect(loadConfig(env).tracing).toMatchObject({
+      serviceName: 'warroom-eu',
+      resourceAttributes: { 'deployment.environment': 'production', 'service.namespace': 'on call' },
+      headers: { 'x-api-key': 'otel-key-1', authorization: 'Bearer otel-token-2' },
+      sampler: 'parentbased_traceidratio',
+      samplerRatio: 0.25,
+    });
+    expect(SECRET_VARIABLES).toEqual(expect.arrayContaining(['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS']));
+    expect(secretValues(env)).toEqual(expect.arrayContaining(['otel-key-1', 'Bearer otel-token-2']));
+  });
+
+  it.each([
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_PROTOCOL'],
+    [{ OTEL_TRACES_SAMPLER: 'sometimes' }, 'OTEL_TRACES_SAMPLER'],
+    [{ OTEL_TRACES_SAMPLER_ARG: '2' }, 'OTEL_TRACES_SAMPLER_ARG'],
+    [{ OTEL_EXPORTER_OTLP_HEADERS: 'no-equals-sign' }, 'OTEL_EXPORTER_OTLP_HEADERS'],
+    [{ WARROOM_SDK_METRICS_PORT: '99999' }, 'WARROOM_SDK_METRICS_PORT'],
+  ])('refuses %j naming %s', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(variable);
+  });
+
+  it('leaves the SDK metrics port to the role unless set', () => {
+    expect(loadConfig({}).sdkMetricsPort).toBeUndefined();
+    expect(loadConfig({ WARROOM_SDK_METRICS_PORT: '9500' }).sdkMetricsPort).toBe(9500);
+  });
+});
+
 describe('Temporal CLI discovery', () => {
   const fakeCli = () => {
     const dir = mkdtempSync(join(tmpdir(), 'warroom-cli-'));

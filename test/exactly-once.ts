@@ -43,8 +43,15 @@ export function vendorEffects(fakes: AllFakes, announceChannel: string) {
           (alert) => alert.messageType === 'INFO' && alert.fields.warroom_ref === workflowIdFor(incident.key),
         ).length
       : 0;
+  /** Comments warroom made on the incident's tickets whose body carries `marker` (`warroom:resolve:`, `warroom:postmortem:`). */
+  const commentsOf = (incident: IncidentDelivery, marker: string) =>
+    ticketsOf(incident).reduce(
+      (sum, issue) => sum + issue.comments.filter((comment) => JSON.stringify(comment.body).includes(marker)).length,
+      0,
+    );
   return {
     ticketsOf,
+    commentsOf,
     channelsOf,
     messagesOf,
     announcementsOf,
@@ -109,7 +116,7 @@ export function tallyProblems(tallies: readonly Tally[]): string[] {
 /**
  * Everything an incident opened and closed out leaves at the vendors, once each: ticket, channel,
  * summary, announcement, timeline post (PagerDuty note or VictorOps INFO), status page (own),
- * status message, resolve comment, change events, and the resolve told to PagerDuty or VictorOps
+ * status message, resolve comment, postmortem, change events, and the resolve told to PagerDuty or VictorOps
  * (only when it came from elsewhere: `fromSource` incidents were resolved in their own tool).
  */
 export function closedOutTallies(
@@ -127,9 +134,8 @@ export function closedOutTallies(
     pages: tally('status pages', ownPages, (incident) => effects.statusPagesOf(incident).length),
     announcements: tally('announcements', incidents, (incident) => effects.announcementsOf(incident).length),
     statusMessages: tally('status messages', incidents, (incident) => effects.messagesOf(incident, SLACK_EVENT_TYPES.status).length),
-    comments: tally('resolve comments', incidents, (incident) =>
-      effects.ticketsOf(incident).reduce((sum, issue) => sum + issue.comments.length, 0),
-    ),
+    comments: tally('resolve comments', incidents, (incident) => effects.commentsOf(incident, 'warroom:resolve:')),
+    postmortems: tally('postmortems', incidents, (incident) => effects.commentsOf(incident, 'warroom:postmortem:')),
     ticketEvents: tally('change events: ticket', incidents, (incident) => effects.changeEventsOf(incident, 'ticket').length),
     roomEvents: tally('change events: room', incidents, (incident) => effects.changeEventsOf(incident, 'room').length),
     pageEvents: tally('change events: status page', ownPages, (incident) => effects.changeEventsOf(incident, 'statusPage').length),

@@ -46,6 +46,7 @@ const VO_URL = 'https://warroom.example.net/webhooks/victorops';
 const VO_TOKEN = 'vo-fuzz-outgoing-token';
 const API_TOKEN = 'api-fuzz-bearer-token';
 const AM_TOKEN = 'am-fuzz-bearer-token';
+const GRAFANA_TOKEN = 'grafana-fuzz-bearer-token';
 const SLACK_SECRET = 'slack-fuzz-signing-secret';
 const ENV = {
   PAGERDUTY_WEBHOOK_SECRET: PD_SECRETS.join(','),
@@ -55,6 +56,7 @@ const ENV = {
   WARROOM_API_TOKEN: API_TOKEN,
   SLACK_SIGNING_SECRET: SLACK_SECRET,
   ALERTMANAGER_WEBHOOK_TOKEN: AM_TOKEN,
+  GRAFANA_WEBHOOK_TOKEN: GRAFANA_TOKEN,
 };
 
 /** `BODY_LIMIT = '1mb'` in src/api.ts: the bytes library reads it as 1 MiB. */
@@ -1166,6 +1168,114 @@ const alertmanagerRequests: fc.Arbitrary<Hostile> = fc.oneof(
   },
 );
 
+// ---------------------------------------------------------------------------------------------
+// Grafana webhook contact point (version 1 JSON + bearer token)
+
+const grafanaBearer = { authorization: `Bearer ${GRAFANA_TOKEN}` };
+const GRAFANA_FIXTURE = fixtureJson('grafana-webhook-firing.json');
+const GRAFANA_VALID_BODIES = [Buffer.from(JSON.stringify(GRAFANA_FIXTURE))];
+const grafanaBreakers: Breaker[] = [
+  at('version', gone, nonString, fc.constantFrom('4', '2', '1 ', 'v1', '')),
+  at('groupKey', gone, nonString, fc.constant(''), longText(8193), hugeText),
+  at('status', gone, nonString, fc.constantFrom('pending', 'FIRING', 'alerting', '')),
+  at(
+    'orgId',
+    nonString.filter((value) => typeof value !== 'number' || value < 0 || !Number.isInteger(value)),
+    fc.constantFrom(-1, 1.5),
+  ),
+  at('alerts', gone, nonArray, fc.constant([])),
+  at('alerts.0', nonObject),
+  at('alerts.0.status', gone, nonString, fc.constantFrom('active', 'Firing', '')),
+  at('alerts.0.fingerprint', gone, nonString, fc.constant(''), longText(257)),
+  at('alerts.0.startsAt', gone, wrongDate),
+  at('alerts.0.endsAt', wrongDate),
+  at('alerts.0.labels', nonObject, fc.constant({ severity: 1 }), fc.record({ alertname: nonString })),
+  at('alerts.0.dashboardURL', nonString, longText(4097)),
+  at('alerts.0.panelURL', nonString, longText(4097)),
+  at('commonLabels', nonObject, fc.record({ severity: nonString })),
+  at('commonAnnotations.summary', nonString, longText(65_537)),
+  at('title', nonString, longText(65_537)),
+  at('receiver', nonString, longText(1025)),
+  at('truncatedAlerts', fc.constantFrom(-1, 1.5, '0', null, true)),
+];
+
+/** Bodies with the right token that Grafana could never send: each is a 400 (or over the limit). */
+const grafanaBodies: fc.Arbitrary<{ body: Buffer; what: string }> = fc.oneof(
+  { weight: 18, arbitrary: brokenJson(GRAFANA_FIXTURE, grafanaBreakers) },
+  { weight: 3, arbitrary: truncatedJson(GRAFANA_FIXTURE).map((body) => ({ body, what: 'truncated JSON' })) },
+  { weight: 3, arbitrary: nonObjectJson.map((value) => ({ body: Buffer.from(JSON.stringify(value)), what: 'not an object' })) },
+  { weight: 3, arbitrary: garbageBytes.map((body) => ({ body, what: 'bytes' })) },
+  { weight: 2, arbitrary: deepJson('alerts').map((body) => ({ body, what: 'deep nesting' })) },
+);
+
+const grafanaRequests: fc.Arbitrary<Hostile> = fc.oneof(
+  {
+    weight: 24,
+    arbitrary: fc.tuple(grafanaBodies, jsonTypes).map(([{ body, what }, type]) =>
+      hostile({
+        what: `grafana ${what}`,
+        method: 'POST',
+        path: '/webhooks/grafana',
+        headers: { 'content-type': type, ...grafanaBearer },
+        body,
+        expect: overLimit(body) ? [413] : [400],
+      }),
+    ),
+  },
+  {
+    // The token is checked before the body is read: a wrong one is a 401 whatever the body.
+    weight: 12,
+    arbitrary: fc
+      .tuple(
+        fc.oneof(
+          anyBody(GRAFANA_VALID_BODIES),
+          grafanaBodies.map((b) => b.body),
+        ),
+        wrongAuthorizationFor(GRAFANA_TOKEN),
+        jsonTypes,
+      )
+      .map(([body, auth, type]) =>
+        hostile({
+          what: `grafana auth: ${auth.what}`,
+          method: 'POST',
+          path: '/webhooks/grafana',
+          headers: { 'content-type': type, ...authHeaders(auth) },
+          body,
+          expect: [401],
+        }),
+      ),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...GRAFANA_VALID_BODIES), fc.oneof(foreignTypes, fc.constantFrom(FORM_TYPE, 'text/plain')))
+      .map(([body, type]) =>
+        hostile({
+          what: `grafana content type ${JSON.stringify(type)}`,
+          method: 'POST',
+          path: '/webhooks/grafana',
+          headers: { ...withType(type), ...grafanaBearer },
+          body,
+          expect: [415],
+        }),
+      ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(padded(GRAFANA_VALID_BODIES[0]!), fc.boolean()).map(([body, chunked]) =>
+      hostile({
+        what: 'grafana over the limit',
+        method: 'POST',
+        path: '/webhooks/grafana',
+        headers: { 'content-type': JSON_TYPE, ...grafanaBearer },
+        body,
+        chunked,
+        expect: [413],
+      }),
+    ),
+  },
+);
+
 /** A path segment: a well-formed key no incident has, a key that breaks the pattern, or a malformed %-escape. */
 type Segment = { segment: string; kind: 'key' | 'not-a-key' | 'malformed' };
 const keySegments: fc.Arbitrary<Segment> = fc.oneof(
@@ -1325,6 +1435,45 @@ const listQuery = fc
     { maxLength: 3 },
   )
   .map((pairs) => (pairs.length ? `?${pairs.map(([key, value]) => `${key}=${value}`).join('&')}` : ''));
+
+/** `GET /incidents/:key/timeline` queries: a format it knows (or none: JSON), or anything else, which names the field. */
+const timelineQuery: fc.Arbitrary<{ query: string; known: boolean }> = fc.oneof(
+  fc.constantFrom('', '?format=json', '?format=markdown', '?other=1', '?format%5B%5D=json').map((query) => ({ query, known: true })),
+  queryValue
+    .filter((value) => !['json', 'markdown'].includes(safeDecode(value)))
+    .map((value) => ({ query: `?format=${value}`, known: false })),
+  fc.constant({ query: '?format=json&format=markdown', known: false }),
+);
+
+const timelineRequests: fc.Arbitrary<Hostile> = fc.oneof(
+  fc.tuple(keySegments, timelineQuery).map(([{ segment, kind }, { query, known }]) =>
+    hostile({
+      what: `timeline ${kind}, ${known ? 'known' : 'unknown'} format`,
+      method: 'GET',
+      path: `/incidents/${segment}/timeline${query}`,
+      headers: bearer,
+      expect: kind === 'malformed' || !known ? [400] : [404],
+    }),
+  ),
+  fc.tuple(keySegments, timelineQuery, wrongAuthorization).map(([{ segment, kind }, { query }, auth]) =>
+    hostile({
+      what: `timeline ${kind}, auth: ${auth.what}`,
+      method: 'GET',
+      path: `/incidents/${segment}/timeline${query}`,
+      headers: authHeaders(auth),
+      expect: kind === 'malformed' ? [400] : [401],
+    }),
+  ),
+);
+
+/** A query value as the app's parser reads it (a malformed escape stays as it is). */
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
 
 const listRequests: fc.Arbitrary<Hostile> = fc.oneof(
   listQuery.map((query) =>
@@ -1568,6 +1717,114 @@ const slackRequests: fc.Arbitrary<Hostile> = fc.oneof(
         what: 'slack over the limit',
         method: 'POST',
         path: '/slack/interactions',
+        headers: { 'content-type': FORM_TYPE },
+        body,
+        chunked,
+        clockHeaders: (now) => signSlack(body, SLACK_SECRET, String(now)),
+        expect: [413],
+      }),
+    ),
+  },
+);
+
+// ---------------------------------------------------------------------------------------------
+// Slack's /incident command (signed form)
+
+const SLASH_FORMS = ['slack-slash-command-declare.form-urlencoded.txt', 'slack-slash-command.form-urlencoded.txt'].map((name) =>
+  fixture(name).toString('utf8'),
+);
+/** A captured command form with `text` replaced (any text: a declaration, ack, note...). */
+const slashForm = fc
+  .tuple(fc.constantFrom(...SLASH_FORMS), fc.option(fc.string({ maxLength: 200 }), { nil: undefined }))
+  .map(([form, text]) => {
+    const params = new URLSearchParams(form);
+    if (text !== undefined) params.set('text', text);
+    return params;
+  });
+/** One field of the form that a signed request cannot carry: each is a 400 before anything is asked of Temporal. */
+const slashBreakers: Array<{ field: string; value: fc.Arbitrary<string | typeof DELETE> }> = [
+  { field: 'command', value: fc.oneof(gone, fc.constant(''), fc.constant('/'.repeat(65))) },
+  { field: 'user_id', value: fc.oneof(gone, fc.constantFrom('', 'u0dana', 'U', 'U0DANA!', 'U'.repeat(33))) },
+  { field: 'channel_id', value: fc.oneof(gone, fc.constantFrom('', "C1' OR 1=1", 'c0general', 'C0 GENERAL')) },
+  { field: 'team_id', value: fc.oneof(gone, fc.constantFrom('', 'T-EXAMPLE')) },
+  { field: 'trigger_id', value: fc.oneof(gone, fc.constant(''), fc.constant('x'.repeat(257))) },
+  { field: 'text', value: fc.constant('x'.repeat(8001)) },
+  { field: 'user_name', value: fc.constant('n'.repeat(257)) },
+];
+const slashSignedBodies: fc.Arbitrary<{ body: Buffer; what: string }> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc
+      .tuple(slashForm, fc.constantFrom(...slashBreakers))
+      .chain(([params, breaker]) => fc.tuple(fc.constant(params), fc.constant(breaker.field), breaker.value))
+      .map(([params, field, value]) => {
+        const broken = new URLSearchParams(params);
+        if (value === DELETE) broken.delete(field);
+        else broken.set(field, value);
+        return { body: Buffer.from(broken.toString()), what: `broken ${field}` };
+      }),
+  },
+  { weight: 2, arbitrary: garbageBytes.map((body) => ({ body, what: 'bytes' })) },
+  { weight: 1, arbitrary: fc.constant({ body: Buffer.alloc(0), what: 'empty' }) },
+);
+
+const slashRequests: fc.Arbitrary<Hostile> = fc.oneof(
+  {
+    weight: 10,
+    arbitrary: fc.tuple(slashSignedBodies, freshOffset).map(([{ body, what }, offset]) =>
+      hostile({
+        what: `slash command signed, ${what}`,
+        method: 'POST',
+        path: '/slack/commands',
+        headers: { 'content-type': FORM_TYPE },
+        body,
+        clockHeaders: (now) => signSlack(body, SLACK_SECRET, String(now + offset)),
+        expect: [400],
+      }),
+    ),
+  },
+  {
+    // Well-formed commands of every kind, none signed right: a 401 before anything is read.
+    weight: 14,
+    arbitrary: fc
+      .oneof(
+        slashForm.map((params) => Buffer.from(params.toString())),
+        slashSignedBodies.map((b) => b.body),
+      )
+      .chain((body) => fc.tuple(fc.constant(body), slackBadHeaders(body)))
+      .map(([body, headers]) =>
+        hostile({
+          what: `slash command bad signature: ${headers.what}`,
+          method: 'POST',
+          path: '/slack/commands',
+          headers: { 'content-type': FORM_TYPE },
+          body,
+          clockHeaders: headers.make,
+          expect: [401],
+        }),
+      ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.oneof(foreignTypes, fc.constantFrom(JSON_TYPE, 'text/plain')).map((type) =>
+      hostile({
+        what: `slash command content type ${JSON.stringify(type)}`,
+        method: 'POST',
+        path: '/slack/commands',
+        headers: withType(type),
+        body: Buffer.from(SLASH_FORMS[0]!),
+        clockHeaders: (now) => signSlack(SLASH_FORMS[0]!, SLACK_SECRET, String(now)),
+        expect: [415],
+      }),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(padded(Buffer.from(SLASH_FORMS[0]!)), fc.boolean()).map(([body, chunked]) =>
+      hostile({
+        what: 'slash command over the limit',
+        method: 'POST',
+        path: '/slack/commands',
         headers: { 'content-type': FORM_TYPE },
         body,
         chunked,
@@ -2000,8 +2257,11 @@ const FAMILIES: Family[] = [
   { name: 'POST /webhooks/alertmanager', weight: 0.08, requests: alertmanagerRequests },
   { name: 'POST /incidents/:key/acknowledge|resolve|retry', weight: 0.14, requests: actionRequests },
   { name: 'GET /incidents/:key', weight: 0.07, requests: getKeyRequests },
+  { name: 'GET /incidents/:key/timeline', weight: 0.04, requests: timelineRequests },
   { name: 'GET /incidents', weight: 0.05, requests: listRequests },
   { name: 'POST /slack/interactions', weight: 0.16, requests: slackRequests },
+  { name: 'POST /webhooks/grafana', weight: 0.06, requests: grafanaRequests },
+  { name: 'POST /slack/commands', weight: 0.08, requests: slashRequests },
   { name: 'Content-Encoding on every POST endpoint', weight: 0.04, requests: encodedRequests },
   { name: 'raw HTTP framing', weight: 0.04, requests: framingRequests, raw: true },
 ];

@@ -35,7 +35,7 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export interface HarnessOptions extends Pick<StackOptions, 'fakes' | 'monitors' | 'env'> {
+export interface HarnessOptions extends Pick<StackOptions, 'fakes' | 'monitors' | 'env' | 'tracing'> {
   workflowBundle?: WorkflowBundleOption;
   /** Without a worker, workflows are accepted but never run. */
   worker?: boolean;
@@ -64,6 +64,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     env: options.env,
     worker: options.worker === false ? false : { workflowBundle: options.workflowBundle, maxCachedWorkflows: options.maxCachedWorkflows },
     api: { logger, temporalAddress: options.apiTemporalAddress },
+    tracing: options.tracing,
   });
   recordSecrets(secretValues(stack.env));
   const { client } = stack;

@@ -56,14 +56,14 @@ describe('an incident, event by event', () => {
     [
       'a trigger opens the war room',
       [event('trigger')],
-      { status: 'triggered', effects: [['sa:critical', 'openWarRoom']], last: { what: 'trigger from pagerduty', outcome: 'ok' } },
+      { status: 'triggered', effects: [['sa:critical', 'openWarRoom', 'watch']], last: { what: 'trigger from pagerduty', outcome: 'ok' } },
     ],
     [
       'an acknowledge that arrives first opens the room and acknowledges',
       [event('acknowledge', { actor: 'Dana' })],
       {
         status: 'acknowledged',
-        effects: [['sa:critical', 'openWarRoom', 'sa:acknowledged', 'announce']],
+        effects: [['sa:critical', 'openWarRoom', 'watch', 'sa:acknowledged', 'announce']],
         last: { what: 'acknowledge from pagerduty', actor: 'Dana', outcome: 'ok' },
       },
     ],
@@ -72,7 +72,7 @@ describe('an incident, event by event', () => {
       [event('trigger'), event('acknowledge'), event('acknowledge')],
       {
         status: 'acknowledged',
-        effects: [['sa:critical', 'openWarRoom'], ['sa:acknowledged', 'announce'], []],
+        effects: [['sa:critical', 'openWarRoom', 'watch'], ['sa:acknowledged', 'announce'], []],
         last: { outcome: 'ignored', detail: 'already acknowledged' },
       },
     ],
@@ -90,7 +90,11 @@ describe('an incident, event by event', () => {
       [event('trigger'), event('acknowledge'), event('reopen')],
       {
         status: 'triggered',
-        effects: [['sa:critical', 'openWarRoom'], ['sa:acknowledged', 'announce'], ['sa:triggered']],
+        effects: [
+          ['sa:critical', 'openWarRoom', 'watch'],
+          ['sa:acknowledged', 'announce'],
+          ['sa:triggered', 'watch'],
+        ],
         last: { what: 'reopen from pagerduty', outcome: 'ok' },
       },
     ],
@@ -99,7 +103,7 @@ describe('an incident, event by event', () => {
       [event('trigger'), event('resolve'), event('acknowledge')],
       {
         status: 'resolved',
-        effects: [['sa:critical', 'openWarRoom'], ['sa:resolved'], []],
+        effects: [['sa:critical', 'openWarRoom', 'watch'], ['sa:resolved'], []],
         last: { what: 'acknowledge from pagerduty', outcome: 'ignored', detail: 'incident is resolved' },
       },
     ],
@@ -108,7 +112,7 @@ describe('an incident, event by event', () => {
       [event('trigger'), event('resolve'), event('trigger')],
       {
         status: 'triggered',
-        effects: [['sa:critical', 'openWarRoom'], ['sa:resolved'], ['sa:triggered', 'announce']],
+        effects: [['sa:critical', 'openWarRoom', 'watch'], ['sa:resolved'], ['sa:triggered', 'announce', 'watch']],
         last: { what: 'trigger from pagerduty', outcome: 'ok', detail: 'reopened after resolve' },
       },
     ],
@@ -117,7 +121,7 @@ describe('an incident, event by event', () => {
       [event('trigger'), event('annotate', { note: 'rolled back', actor: 'Dana' })],
       {
         status: 'triggered',
-        effects: [['sa:critical', 'openWarRoom'], []],
+        effects: [['sa:critical', 'openWarRoom', 'watch'], []],
         last: { what: 'annotate from pagerduty', actor: 'Dana', detail: 'rolled back' },
       },
     ],
@@ -128,10 +132,20 @@ describe('an incident, event by event', () => {
     expect(last(incident)).toMatchObject(expected.last);
   });
 
+  it('counts each resolve, a reopened one again, so each gets its own postmortem; a refused resolve counts nothing', () => {
+    const { incident } = play(event('trigger'), event('resolve'), event('resolve'), event('trigger'), {
+      act: 'resolve',
+      note: { by: 'ana', via: 'api' },
+    });
+    expect(incident.state.resolves).toBe(2);
+    expect(incident.refusal('resolve')).toBe('already resolved');
+    expect(fresh().state.resolves).toBeUndefined();
+  });
+
   it('drops a repeated delivery: same event id, no effect, no timeline entry', () => {
     const trigger = event('trigger');
     const { incident, effects } = play(trigger, trigger, { ...trigger });
-    expect(effects.map(kinds)).toEqual([['sa:critical', 'openWarRoom'], [], []]);
+    expect(effects.map(kinds)).toEqual([['sa:critical', 'openWarRoom', 'watch'], [], []]);
     expect(incident.state.timeline).toHaveLength(1);
     expect(incident.state.repeatCount).toBe(0);
   });
@@ -194,7 +208,7 @@ describe('an incident, event by event', () => {
     expect(incident.receive(event('trigger'))).toEqual([]);
     expect(incident.status).toBe('resolved');
     const released = incident.releaseEvents();
-    expect(kinds(released)).toEqual(['sa:triggered', 'announce']);
+    expect(kinds(released)).toEqual(['sa:triggered', 'announce', 'watch']);
     expect(incident.state.timeline.slice(-2)).toMatchObject([
       { what: 'annotate from pagerduty', outcome: 'ignored', detail: 'incident is resolved' },
       { what: 'trigger from pagerduty', outcome: 'ok', detail: 'reopened after resolve' },
@@ -214,6 +228,53 @@ describe('an incident, event by event', () => {
     expect(incident.late).toEqual([held, after]);
     expect(incident.status).toBe('resolved');
     expect(last(incident)).toMatchObject({ outcome: 'ignored', detail: 'the incident is closed' });
+  });
+});
+
+describe('escalation and reminders', () => {
+  it('escalates once per opening, only while nobody has acknowledged, and keeps its deadline when asked again', () => {
+    const { incident } = play(event('trigger'));
+    const wait = incident.escalationDue(300_000);
+    expect(wait).toBeGreaterThan(298_000);
+    // A continued run asks again later: the same deadline, less time left.
+    expect(incident.escalationDue(300_000)!).toBeLessThan(wait!);
+    expect(kinds(incident.escalate())).toEqual(['escalate']);
+    expect(last(incident)).toMatchObject({ what: 'escalate', outcome: 'ok', detail: 'nobody acknowledged within 5 min' });
+    expect(incident.escalate()).toEqual([]);
+    expect(incident.escalationDue(300_000)).toBeUndefined();
+    expect(incident.state.escalation).toMatchObject({ count: 1, escalated: true });
+  });
+
+  it('does not escalate an incident acknowledged meanwhile, from a webhook or a person', () => {
+    for (const acknowledge of [event('acknowledge'), { act: 'acknowledge' as const, note: { by: 'Dana' } }]) {
+      const { incident } = play(event('trigger'));
+      incident.escalationDue(300_000);
+      if ('act' in acknowledge) incident.act(acknowledge.act, acknowledge.note);
+      else incident.receive(acknowledge);
+      expect(incident.escalate()).toEqual([]);
+      expect(incident.state.timeline.some((entry) => entry.what === 'escalate')).toBe(false);
+    }
+  });
+
+  it('starts a new wait after a reopen, counting escalations across openings', () => {
+    const { incident } = play(event('trigger'));
+    incident.escalationDue(60_000);
+    incident.escalate();
+    incident.receive(event('resolve'));
+    expect(kinds(incident.receive(event('trigger')))).toContain('watch');
+    expect(incident.escalationDue(60_000)).toBeGreaterThan(58_000);
+    incident.escalate();
+    expect(incident.state.escalation).toMatchObject({ count: 2, escalated: true });
+  });
+
+  it('asks the room at each interval unless an update came since the last reminder', () => {
+    const { incident } = play(event('trigger'));
+    expect(incident.reminderDue(1_800_000)).toBeGreaterThan(1_790_000);
+    expect(kinds(incident.remind())).toEqual(['remind']);
+    incident.state.lastUpdateAt = now().toISOString();
+    expect(incident.remind()).toEqual([]);
+    // The clock restarted at the reminder that was skipped; no update since: the next one asks.
+    expect(kinds(incident.remind())).toEqual(['remind']);
   });
 });
 
@@ -275,6 +336,29 @@ describe('bounded state', () => {
     expect(next.state.repeatCount).toBe(10_000);
   });
 
+  it('stays bounded through a week of reminders at 30 min, with an update between some of them', () => {
+    const incident = fresh();
+    incident.receive(event('trigger'));
+    let asked = 0;
+    // 336 intervals of 30 min; the clock here moves 1 s a call, so each reminder is simply the next call.
+    for (let i = 0; i < 336; i += 1) {
+      if (i % 3 === 0) incident.state.lastUpdateAt = now().toISOString();
+      if (incident.remind().length === 0) continue;
+      asked += 1;
+      incident.stepSettled('slackReminder', 'ask the room for a status update', { status: 'done', ref: `17000000${i}.000100` });
+      if (i === 47) {
+        const bytes = Buffer.byteLength(JSON.stringify(incident.carry()));
+        console.log(
+          `[bounded state] after 12 hours of reminders (${asked} asked) the continue-as-new input is ${(bytes / 1024).toFixed(1)} KiB`,
+        );
+      }
+    }
+    // Every third interval had an update before it: that reminder was not sent.
+    expect(asked).toBe(224);
+    expect(incident.state.timeline.length).toBeLessThanOrEqual(TIMELINE_LIMIT);
+    expect(Buffer.byteLength(JSON.stringify(incident.carry()))).toBeLessThan(128 * 1024);
+  });
+
   it('continues a run that warroom 0.1 carried, trimming its timeline', () => {
     const old = fresh();
     old.receive(event('trigger'));
@@ -296,5 +380,67 @@ describe('bounded state', () => {
     expect(incident.assigneeIds()).toEqual(['PUSR001']);
     expect(incident.receive(event('acknowledge', { eventId: 'ack-1' }))).toEqual([]);
     expect(incident.carry()).toMatchObject({ version: 2, opened: true });
+  });
+});
+
+describe('status updates (`/incident note`)', () => {
+  it('records a note as its author, from where it came, and remembers it as the latest status update', () => {
+    const { incident } = play(event('trigger'));
+    const answer = incident.note({ by: 'dana.oncall', note: 'rolled back the deploy', via: 'slack', id: 'n1' });
+    expect(last(incident)).toMatchObject({
+      actor: 'dana.oncall',
+      what: 'note from slack',
+      outcome: 'ok',
+      detail: 'rolled back the deploy',
+    });
+    expect(incident.state).toMatchObject({ lastUpdateAt: last(incident)?.at, lastUpdateBy: 'dana.oncall' });
+    expect(answer).toEqual({
+      key: KEY,
+      workflowId: `incident-${KEY}`,
+      repeat: false,
+      lastUpdateAt: last(incident)?.at,
+      lastUpdateBy: 'dana.oncall',
+    });
+  });
+
+  it('records a repeat of a note id once, refuses it as an update, and keeps that across continue-as-new', () => {
+    const { incident } = play(event('trigger'));
+    incident.note({ by: 'dana.oncall', note: 'rolled back', id: 'n1' });
+    const entries = incident.state.timeline.length;
+    expect(incident.noteRefusal({ id: 'n1' })).toBe('this update was recorded already');
+    expect(incident.note({ by: 'dana.oncall', note: 'rolled back', id: 'n1' })).toMatchObject({ repeat: true });
+    expect(incident.state.timeline).toHaveLength(entries);
+    const next = Incident.resume(JSON.parse(JSON.stringify(incident.carry())), now);
+    expect(next.noteRefusal({ id: 'n1' })).toBe('this update was recorded already');
+    expect(next.state.lastUpdateBy).toBe('dana.oncall');
+    // Without an id every note is its own; a note after resolve still goes on the record.
+    expect(next.noteRefusal({})).toBeUndefined();
+    next.act('resolve', { by: 'sam', via: 'api' });
+    expect(next.noteRefusal()).toBeUndefined();
+  });
+
+  it('skips the next reminder after a note, and asks again at the one after', () => {
+    const { incident } = play(event('trigger'));
+    expect(kinds(incident.remind())).toEqual(['remind']);
+    incident.note({ by: 'dana.oncall', note: 'failing over', via: 'slack', id: 'n1' });
+    expect(incident.remind()).toEqual([]);
+    expect(kinds(incident.remind())).toEqual(['remind']);
+  });
+
+  it('refuses a note once the run has closed', () => {
+    const { incident } = play(event('trigger'), { act: 'resolve', note: { by: 'sam' } });
+    incident.close();
+    expect(incident.noteRefusal()).toBe('the incident is closed');
+  });
+
+  it('keeps the Slack ids of people to invite, once each, within the list limit', () => {
+    const { incident } = play(
+      event('trigger', { slackResponders: ['U0DANA'] }),
+      event('trigger', { slackResponders: ['U0DANA', 'U0SAM'] }),
+      event('trigger', { slackResponders: Array.from({ length: LIST_LIMIT }, (_, i) => `U${i}`) }),
+    );
+    expect(incident.state.slackResponders?.slice(0, 2)).toEqual(['U0DANA', 'U0SAM']);
+    expect(incident.state.slackResponders).toHaveLength(LIST_LIMIT);
+    expect(play(event('trigger')).incident.state.slackResponders).toBeUndefined();
   });
 });

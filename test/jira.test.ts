@@ -3,12 +3,22 @@ import { readFileSync } from 'node:fs';
 import { asyncLocalStorage, type Context } from '@temporalio/activity';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SPECS_PRESENT } from './fakes/openapi.js';
-import { createJiraActivities, createJiraClient, ticketLabel, type JiraSettings } from '../src/activities/jira.js';
+import {
+  COMMENT_LIMIT,
+  createJiraActivities,
+  createJiraClient,
+  postmortemFilename,
+  postmortemMarker,
+  ticketLabel,
+  type JiraSettings,
+} from '../src/activities/jira.js';
 import type { StepInput } from '../src/activities/step.js';
+import type { IncidentState, TimelineEntry } from '../src/shared/incident.js';
 import { NON_RETRYABLE, RATE_LIMITED, UNAVAILABLE } from '../src/activities/errors.js';
 import { incidentKey, workflowIdFor } from '../src/shared/ids.js';
 import { isAdfDocument, startJiraFake, type JiraFake } from './fakes/jira.js';
 import { failureOf } from './activity-failures.js';
+import { incidentState } from './states.js';
 
 let fake: JiraFake;
 
@@ -241,6 +251,19 @@ describe('on resolve', () => {
     return { jira, input: { ...input, ticket: { key: opened.ref, url: opened.url }, actor: 'Dana Oncall', note: 'rolled back 4.2.1' } };
   }
 
+  it('comments again for the resolve after a reopen, and once for each resolve', async () => {
+    const { jira, input } = await openedTicket();
+    expect(await jira.commentTicket({ ...input, resolve: 1 })).toMatchObject({ detail: 'commented on RLY-1' });
+    expect(await jira.commentTicket({ ...input, resolve: 2, actor: 'Sam Sre' })).toMatchObject({ detail: 'commented on RLY-1' });
+    expect(await jira.commentTicket({ ...input, resolve: 2 })).toMatchObject({ detail: 'already commented on RLY-1' });
+    // A run from before resolves were counted asks without one: that is the first resolve.
+    expect(await jira.commentTicket(input)).toMatchObject({ detail: 'already commented on RLY-1' });
+    expect(fake.state.issues[0]!.comments.map((comment) => textOf(comment.body))).toEqual([
+      expect.stringContaining('Dana Oncall'),
+      expect.stringContaining('Sam Sre'),
+    ]);
+  });
+
   it('comments once with who resolved it and why, even when asked again', async () => {
     const { jira, input } = await openedTicket();
     expect(await jira.commentTicket(input)).toMatchObject({ status: 'done', ref: 'RLY-1', detail: 'commented on RLY-1' });
@@ -302,6 +325,128 @@ describe('on resolve', () => {
   });
 });
 
+describe('the postmortem', () => {
+  const RUN_ID = '0198a3f2-7c4e-7b7a-9d1e-2f1c3b4a5d6e';
+
+  /** A resolved incident with its ticket open, and the postmortem input of resolve `resolve` with `entries` notes. */
+  async function resolvedTicket(options: { entries?: number; resolve?: number } = {}) {
+    const jira = jiraActivities();
+    const base = incident();
+    const opened = await jira.openTicket(base);
+    if (opened.status !== 'done' || !opened.ref) throw new Error('no ticket');
+    const timeline: TimelineEntry[] = Array.from({ length: options.entries ?? 6 }, (_, index) => ({
+      at: new Date(Date.parse('2026-03-14T10:00:00Z') + index * 1000).toISOString(),
+      actor: index === 0 ? 'PagerDuty' : 'Dana Oncall',
+      what: index === 0 ? 'trigger from pagerduty' : 'annotate from pagerduty',
+      outcome: 'ok',
+      detail: index === 0 ? undefined : `note ${index}: ${'looked at the replica lag; '.repeat(4)}`,
+    }));
+    const state: IncidentState = incidentState({
+      key: base.key,
+      workflowId: base.workflowId,
+      source: 'pagerduty',
+      externalId: base.externalId,
+      title: base.title,
+      status: 'resolved',
+      triggeredAt: '2026-03-14T10:00:00.000Z',
+      resolvedAt: '2026-03-14T10:42:00.000Z',
+      resolvedBy: 'Dana Oncall',
+      resolves: options.resolve ?? 1,
+      steps: { jiraTicket: { status: 'done', ref: opened.ref, url: opened.url } },
+      timeline,
+    });
+    const inputFor = (resolve = options.resolve ?? 1): StepInput => ({
+      ...base,
+      status: 'resolved',
+      ticket: { key: opened.ref!, url: opened.url },
+      postmortem: { incident: { ...state, resolves: resolve }, runId: RUN_ID, resolve },
+    });
+    return { jira, input: inputFor(), inputFor, key: opened.ref };
+  }
+
+  const issue = () => fake.state.issues[0]!;
+  const hasMarker = (body: unknown, marker: string) => JSON.stringify(body).includes(JSON.stringify(marker));
+
+  it('writes one ADF comment with the record and its marker, and finds it when asked again', async () => {
+    const { jira, input } = await resolvedTicket();
+    const first = await jira.writePostmortem(input);
+    expect(first).toMatchObject({
+      status: 'done',
+      ref: 'RLY-1',
+      detail: expect.stringMatching(/^postmortem on RLY-1 \(6 entries, \d+ characters\)$/),
+    });
+    expect(await jira.writePostmortem(input)).toMatchObject({ status: 'done', detail: 'postmortem already on RLY-1' });
+    expect(issue().comments).toHaveLength(1);
+    const body = issue().comments[0]!.body;
+    expect(isAdfDocument(body)).toBe(true);
+    expect(hasMarker(body, postmortemMarker(input.workflowId, RUN_ID, 1))).toBe(true);
+    for (const expected of ['Postmortem timeline', 'Time to resolve: 42 min', '2026-03-14 10:00:05 UTC', 'note 5', input.runUrl!]) {
+      expect(textOf(body)).toContain(expected);
+    }
+    expect(issue().attachments).toEqual([]);
+    expectCleanTraffic();
+  });
+
+  it('writes it once when the comment was applied but answered 500, and honours a 429', async () => {
+    const { jira, input } = await resolvedTicket();
+    fake.faults.set('addComment', { applyThenFail: 1 });
+    expect(await failureOf(jira.writePostmortem(input))).toMatchObject({ type: UNAVAILABLE });
+    fake.faults.set('getComments', { rateLimit: { count: 1, retryAfterSeconds: 3 } });
+    expect(await failureOf(jira.writePostmortem(input))).toMatchObject({ type: RATE_LIMITED, nextRetryDelay: 3_000 });
+    expect(await jira.writePostmortem(input)).toMatchObject({ status: 'done', detail: 'postmortem already on RLY-1' });
+    expect(issue().comments).toHaveLength(1);
+  });
+
+  it('writes another for a second resolve, and tells resolve 1 from resolve 10', async () => {
+    const { jira, inputFor: input } = await resolvedTicket();
+    expect(await jira.writePostmortem(input(10))).toMatchObject({ detail: expect.stringMatching(/^postmortem on RLY-1/) });
+    expect(await jira.writePostmortem(input(1))).toMatchObject({ detail: expect.stringMatching(/^postmortem on RLY-1/) });
+    expect(await jira.writePostmortem(input(2))).toMatchObject({ detail: expect.stringMatching(/^postmortem on RLY-1/) });
+    expect(await jira.writePostmortem(input(2))).toMatchObject({ detail: 'postmortem already on RLY-1' });
+    expect(issue().comments).toHaveLength(3);
+  });
+
+  it("attaches it as Markdown past Jira's comment limit, with a short comment pointing at the file, once", async () => {
+    const { jira, input, key } = await resolvedTicket({ entries: 300 });
+    const outcome = await jira.writePostmortem(input);
+    const filename = postmortemFilename(input.key, RUN_ID, 1);
+    expect(outcome).toMatchObject({ status: 'done', detail: expect.stringContaining(`attached to ${key} as ${filename}`) });
+    expect(issue().attachments).toHaveLength(1);
+    const [file] = issue().attachments;
+    expect(file).toMatchObject({ filename });
+    expect(file!.text).toContain('# Postmortem timeline: checkout-api: 5xx rate above 5% for 10 minutes');
+    expect(file!.text.split('\n').filter((line) => line.startsWith('| 2026-'))).toHaveLength(300);
+    expect(issue().comments).toHaveLength(1);
+    const pointer = issue().comments[0]!.body;
+    expect(JSON.stringify(pointer).length).toBeLessThan(COMMENT_LIMIT);
+    expect(textOf(pointer)).toContain(filename);
+    expect(hasMarker(pointer, postmortemMarker(input.workflowId, RUN_ID, 1))).toBe(true);
+    const upload = fake.requests.find((request) => request.operation === 'addAttachment')!;
+    expect(upload.body).toMatchObject({ parts: [{ name: 'file', filename }] });
+
+    expect(await jira.writePostmortem(input)).toMatchObject({ detail: 'postmortem already on RLY-1' });
+    expect(issue().attachments).toHaveLength(1);
+    expect(issue().comments).toHaveLength(1);
+    expectCleanTraffic();
+  });
+
+  it('uploads the file once when the upload was applied but answered 500', async () => {
+    const { jira, input } = await resolvedTicket({ entries: 300 });
+    fake.faults.set('addAttachment', { applyThenFail: 1 });
+    expect(await failureOf(jira.writePostmortem(input))).toMatchObject({ type: UNAVAILABLE });
+    expect(await jira.writePostmortem(input)).toMatchObject({ detail: expect.stringContaining('attached to RLY-1') });
+    expect(issue().attachments).toHaveLength(1);
+    expect(issue().comments).toHaveLength(1);
+    expect(fake.requests.filter((request) => request.operation === 'addAttachment')).toHaveLength(1);
+  });
+
+  it('skips when there is no ticket, and fails for good without a record to write', async () => {
+    const jira = jiraActivities();
+    expect(await jira.writePostmortem(incident())).toEqual({ status: 'skipped', detail: 'no Jira ticket to write the postmortem on' });
+    expect(await failureOf(jira.writePostmortem(incident({ ticket: { key: 'RLY-1' } })))).toMatchObject({ type: NON_RETRYABLE });
+  });
+});
+
 describe('the Jira fake refuses what Jira refuses', () => {
   const auth = () => ({
     authorization: `Basic ${Buffer.from(`${fake.email}:${fake.apiToken}`).toString('base64')}`,
@@ -315,6 +460,41 @@ describe('the Jira fake refuses what Jira refuses', () => {
     });
     return { status: response.status, body: (await response.json()) as { errorMessages: string[]; errors: Record<string, string> } };
   };
+
+  it('refuses a comment over 32,767 characters, an upload without X-Atlassian-Token, and one that is not multipart', async () => {
+    const jira = createJiraClient(settings(), { onSchemaMismatch: 'throw' });
+    const doc = (value: string) => ({
+      type: 'doc' as const,
+      version: 1,
+      content: [{ type: 'paragraph', content: [{ type: 'text', text: value }] }],
+    });
+    const created = await jira.issues.createIssue({
+      fields: { project: { key: 'RLY' }, issuetype: { name: 'Task' }, summary: 'x', description: doc('x') },
+    });
+    expect(await call('POST', `/rest/api/3/issue/${created.key}/comment`, { body: doc('x'.repeat(COMMENT_LIMIT)) })).toEqual({
+      status: 400,
+      body: { errorMessages: [], errors: { comment: 'The entered text is too long. It exceeds the allowed limit of 32767 characters.' } },
+    });
+    const form = () => {
+      const data = new FormData();
+      data.append('file', new Blob(['# notes']), 'notes.md');
+      return data;
+    };
+    const upload = (headers: Record<string, string>, body: FormData | string) =>
+      fetch(`${fake.url}/rest/api/3/issue/${created.key}/attachments`, {
+        method: 'POST',
+        headers: { authorization: auth().authorization, ...headers },
+        body,
+      });
+    const blocked = await upload({}, form());
+    expect([blocked.status, await blocked.text()]).toEqual([403, 'XSRF check failed']);
+    expect((await upload({ 'x-atlassian-token': 'no-check', 'content-type': 'application/json' }, '{}')).status).toBe(415);
+    const accepted = await upload({ 'x-atlassian-token': 'no-check' }, form());
+    expect(accepted.status).toBe(200);
+    expect(await accepted.json()).toMatchObject([{ filename: 'notes.md', size: 7 }]);
+    expect(fake.state.issues[0]!.comments).toEqual([]);
+    expect(fake.state.issues[0]!.attachments.map((file) => file.text)).toEqual(['# notes']);
+  });
 
   it('answers the removed /rest/api/3/search with 410 and the migration notice', async () => {
     expect(await call('GET', '/rest/api/3/search?jql=labels%3Dx')).toEqual({

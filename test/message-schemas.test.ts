@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { EVENT_KINDS, SEVERITIES } from '../src/shared/incident.js';
-import { actorNoteSchema, incidentEventSchema, readMessage, type MessageSchema } from '../src/shared/message-schemas.js';
+import { actorNoteSchema, incidentEventSchema, noteSchema, readMessage, type MessageSchema } from '../src/shared/message-schemas.js';
 
 // The workflow reads its messages without zod (zod cost every run CPU and memory in the sandbox);
 // these zod schemas are the reference it is held to: the same payloads accepted, read the same,
@@ -10,6 +10,12 @@ import { actorNoteSchema, incidentEventSchema, readMessage, type MessageSchema }
 
 const text = (max: number) => z.string().max(max);
 const zodActorNote = z.object({ by: text(256).trim().min(1), note: text(4096).optional(), via: text(64).min(1).optional() });
+const zodNote = z.object({
+  by: text(256).trim().min(1),
+  note: text(4096).trim().min(1),
+  via: text(64).min(1).optional(),
+  id: text(256).min(1).optional(),
+});
 const zodIncidentEvent = z.object({
   source: text(64).min(1),
   externalId: text(1024).min(1),
@@ -24,6 +30,7 @@ const zodIncidentEvent = z.object({
   occurredAt: text(64).min(1),
   note: text(65536).optional(),
   responders: z.array(text(320)).max(500).optional(),
+  slackResponders: z.array(text(64).min(1)).max(500).optional(),
   assignees: z.array(text(256)).max(500).optional(),
   details: z.record(text(256), text(20480)).optional(),
   via: text(64).optional(),
@@ -66,6 +73,17 @@ const actorNotes = fc.oneof(
   fc.constantFrom(null, 'garbage', 5, [], {}),
 );
 
+const notes = fc.oneof(
+  fc.record({
+    by: textish(256),
+    note: textish(4096),
+    via: optionalOf(textish(64)),
+    id: optionalOf(textish(256)),
+    extra: optionalOf(fc.string()),
+  }),
+  fc.constantFrom(null, 'garbage', 5, [], {}),
+);
+
 const incidentEvents = fc.oneof(
   fc.record(
     {
@@ -82,6 +100,7 @@ const incidentEvents = fc.oneof(
       occurredAt: textish(64),
       note: optionalOf(textish(65536)),
       responders: optionalOf(arrayish(textish(320), 500)),
+      slackResponders: optionalOf(arrayish(textish(64), 500)),
       assignees: optionalOf(arrayish(textish(256), 500)),
       details: optionalOf(
         fc.oneof(
@@ -110,6 +129,7 @@ const wellFormed = {
   occurredAt: '2026-03-14T09:00:00Z',
   details: { region: 'eu-west-1', __proto__: 'x' },
   responders: ['ana@example.com'],
+  slackResponders: ['U0DANA'],
   extra: 'dropped',
 };
 
@@ -119,6 +139,14 @@ describe('message readers in the workflow', () => {
       fc.property(actorNotes, (payload) => agrees(actorNoteSchema, zodActorNote, payload)),
       { numRuns: 2000 },
     );
+  });
+
+  it('read a note as zod would: same value, same first problem in the same words', () => {
+    fc.assert(
+      fc.property(notes, (payload) => agrees(noteSchema, zodNote, payload)),
+      { numRuns: 2000 },
+    );
+    agrees(noteSchema, zodNote, { by: 'dana.oncall', note: ' rolled back ', via: 'slack', id: 'slack-1a2b' });
   });
 
   it('read an incident event as zod would: same value, same first problem in the same words', () => {

@@ -567,7 +567,7 @@ describe('scenario 2: vendor outage', () => {
       figure(
         scenario,
         'duplicates',
-        `${duplicates} (runs, tickets, channels, summaries, announcements, notes and INFO alerts, status pages, status messages, comments, change events, PagerDuty resolves, VictorOps recoveries)`,
+        `${duplicates} (runs, tickets, channels, summaries, announcements, notes and INFO alerts, status pages, status messages, comments, postmortems, change events, PagerDuty resolves, VictorOps recoveries)`,
       );
       figure(
         scenario,

@@ -9,8 +9,8 @@ const files = readdirSync(dir).filter((name) => name.endsWith('.json'));
 describe('recorded workflow histories', () => {
   const histories = files.map((name) => ({ name, text: readFileSync(new URL(name, dir), 'utf8') }));
 
-  it('has histories of both workflow types, from every version: 0.1 before and after close-the-loop, and core-v2', () => {
-    expect(files.length).toBeGreaterThanOrEqual(23);
+  it('has histories of both workflow types, from every version: 0.1 before and after close-the-loop, core-v2, and the postmortem', () => {
+    expect(files.length).toBeGreaterThanOrEqual(26);
     const typeOf = (text: string) =>
       (JSON.parse(text) as { events: Array<{ workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }> }).events[0]
         ?.workflowExecutionStartedEventAttributes?.workflowType?.name;
@@ -36,6 +36,8 @@ describe('recorded workflow histories', () => {
     const v2 = incidents.filter((history) => patchesOf(history.text).includes('core-v2'));
     const closeLoop = incidents.filter((history) => !v2.includes(history) && patchesOf(history.text).includes('close-the-loop'));
     expect(v2.length).toBeGreaterThanOrEqual(11);
+    // Close-outs with the postmortem step (issue 12); the core-v2 histories before it replay without it.
+    expect(v2.filter((history) => patchesOf(history.text).includes('postmortem-v1')).length).toBeGreaterThanOrEqual(1);
     expect(closeLoop.length).toBeGreaterThanOrEqual(5);
     expect(incidents.length - v2.length - closeLoop.length).toBeGreaterThanOrEqual(6);
   });

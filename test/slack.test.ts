@@ -363,6 +363,17 @@ describe('Slack activities', () => {
     expect(fake.calls('users.lookupByEmail').every((request) => request.status === 200)).toBe(true);
   });
 
+  it('invites people known by their Slack id (who declared the incident) without a look-up, along with the e-mails', async () => {
+    const slack = slackFor();
+    const input = await inRoom(slack, incident({ responders: ['lee.dev@example.com'], slackResponders: ['U0DANA001', 'U0GONE0001'] }));
+    const lookups = fake.calls('users.lookupByEmail').length;
+    const outcome = done(await slack.inviteResponders(input));
+    expect(fake.calls('users.lookupByEmail')).toHaveLength(lookups + 1);
+    expect(outcome.detail).toContain('invited U0DANA001, lee.dev@example.com');
+    expect(outcome.detail).toContain('no longer a Slack user: U0GONE0001');
+    expect([...channelOf(input).members]).toEqual(expect.arrayContaining(['U0DANA001', 'U0LEEDEV01']));
+  });
+
   it('keeps the topic within 250 characters with severity and the Jira link, or says the ticket is pending', async () => {
     const slack = slackFor();
     const input = await inRoom(slack, incident({ title: `Everything is on fire ${'and more '.repeat(40)}` }));

@@ -23,6 +23,7 @@ import { incidentQuery } from '../src/shared/messages.js';
 import { connectClient, connectWorker } from '../src/temporal/connection.js';
 import { BUDGET_NAMES } from '../src/shared/budgets.js';
 import { freePort, startDevServer, type DevServer, type DevServerOptions } from '../src/temporal/dev-server.js';
+import type { Tracing } from '../src/tracing.js';
 import { bundleWorkflows, createWorker, type IncidentWorker, type WorkerDeps } from '../src/worker.js';
 import { startAllFakes, type AllFakes, type AllFakesOptions } from './fakes/env.js';
 
@@ -52,6 +53,8 @@ export interface StackOptions {
    * e.g. a dead port.
    */
   api?: false | { port?: number; logger?: ReturnType<typeof createLogger>; temporalAddress?: string };
+  /** Tracing for this process's Client (the API's) and worker (src/tracing.ts); absent: none, as in production without an OTLP endpoint. */
+  tracing?: Tracing;
 }
 
 export interface Stack {
@@ -164,7 +167,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const config = loadConfig(env);
     const settings = { ...config.temporal, address: temporal.address };
 
-    const { client, connection } = await connectClient(settings);
+    const { client, connection } = await connectClient(settings, { interceptors: options.tracing?.clientInterceptors });
     cleanups.push(() => connection.close());
 
     let worker: IncidentWorker | undefined;
@@ -177,6 +180,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         config,
         workflowBundle,
         maxCachedWorkflows: workerOptions.maxCachedWorkflows,
+        tracing: options.tracing,
       });
       const running = made.run();
       // A worker that stops early fails stop(), where its error is seen.

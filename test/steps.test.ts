@@ -17,6 +17,7 @@ const context = (extra: Partial<StepContext> = {}): StepContext => ({
   state: state(),
   settings: settings(),
   assigneeEmails: Promise.resolve([]),
+  runId: 'run-1',
   ...extra,
 });
 
@@ -103,6 +104,23 @@ describe('the step table', () => {
       status: 'resolved',
       actor: 'ana',
       origin: 'slack',
+    });
+  });
+
+  it('writes the postmortem after every other close-out step, on the ticket, named by the run and the resolve', async () => {
+    const postmortem = table.postmortem!;
+    expect(postmortem.needs).toEqual(['jiraTicket']);
+    expect(postmortem.budget).toBe('jira');
+    const closeOut = PATHS.closeOut as readonly string[];
+    expect([...(postmortem.after ?? [])].map(nameOf).sort()).toEqual([...closeOut].sort());
+    expect(closeOut).not.toContain('postmortem');
+    const resolved = state({ status: 'resolved', resolves: 2, details: { entity_id: 'db-1' } });
+    const input = await postmortem.input!(context({ state: resolved, runId: 'run-7' }));
+    expect(input.postmortem).toMatchObject({ runId: 'run-7', resolve: 2, incident: { key: 'api-x', resolves: 2 } });
+    expect(input.postmortem!.incident.details).toBeUndefined();
+    expect(await postmortem.when!(context({ state: resolved }))).toBe(true);
+    expect(await postmortem.when!(context({ state: state({ status: 'triggered', resolves: 1 }) }))).toEqual({
+      skip: 'the incident is open again: its next resolve writes the postmortem',
     });
   });
 });

@@ -135,8 +135,11 @@ describe('the war room', () => {
 
     const issue = jira.issuesWithLabel(label(key))[0]!;
     expect(issue.fields.status.statusCategory.key).toBe('done');
-    expect(issue.comments).toHaveLength(1);
+    // The resolve comment, then the postmortem timeline (issue 12).
+    expect(issue.comments).toHaveLength(2);
     expect(adfText(issue.comments[0]!.body)).toContain('Resolved by');
+    expect(adfText(issue.comments[1]!.body)).toContain('Postmortem timeline');
+    expect(result.steps.postmortem?.status).toBe('done');
 
     const channel = slack.channelByName(channelName(TEMPLATE, id))!;
     expect(channel.isArchived).toBe(true);

@@ -17,12 +17,16 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The server version docker-compose.yml pins, as a Go module version. */
+export const DEFAULT_TEMPORAL_SERVER_VERSION = 'v1.29.1';
+
 /**
- * The Temporal server release the cluster test proves: the one the Temporal CLI 1.9.1's dev server
- * embeds (so `npm test` and the cluster run one server version), the newest that builds with Go
- * 1.26.8 (1.31.5 and 1.32.2 need 1.26.10). `CLUSTER_TEMPORAL_SERVER=v1.29.1` tries another.
+ * The Temporal server release the cluster test proves: the one docker-compose.yml runs
+ * (`temporalio/server:1.29.1`; test/deploy.test.ts keeps the two equal). `CLUSTER_TEMPORAL_SERVER=v1.32.0`
+ * runs the one the Temporal CLI 1.9.1's dev server embeds, the newest that builds with Go 1.26.8
+ * (1.31.5 and 1.32.2 need 1.26.10).
  */
-export const TEMPORAL_SERVER_VERSION = process.env.CLUSTER_TEMPORAL_SERVER || 'v1.32.0';
+export const TEMPORAL_SERVER_VERSION = process.env.CLUSTER_TEMPORAL_SERVER || DEFAULT_TEMPORAL_SERVER_VERSION;
 if (!/^v\d+\.\d+\.\d+$/.test(TEMPORAL_SERVER_VERSION)) {
   throw new Error(`CLUSTER_TEMPORAL_SERVER must be a version such as v1.32.0, got "${TEMPORAL_SERVER_VERSION}"`);
 }

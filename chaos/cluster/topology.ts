@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { stringify } from 'yaml';
-import { BUDGET_NAMES, budgetQueue } from '../../src/shared/budgets.js';
+import { parse, stringify } from 'yaml';
 import { findTemporalCli, HOW_TO_GET_THE_CLI } from '../../src/temporal/cli.js';
+import { REPO_ROOT } from '../stack.js';
 import { TEMPORAL_SERVER_VERSION, unpackPostgres, type ClusterTools } from './install.js';
 
 const run = promisify(execFile);
@@ -221,21 +221,19 @@ function atLeast(version: string, major: number, minor: number): boolean {
   return a > major || (a === major && b >= minor);
 }
 
+/** The dynamic config docker-compose.yml mounts into its server, and operators copy (docs/BUDGETS.md). */
+export const DEPLOY_DYNAMIC_CONFIG = join(REPO_ROOT, 'deploy', 'temporal', 'dynamicconfig.yaml');
+
 /**
- * The dynamic config a production cluster running warroom needs (docs/BUDGETS.md): one partition
- * for every vendor budget's task queue (the server paces a queue per partition), the priority
- * matcher (the default from server 1.31), IDs no longer than PostgreSQL's columns, and (1.31 and
- * later) polls cancelled when a worker shuts down: without it a task the server hands to a poll
- * that a stopping worker abandons waits out its start-to-close timeout (30 s for warroom's
- * activities) before another worker gets it, at every rolling deploy.
+ * The server's dynamic config: deploy/temporal/dynamicconfig.yaml as it is (one partition per
+ * vendor budget's queue of the task queue `warroom`, the priority matcher, IDs no longer than
+ * PostgreSQL's columns), so the test proves what Compose runs; from server 1.31 also polls
+ * cancelled when a worker shuts down (a setting 1.29 does not know).
  */
-export function dynamicConfig(taskQueue: string, serverVersion: string): Record<string, unknown> {
-  const perBudgetQueue = () => BUDGET_NAMES.map((budget) => ({ value: 1, constraints: { taskQueueName: budgetQueue(taskQueue, budget) } }));
+export function dynamicConfig(serverVersion: string): Record<string, unknown> {
+  const deployed = parse(readFileSync(DEPLOY_DYNAMIC_CONFIG, 'utf8')) as Record<string, unknown>;
   return {
-    'limit.maxIDLength': [{ value: 255 }],
-    'matching.useNewMatcher': [{ value: true }],
-    'matching.numTaskqueueReadPartitions': perBudgetQueue(),
-    'matching.numTaskqueueWritePartitions': perBudgetQueue(),
+    ...deployed,
     ...(atLeast(serverVersion, 1, 31) ? { 'frontend.enableCancelWorkerPollsOnShutdown': [{ value: true }] } : {}),
   };
 }
@@ -252,7 +250,7 @@ export async function startTemporalServer(
   tools: Pick<ClusterTools, 'temporalServer'>,
   postgres: Postgres,
   dir: string,
-  options: { taskQueue: string; numHistoryShards?: number },
+  options: { numHistoryShards?: number } = {},
 ): Promise<TemporalServer> {
   const configDir = join(dir, 'temporal-config');
   mkdirSync(configDir, { recursive: true });
@@ -285,7 +283,7 @@ export async function startTemporalServer(
     rpc: { grpcPort, membershipPort, bindOnLocalHost: true, ...extra },
   });
   const dynamicConfigFile = join(configDir, 'dynamicconfig.yaml');
-  writeFileSync(dynamicConfigFile, stringify(dynamicConfig(options.taskQueue, TEMPORAL_SERVER_VERSION)));
+  writeFileSync(dynamicConfigFile, stringify(dynamicConfig(TEMPORAL_SERVER_VERSION)));
   const config = {
     log: { stdout: true, level: 'warn' },
     persistence: {

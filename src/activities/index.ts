@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
+import { runUrlFor } from '../shared/ids.js';
 import { createStatusPageMonitorActivities } from './statuspage-monitor.js';
 import { createJiraActivities } from './jira.js';
 import { createPagerDutyActivities, createPagerDutyRest } from './pagerduty.js';
@@ -9,7 +10,10 @@ import { notConfigured, type StepInput } from './step.js';
 import { createTimelineActivities } from './timeline.js';
 import { createVictorOpsActivities, createVictorOpsEndpoint } from './victorops.js';
 
-export type ActivityConfig = Pick<Config, 'jira' | 'slack' | 'pagerduty' | 'victorops' | 'statuscast'> & {
+export type ActivityConfig = Pick<
+  Config,
+  'jira' | 'slack' | 'pagerduty' | 'victorops' | 'statuscast' | 'escalateAfterMs' | 'remindEveryMs'
+> & {
   temporal: Pick<Config['temporal'], 'namespace' | 'uiUrl'>;
 };
 
@@ -20,25 +24,20 @@ export interface ActivityDeps {
 
 /** Every activity the incident workflow can call, with real clients built once per worker. */
 export function createActivities(config: ActivityConfig, deps: ActivityDeps = {}) {
-  const { apiToken, fromEmail, apiUrl, eventsUrl, routingKey, changeRoutingKey, sync } = config.pagerduty;
+  const { apiToken, fromEmail, apiUrl, eventsUrl, routingKey, changeRoutingKey, escalationRoutingKey, sync } = config.pagerduty;
   // One client per vendor per worker, shared by every step that calls the vendor.
   // loadConfig refuses a token without PAGERDUTY_FROM_EMAIL, so this is both or neither.
   const pagerDutyRest = apiToken && fromEmail ? createPagerDutyRest({ apiToken, fromEmail, apiUrl }) : undefined;
   const victorOpsEndpoint = config.victorops.restUrl ? createVictorOpsEndpoint(config.victorops.restUrl) : undefined;
   const { uiUrl, namespace } = config.temporal;
   const withRunUrl = (input: StepInput): StepInput =>
-    uiUrl && !input.runUrl
-      ? {
-          ...input,
-          runUrl: `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(input.workflowId)}`,
-        }
-      : input;
+    uiUrl && !input.runUrl ? { ...input, runUrl: runUrlFor(uiUrl, namespace, input.workflowId) } : input;
   const steps = {
     ...createJiraActivities({ settings: config.jira }),
     ...createSlackActivities({ settings: config.slack }),
     ...createTimelineActivities({ pagerDutyRest, victorOpsEndpoint }),
     ...createStatusCastActivities({ settings: config.statuscast }),
-    ...createPagerDutyActivities({ rest: pagerDutyRest, events: { eventsUrl, routingKey, changeRoutingKey }, sync }),
+    ...createPagerDutyActivities({ rest: pagerDutyRest, events: { eventsUrl, routingKey, changeRoutingKey, escalationRoutingKey }, sync }),
     ...createVictorOpsActivities({ endpoint: victorOpsEndpoint, sync: config.victorops.sync }),
     ...createStatusPageMonitorActivities({ client: deps.client }),
   };
@@ -67,19 +66,39 @@ export function createActivities(config: ActivityConfig, deps: ActivityDeps = {}
     const hold = input?.severity && input.severity !== 'critical' ? config.slack?.roomHoldMs[input.severity] : undefined;
     return { archiveDelayMs: config.slack?.archiveDelayMs ?? 0, ...(hold ? { roomHoldMs: hold } : {}) };
   };
+  /** The incident's durable timers by its severity (none counts as warning, as in the budgets' priority); off ones are left out. */
+  const watchSettings = (input: Pick<StepInput, 'severity'>): WatchSettings => {
+    const severity = input.severity ?? 'warning';
+    const escalateAfterMs = config.escalateAfterMs[severity];
+    const remindEveryMs = config.remindEveryMs[severity];
+    return {
+      ...(escalateAfterMs > 0 ? { escalateAfterMs, escalationPage: Boolean(escalationRoutingKey) } : {}),
+      ...(remindEveryMs > 0 ? { remindEveryMs } : {}),
+    };
+  };
   return {
     ...linked,
     closeLoopSettings,
     warRoomSettings,
     /** Everything an incident run decides once, when its war room opens: recorded in its history, carried through continue-as-new. */
     async incidentSettings(input: StepInput): Promise<IncidentSettings> {
-      return { ...(await closeLoopSettings(input)), ...(await warRoomSettings(input)) };
+      return { ...(await closeLoopSettings(input)), ...(await warRoomSettings(input)), ...watchSettings(input) };
     },
   };
 }
 
 /** The settings an incident run reads once (`incidentSettings`). */
-export type IncidentSettings = CloseLoopSettings & WarRoomSettings;
+export type IncidentSettings = CloseLoopSettings & WarRoomSettings & WatchSettings;
+
+/** The incident's escalation and reminders (ESCALATE_AFTER_<SEVERITY>, REMIND_EVERY_<SEVERITY>); absent: off. Runs recorded before 0.3 have none. */
+export interface WatchSettings {
+  /** Unacknowledged this long after its room opened, the incident escalates. */
+  escalateAfterMs?: number;
+  /** An escalation also pages through PagerDuty (PAGERDUTY_ESCALATION_ROUTING_KEY is set). */
+  escalationPage?: boolean;
+  /** While open, the room is asked for a status update this often, unless someone posted one. */
+  remindEveryMs?: number;
+}
 
 export interface WarRoomSettings {
   archiveDelayMs: number;

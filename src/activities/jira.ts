@@ -13,10 +13,23 @@ import {
 } from 'jira.js';
 import { createClient, type Client, type SendRequestOptions } from 'jira.js/core';
 import type { Config } from '../config.js';
+import { shortHash } from '../shared/ids.js';
+import type { TimelineEntry } from '../shared/incident.js';
+import {
+  actorLine,
+  entryLine,
+  headline,
+  linkRows,
+  olderEntriesNote,
+  postmortemMarkdown,
+  postmortemOf,
+  summaryRows,
+  type Postmortem,
+} from '../shared/postmortem.js';
 import { defaultTitle, prefix, truncate } from '../shared/text.js';
 import { currentActivity } from './activity-context.js';
 import { nonRetryable, rateLimited, redactor, UNAVAILABLE, unavailable } from './errors.js';
-import { isWebUrl, unconfigured, type StepActivity, type StepInput, type StepOutcome } from './step.js';
+import { isWebUrl, unconfigured, type PostmortemRequest, type StepActivity, type StepInput, type StepOutcome } from './step.js';
 
 export type JiraSettings = NonNullable<Config['jira']>;
 export type JiraClient = CloudClient;
@@ -38,7 +51,7 @@ export interface JiraClientOptions {
 
 const VENDOR = 'Jira';
 /** Jira's steps, by the names the workflow calls them. */
-const JIRA_STEPS = ['openTicket', 'commentTicket', 'transitionTicket'] as const;
+const JIRA_STEPS = ['openTicket', 'commentTicket', 'transitionTicket', 'writePostmortem'] as const;
 const SUMMARY_LIMIT = 255;
 /** Jira Cloud usually indexes a new issue within a second or two; past this a retry creates again. */
 const DEFAULT_LOOKUP_WAIT_MS = 5_000;
@@ -47,6 +60,13 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 /** Jira sends Retry-After with its 429s; if one ever comes without, wait this long. */
 const DEFAULT_RATE_LIMIT_WAIT_MS = 5_000;
 const SEARCH_FIELDS = ['summary', 'labels', 'status', 'created'];
+/**
+ * Jira refuses a longer comment: 400 `errors.comment` "The entered text is too long. It exceeds the
+ * allowed limit of 32767 characters." [obs: jenkinsci/jira-plugin#667, prometheus-community/jiralert#41].
+ * Whether Jira Cloud counts an ADF comment's JSON or its text is not documented: we count the JSON,
+ * the larger, so a comment we send is never refused for its length.
+ */
+export const COMMENT_LIMIT = 32_767;
 
 /**
  * The jira.js 6 client for our settings: basic auth, its own retries off (Temporal owns retries),
@@ -94,7 +114,7 @@ export function createJiraActivities(deps: JiraDeps = {}): Record<(typeof JIRA_S
   if (!settings || !jira) return unconfigured(VENDOR, JIRA_STEPS);
   const lookupWaitMs = deps.lookupWaitMs ?? DEFAULT_LOOKUP_WAIT_MS;
   const browseUrl = (key: string) => `${settings.host.replace(/\/+$/, '')}/browse/${key}`;
-  const fail = (what: string, err: unknown) => toFailure(what, err, settings);
+  const fail = (what: string, err: unknown) => jiraFailure(what, err, settings);
 
   /** Issues carrying the incident's label, oldest first. */
   const findByLabel = async (label: string) => {
@@ -161,7 +181,7 @@ export function createJiraActivities(deps: JiraDeps = {}): Record<(typeof JIRA_S
       if (!key) return { status: 'skipped', detail: 'no Jira ticket to comment on' };
       const marker = resolveMarker(input);
       try {
-        if (await hasComment(jira, key, marker))
+        if (await hasComment(jira, key, (body) => hasText(body, marker)))
           return { status: 'done', ref: key, url: browseUrl(key), detail: `already commented on ${key}` };
         await jira.issueComments.addComment({ issueIdOrKey: key, body: resolveComment(input, marker) });
         return { status: 'done', ref: key, url: browseUrl(key), detail: `commented on ${key}` };
@@ -196,6 +216,25 @@ export function createJiraActivities(deps: JiraDeps = {}): Record<(typeof JIRA_S
         throw fail(`closing ${key}`, err);
       }
       return { status: 'done', ref: key, url: browseUrl(key), detail: `${key} moved to ${target.to} (${target.name})` };
+    },
+
+    /**
+     * On resolve, after the rest of the close-out: the incident's record as an ADF comment, or, past
+     * Jira's comment limit, as a Markdown attachment with a short comment pointing at it. Once per
+     * resolve: the comment carries a marker naming the run and the resolve, looked up before
+     * anything is written, and the attachment has a name of its own, looked up before upload (a
+     * crash between the two writes leaves the file, which the retry finds).
+     */
+    async writePostmortem(input: StepInput): Promise<StepOutcome> {
+      const key = ticketKey(input);
+      if (!key) return { status: 'skipped', detail: 'no Jira ticket to write the postmortem on' };
+      const request = input.postmortem;
+      if (!request) throw nonRetryable(VENDOR, 'writing the postmortem: the step sent no incident record');
+      try {
+        return { status: 'done', ref: key, url: browseUrl(key), detail: await writePostmortemOn(jira, key, input, request) };
+      } catch (err) {
+        throw fail(`writing the postmortem on ${key}`, err);
+      }
     },
   };
 }
@@ -243,9 +282,13 @@ export function ticketDescription(input: StepInput) {
   return doc(content);
 }
 
-/** Identifies this workflow's resolve comment, so a retried or replayed step never comments twice. */
+/**
+ * Identifies one resolve's comment, so a retried or replayed step never comments twice; a second
+ * resolve (after a reopen) has its own. The first keeps the marker earlier versions wrote.
+ */
 function resolveMarker(input: StepInput): string {
-  return `warroom:resolve:${input.workflowId}:${input.triggeredAt ?? ''}`;
+  const first = `warroom:resolve:${input.workflowId}:${input.triggeredAt ?? ''}`;
+  return input.resolve && input.resolve > 1 ? `${first}:resolve-${input.resolve}` : first;
 }
 
 function resolveComment(input: StepInput, marker: string) {
@@ -255,22 +298,104 @@ function resolveComment(input: StepInput, marker: string) {
   return doc(content);
 }
 
-async function hasComment(jira: JiraClient, key: string, marker: string): Promise<boolean> {
+/** Writes one resolve's postmortem on ticket `key` unless it is there already; answers what it did. */
+async function writePostmortemOn(jira: JiraClient, key: string, input: StepInput, request: PostmortemRequest): Promise<string> {
+  const document = postmortemOf(request.incident, { runUrl: input.runUrl });
+  const marker = postmortemMarker(input.workflowId, request.runId, request.resolve);
+  if (await hasComment(jira, key, (body) => hasText(body, marker))) return `postmortem already on ${key}`;
+  const full = postmortemComment(document, marker);
+  const size = JSON.stringify(full).length;
+  if (size <= COMMENT_LIMIT) {
+    await jira.issueComments.addComment({ issueIdOrKey: key, body: full });
+    return `postmortem on ${key} (${document.timeline.length} entries, ${size} characters)`;
+  }
+  // Two writes, each looked up first: a crash between them leaves the file, which the retry finds by name.
+  const filename = postmortemFilename(input.key, request.runId, request.resolve);
+  const issue = await jira.issues.getIssue({ issueIdOrKey: key, fields: ['attachment'] });
+  const files = (issue.fields?.attachment as Array<{ filename?: string }> | undefined) ?? [];
+  if (!files.some((file) => file.filename === filename)) {
+    await jira.issueAttachments.addAttachment({ issueIdOrKey: key, attachments: { filename, content: postmortemMarkdown(document) } });
+  }
+  await jira.issueComments.addComment({ issueIdOrKey: key, body: attachmentPointer(document, marker, filename, size) });
+  return `postmortem attached to ${key} as ${filename} (${size} characters: over Jira's comment limit)`;
+}
+
+/** Names one resolve's postmortem; looked up as a whole text node, so resolve 1's never matches inside resolve 10's. */
+export function postmortemMarker(workflowId: string, runId: string, resolve: number): string {
+  return `warroom:postmortem:${workflowId}:${runId}:resolve-${resolve}`;
+}
+
+/** The attachment's name: one per run and resolve, so a retry finds the file an earlier attempt uploaded. */
+export function postmortemFilename(key: string, runId: string, resolve: number): string {
+  return `postmortem-${key}-resolve-${resolve}-${shortHash(runId)}.md`;
+}
+
+const heading = (level: number, value: string): AdfNode => ({ type: 'heading', attrs: { level }, content: [text(value)] });
+const marked = (marker: string): AdfNode => paragraph({ type: 'text', text: marker, marks: [{ type: 'code' }] });
+/** A list, or nothing: ADF refuses an empty one. */
+const listOf = (items: AdfNode[][]): AdfNode[] => (items.length > 0 ? [bulletList(items)] : []);
+
+/** The postmortem as an ADF comment: the same sections as the Markdown, and the marker. */
+export function postmortemComment(document: Postmortem, marker: string) {
+  const older = olderEntriesNote(document);
+  const content: AdfNode[] = [
+    heading(2, `Postmortem timeline: ${document.title || defaultTitle(document)}`),
+    paragraph(text(headline(document).join(' · '))),
+    heading(3, 'Summary'),
+    bulletList(summaryRows(document).map(([label, value]) => [text(`${label}: ${value}`)])),
+  ];
+  const links = linkRows(document).map(([label, link]) => [text(`${label}: `), text(link.label || link.url, link.url)]);
+  if (links.length > 0) content.push(heading(3, 'Links'), ...listOf(links));
+  if (document.actors.length > 0) {
+    const actors = document.actors.map((actor) => [text(actorLine(actor))]);
+    if (document.responders.length > 0) actors.push([text(`Responders brought in: ${document.responders.join(', ')}`)]);
+    content.push(heading(3, 'Actors'), ...listOf(actors));
+  }
+  if (document.openFailures.length > 0) {
+    content.push(
+      heading(3, 'Still failing'),
+      ...listOf(document.openFailures.map((failure) => [text(`${failure.what}: ${failure.error}`)])),
+    );
+  }
+  content.push(heading(3, 'Timeline (UTC)'));
+  if (older) content.push(paragraph({ type: 'text', text: older, marks: [{ type: 'em' }] }));
+  content.push(...(document.timeline.length > 0 ? listOf(document.timeline.map((entry: TimelineEntry) => [text(entryLine(entry))])) : []));
+  content.push(marked(marker));
+  return doc(content);
+}
+
+/** The short comment beside an attached postmortem: the summary, the file's name, the marker. */
+function attachmentPointer(document: Postmortem, marker: string, filename: string, size: number) {
+  return doc([
+    heading(2, `Postmortem timeline: ${document.title || defaultTitle(document)}`),
+    paragraph(
+      text(
+        `The record of ${document.timeline.length} entries is attached as ${filename}: as a comment it would be ${size} characters, over Jira's limit of ${COMMENT_LIMIT}.`,
+      ),
+    ),
+    bulletList(summaryRows(document).map(([label, value]) => [text(`${label}: ${value}`)])),
+    marked(marker),
+  ]);
+}
+
+/** Whether one of the document's text nodes is exactly `value` (a marker, never a part of a longer one). */
+function hasText(node: unknown, value: string): boolean {
+  if (!node || typeof node !== 'object') return false;
+  const { text: own, content } = node as { text?: unknown; content?: unknown };
+  if (own === value) return true;
+  return Array.isArray(content) && content.some((child) => hasText(child, value));
+}
+
+/** Whether a comment on the issue matches, newest first (a resolve's own comment is among the latest). */
+async function hasComment(jira: JiraClient, key: string, matches: (body: unknown) => boolean): Promise<boolean> {
   const pageSize = 100;
   for (let startAt = 0, page = 0; page < 20; page += 1, startAt += pageSize) {
     const result = await jira.issueComments.getComments({ issueIdOrKey: key, startAt, maxResults: pageSize, orderBy: '-created' });
     const comments = result.comments ?? [];
-    if (comments.some((comment) => adfText(comment.body).includes(marker))) return true;
+    if (comments.some((comment) => matches(comment.body))) return true;
     if (comments.length < pageSize || startAt + comments.length >= (result.total ?? 0)) return false;
   }
   return false;
-}
-
-function adfText(node: unknown): string {
-  if (!node || typeof node !== 'object') return '';
-  const { text: value, content } = node as { text?: unknown; content?: unknown };
-  const own = typeof value === 'string' ? value : '';
-  return Array.isArray(content) ? own + content.map(adfText).join(' ') : own;
 }
 
 /** Jira's own words from an error body: `errorMessages` and field `errors`. */
@@ -287,7 +412,7 @@ function jiraText(body: unknown, redact: (text: string) => string): string {
 }
 
 /** Maps a jira.js failure to the failure types the workflow's retry policy knows; never carries the token. */
-function toFailure(what: string, err: unknown, settings: JiraSettings): ApplicationFailure {
+export function jiraFailure(what: string, err: unknown, settings: JiraSettings): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   const redact = redactor([settings.apiToken, Buffer.from(`${settings.email}:${settings.apiToken}`).toString('base64')], '***');
   if (err instanceof JiraTimeoutError) return unavailable(VENDOR, `${what}: ${err.message}`);

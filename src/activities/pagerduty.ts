@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ApplicationFailure } from '@temporalio/activity';
 import { originLabel } from '../sources/index.js';
-import { defaultTitle, prefix, truncate } from '../shared/text.js';
+import { defaultTitle, prefix, spanText, truncate } from '../shared/text.js';
 import { nonRetryable, rateLimited, redactor, retryAfterMs, unavailable } from './errors.js';
 import { channelLabel, isWebUrl, notConfigured, type ChangeAction, type StepInput, type StepOutcome } from './step.js';
 import { createJsonApi, sendJson, type VendorAnswer } from './vendor-http.js';
@@ -34,6 +34,8 @@ export interface PagerDutyEventsSettings {
   routingKey?: string;
   /** Change events; absent: none are sent. */
   changeRoutingKey?: string;
+  /** Escalations of unacknowledged incidents; absent: none are paged. */
+  escalationRoutingKey?: string;
 }
 
 export interface PagerDutyDeps {
@@ -112,6 +114,7 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
   const events = deps.events ? createPagerDutyEvents(deps.events, deps) : undefined;
   const alertKey = deps.events?.routingKey;
   const changeKey = deps.events?.changeRoutingKey;
+  const escalationKey = deps.events?.escalationRoutingKey;
 
   return {
     /**
@@ -236,6 +239,51 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       return { status: 'done', detail: `PagerDuty alert ${dedupKey} resolved`, ref: dedupKey };
     },
 
+    /**
+     * Events API v2 trigger on the escalation routing key: nobody acknowledged the incident in time.
+     * The dedup key names the incident and the escalation, so retries keep one alert.
+     */
+    async raiseEscalation(input: StepInput): Promise<StepOutcome> {
+      if (!events || !escalationKey) return notConfigured('PagerDuty escalation (PAGERDUTY_ESCALATION_ROUTING_KEY)');
+      if (!input.escalation) return { status: 'skipped', detail: 'no escalation named' };
+      const dedupKey = escalationDedupKey(input.key, input.escalation.number);
+      const title = input.title || defaultTitle(input);
+      const body: Record<string, unknown> = {
+        routing_key: escalationKey,
+        event_action: 'trigger',
+        dedup_key: dedupKey,
+        payload: {
+          summary: truncate(`Unacknowledged for ${spanText(input.escalation.afterMs)}: ${title} (${input.key})`, SUMMARY_LIMIT),
+          source: 'warroom',
+          severity: input.severity ?? 'warning',
+          timestamp: new Date().toISOString(),
+          group: input.source,
+          class: 'warroom escalation',
+          custom_details: {
+            incident_key: input.key,
+            workflow_id: input.workflowId,
+            source: input.source,
+            external_id: input.externalId,
+            title,
+          },
+        },
+        client: 'warroom',
+        links: incidentLinks(input),
+      };
+      if (input.runUrl && isWebUrl(input.runUrl)) body.client_url = input.runUrl;
+      await events.enqueue('/v2/enqueue', body);
+      return { status: 'done', detail: `paged through PagerDuty (${dedupKey})`, ref: dedupKey };
+    },
+
+    /** Events API v2 resolve of an escalation's page (202 even when it is no longer open). */
+    async resolveEscalation(input: StepInput): Promise<StepOutcome> {
+      if (!events || !escalationKey) return notConfigured('PagerDuty escalation (PAGERDUTY_ESCALATION_ROUTING_KEY)');
+      if (!input.escalation) return { status: 'skipped', detail: 'no escalation named' };
+      const dedupKey = escalationDedupKey(input.key, input.escalation.number);
+      await events.enqueue('/v2/enqueue', { routing_key: escalationKey, event_action: 'resolve', dedup_key: dedupKey });
+      return { status: 'done', detail: `escalation page ${dedupKey} resolved`, ref: dedupKey };
+    },
+
     /** E-mails of a PagerDuty incident's assignees (`GET /users/{id}`), for Slack invitations. */
     async assigneeEmails(input: StepInput): Promise<AssigneeEmails> {
       if (input.source !== 'pagerduty')
@@ -293,7 +341,9 @@ interface PagerDutyEvents {
 
 function createPagerDutyEvents(settings: PagerDutyEventsSettings, options: Omit<PagerDutyDeps, 'events'>): PagerDutyEvents {
   const base = settings.eventsUrl.replace(/\/+$/, '');
-  const secrets = [settings.routingKey, settings.changeRoutingKey].filter((key): key is string => Boolean(key && key.length >= 4));
+  const secrets = [settings.routingKey, settings.changeRoutingKey, settings.escalationRoutingKey].filter((key): key is string =>
+    Boolean(key && key.length >= 4),
+  );
   // Routing keys are credentials: no message ever carries one, whatever PagerDuty echoes back.
   const redact = redactor(secrets);
 
@@ -343,6 +393,11 @@ export function failureDedupKey(key: string, step: string): string {
   // Too long: keep a readable prefix and a digest of the whole, so two long keys never collide.
   const digest = createHash('sha256').update(whole).digest('hex').slice(0, 16);
   return `${prefix(whole, DEDUP_KEY_LIMIT - digest.length - 1)}-${digest}`;
+}
+
+/** The page for an incident's `number`th escalation: the same on every retry. */
+export function escalationDedupKey(key: string, number: number): string {
+  return failureDedupKey(key, `escalation-${number}`);
 }
 
 /** Who made a change and through what, in words: "Dana Oncall via Slack". */

@@ -1,5 +1,5 @@
 import type { Link } from '../shared/incident.js';
-import { truncate } from '../shared/text.js';
+import { spanText, truncate } from '../shared/text.js';
 import { sourceLabel as labelOfSource } from '../sources/index.js';
 import type { StepInput } from './step.js';
 
@@ -53,7 +53,7 @@ export function escapeMrkdwn(text: string): string {
 const isMrkdwnUrl = (url: string | undefined): url is string => Boolean(url && /^https?:\/\/\S+$/i.test(url));
 
 /** A mrkdwn link; only http(s) URLs become links, and `|`, `<`, `>` in them are percent-encoded. */
-function mrkdwnLink(url: string | undefined, label: string): string {
+export function mrkdwnLink(url: string | undefined, label: string): string {
   if (!isMrkdwnUrl(url)) return escapeMrkdwn(label);
   const safe = url.replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E');
   return `<${safe}|${escapeMrkdwn(label).replace(/\|/g, '¦')}>`;
@@ -157,6 +157,24 @@ export function statusMessage(input: StepInput): string {
   const what = input.status === 'triggered' ? `Reopened${input.actor ? ` by ${input.actor}` : ''}` : statusLine(input);
   const note = input.note?.trim() ? `: ${input.note.trim()}` : '';
   return truncate(`${icon} *${escapeMrkdwn(what)}*${escapeMrkdwn(note)}`, MAX_SECTION);
+}
+
+/** An escalation in the room: who is mentioned, how long it waited, and whether someone was paged. */
+export function escalationMessage(input: StepInput, userIds: string[], paged: boolean): string {
+  const who = userIds.length > 0 ? `${userIds.map((id) => `<@${id}>`).join(' ')} ` : '';
+  const page = paged ? ' Escalated through PagerDuty.' : '';
+  return truncate(
+    `:rotating_light: ${who}*Nobody has acknowledged this incident for ${spanText(input.escalation?.afterMs ?? 0)}.* Acknowledge it with the button on the summary or \`/incident ack\`.${page}`,
+    MAX_SECTION,
+  );
+}
+
+/** A reminder in the room: the incident is open and nobody posted an update since the last one. */
+export function reminderMessage(input: StepInput): string {
+  return truncate(
+    `:hourglass: *Status update?* This incident is ${escapeMrkdwn(statusLine(input).toLowerCase())}. Post where it stands with \`/incident note <text>\`.`,
+    MAX_SECTION,
+  );
 }
 
 /** The announcement of a new war room in the shared channel. */

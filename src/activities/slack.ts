@@ -8,11 +8,20 @@ import {
 } from '@slack/web-api';
 import { ApplicationFailure } from '@temporalio/activity';
 import { LogLevel, type Logger } from '@slack/web-api';
-import { DEFAULT_CHANNEL_TEMPLATE, type Config } from '../config.js';
+import type { Config } from '../config.js';
+import { channelName, DEFAULT_CHANNEL_TEMPLATE } from '../shared/channel-names.js';
 import { shortHash } from '../shared/ids.js';
 import { currentActivity } from './activity-context.js';
 import { nonRetryable, rateLimited, unavailable } from './errors.js';
-import { announcementMessage, channelTopic, statusLine, statusMessage, summaryMessage } from './slack-blocks.js';
+import {
+  announcementMessage,
+  channelTopic,
+  escalationMessage,
+  reminderMessage,
+  statusLine,
+  statusMessage,
+  summaryMessage,
+} from './slack-blocks.js';
 import { unconfigured, type StepActivity, type StepInput, type StepOutcome } from './step.js';
 
 export type SlackSettings = NonNullable<Config['slack']>;
@@ -22,15 +31,16 @@ export interface SlackDeps {
   settings?: SlackSettings;
 }
 
-export { DEFAULT_CHANNEL_TEMPLATE };
+export { channelName, DEFAULT_CHANNEL_TEMPLATE };
 /** Metadata event types that mark warroom's own messages, so a retry finds what an earlier attempt posted. */
 export const SLACK_EVENT_TYPES = {
   summary: 'warroom_summary',
   announcement: 'warroom_announcement',
   status: 'warroom_status',
+  escalation: 'warroom_escalation',
+  reminder: 'warroom_reminder',
 } as const;
 
-const MAX_CHANNEL_NAME = 80;
 /** `<name>`, `<name>-2` ... `<name>-20`: past that, something is wrong with the workspace, not the name. */
 const MAX_NAME_ATTEMPTS = 20;
 const HISTORY_PAGE = 200;
@@ -55,15 +65,58 @@ const PER_PERSON_INVITE_ERRORS: Record<string, string> = {
   invitee_cant_see_channel: 'cannot see the channel',
 };
 
+/**
+ * The bot token scopes warroom's Slack steps use, and what for: the README's list. `warroom
+ * doctor` checks a token against it; `when` marks a scope only some settings need.
+ */
+export const SLACK_BOT_SCOPES: Record<string, { for: string; when?: (settings: SlackSettings) => boolean }> = {
+  'channels:manage': { for: 'create, set up and archive public incident channels' },
+  'groups:write': { for: 'the same for private incident channels', when: (settings) => settings.privateChannels },
+  'channels:read': { for: 'find the announcement channel and its own channels' },
+  'groups:read': { for: 'find its own private channels' },
+  'channels:history': { for: 'find its earlier messages, so nothing is posted twice' },
+  'groups:history': { for: 'the same in private channels' },
+  'chat:write': { for: 'post and update messages' },
+  'chat:write.public': { for: 'announce in a channel the bot is not a member of' },
+  'chat:write.customize': {
+    for: 'post as SLACK_USERNAME / SLACK_ICON_*',
+    when: (settings) => Boolean(settings.username || settings.iconEmoji || settings.iconUrl),
+  },
+  'users:read.email': { for: 'invite responders by e-mail' },
+  'pins:write': { for: 'pin the summary' },
+};
+
 /** The Web API client the worker builds once: Temporal owns retries, so the client's own are off. */
-export function createSlackClient(settings: SlackSettings): WebClient {
+export function createSlackClient(settings: SlackSettings, { timeoutMs = 10_000 }: { timeoutMs?: number } = {}): WebClient {
   return new WebClient(settings.botToken, {
     slackApiUrl: settings.apiUrl,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
-    timeout: 10_000,
+    timeout: timeoutMs,
     logger: clientLogger,
   });
+}
+
+/** A channel object as conversations.list and conversations.info answer it (the fields warroom reads). */
+export type SlackChannel = NonNullable<Awaited<ReturnType<WebClient['conversations']['info']>>['channel']>;
+
+/** The public channel named `name` (without `#`), if the bot can see one; archived ones only when asked for. */
+export async function findChannelByName(
+  slack: WebClient,
+  name: string,
+  { includeArchived = false }: { includeArchived?: boolean } = {},
+): Promise<SlackChannel | undefined> {
+  let cursor: string | undefined;
+  for (let page = 0; page < CHANNEL_PAGES; page += 1) {
+    const answer = await call('conversations.list', () =>
+      slack.conversations.list({ types: 'public_channel', exclude_archived: !includeArchived, limit: 1000, cursor }),
+    );
+    const found = answer.channels?.find((channel) => channel.name === name);
+    if (found?.id) return found;
+    cursor = answer.response_metadata?.next_cursor || undefined;
+    if (!cursor) return undefined;
+  }
+  return undefined;
 }
 
 /** The client's own warnings go to the activity's logger (JSON via the worker), never to the console. */
@@ -85,44 +138,6 @@ const clientLogger: Logger = (() => {
   };
 })();
 
-/**
- * The incident's channel name: `{id}` in the template replaced by the external id, made valid
- * for Slack (lowercase, `a-z 0-9 - _`, at most 80 characters). Ids are matched case-insensitively;
- * any other change (dots, spaces, a cut) adds a short hash so two ids never share a name.
- * `attempt` > 1 gives `<name>-<attempt>`, for when the name is taken by someone else.
- */
-export function channelName(template: string | undefined, externalId: string, attempt = 1): string {
-  const pattern = template?.includes('{id}') ? template : DEFAULT_CHANNEL_TEMPLATE;
-  const suffix = attempt > 1 ? `-${attempt}` : '';
-  const raw = externalId.trim();
-  const cleaned = slug(raw);
-  const render = (id: string) => slug(`${pattern.split('{id}').join(id)}${suffix}`);
-  if (cleaned !== '' && cleaned === raw.toLowerCase()) {
-    const name = render(cleaned);
-    if (name.length <= MAX_CHANNEL_NAME) return name;
-  }
-  const hash = shortHash(raw);
-  const slots = pattern.split('{id}').length - 1;
-  const room = Math.floor((MAX_CHANNEL_NAME - render(hash).length) / slots) - 1;
-  const readable = room > 0 ? cleaned.slice(0, room).replace(/[-_]+$/, '') : '';
-  const name = render(readable ? `${readable}-${hash}` : hash);
-  if (name.length <= MAX_CHANNEL_NAME) return name;
-  // A template too long for any id: keep its start, then the hash and suffix.
-  const tail = `-${hash}${suffix}`;
-  return `${slug(pattern.split('{id}').join(''))
-    .slice(0, MAX_CHANNEL_NAME - tail.length)
-    .replace(/[-_]+$/, '')}${tail}`;
-}
-
-/** Lowercase, runs of anything outside `a-z 0-9 _ -` become one `-`, no leading or trailing separators. */
-function slug(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]+/g, '-')
-    .replace(/-{2,}/g, '-')
-    .replace(/^[-_]+|[-_]+$/g, '');
-}
-
 /** A link that opens the channel in whichever Slack client the reader uses. */
 export function channelUrl(channelId: string): string {
   return `https://slack.com/app_redirect?channel=${encodeURIComponent(channelId)}`;
@@ -138,6 +153,8 @@ const SLACK_STEPS = [
   'announceChannel',
   'updateSummary',
   'postStatusMessage',
+  'postEscalation',
+  'postReminder',
   'archiveChannel',
 ] as const;
 
@@ -226,20 +243,71 @@ function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLAC
     return { readable: true };
   };
 
+  /** Slack users by e-mail (`users.lookupByEmail`): each id with the e-mails that found it, and the e-mails nobody has. */
+  const slackUsers = async (emails: string[]): Promise<{ emailsOf: Map<string, string[]>; unknown: string[] }> => {
+    const lookups = await Promise.allSettled(emails.map((email) => slack.users.lookupByEmail({ email })));
+    const unknown: string[] = [];
+    const emailsOf = new Map<string, string[]>();
+    for (const [index, lookup] of lookups.entries()) {
+      const email = emails[index] as string;
+      if (lookup.status === 'rejected') {
+        if (platformError(lookup.reason) !== 'users_not_found') throw toFailure('users.lookupByEmail', lookup.reason);
+        unknown.push(email);
+        continue;
+      }
+      const id = lookup.value.user?.id;
+      if (!id) {
+        unknown.push(email);
+        continue;
+      }
+      emailsOf.set(id, [...(emailsOf.get(id) ?? []), email]);
+    }
+    return { emailsOf, unknown };
+  };
+
+  /** The people the room invites: the default responders, the incident's own and its assignees, each once. */
+  const responderEmails = (input: StepInput): string[] => [
+    ...new Set(
+      [...settings.defaultResponders, ...input.responders, ...(input.inviteEmails ?? [])]
+        .map((email) => email.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ];
+
+  /**
+   * Posts one message in the incident's channel, once per scheduled step: a retry finds the earlier
+   * attempt's message by its metadata (event type, incident, step) instead of posting again.
+   */
+  const postOnce = async (
+    input: StepInput,
+    eventType: string,
+    text: () => Promise<string> | string,
+    done: string,
+  ): Promise<StepOutcome> => {
+    const channel = input.channel?.id;
+    if (!channel) return { status: 'skipped', detail: 'no Slack channel to tell' };
+    const step = stepKey(input);
+    const earlier = await findMessage(channel, eventType, (payload) => payload.incident_key === input.key && payload.step === step, input);
+    if (earlier.ts) return { status: 'done', ref: earlier.ts, detail: `${done} (earlier attempt)` };
+    const message = await text();
+    const answer = await call('chat.postMessage', () =>
+      slack.chat.postMessage({
+        channel,
+        text: message,
+        metadata: { event_type: eventType, event_payload: { incident_key: input.key, status: input.status, step } },
+        unfurl_links: false,
+        unfurl_media: false,
+        ...customisation(),
+      }),
+    );
+    return { status: 'done', ref: answer.ts, detail: done };
+  };
+
   const resolveAnnounceChannel = async (configured: string): Promise<string> => {
     const name = configured.trim().replace(/^#/, '');
-    // Channel names are lower case, so an upper-case C/G word is an id.
-    if (/^[CG][A-Z0-9]+$/.test(name)) return name;
-    let cursor: string | undefined;
-    for (let page = 0; page < CHANNEL_PAGES; page += 1) {
-      const answer = await call('conversations.list', () =>
-        slack.conversations.list({ types: 'public_channel', exclude_archived: true, limit: 1000, cursor }),
-      );
-      const found = answer.channels?.find((channel) => channel.name === name);
-      if (found?.id) return found.id;
-      cursor = answer.response_metadata?.next_cursor || undefined;
-      if (!cursor) break;
-    }
+    if (isChannelId(name)) return name;
+    const found = await findChannelByName(slack, name);
+    if (found?.id) return found.id;
     throw nonRetryable(
       'Slack',
       `announcement channel #${name} not found (SLACK_ANNOUNCE_CHANNEL): give a public channel's name or any channel's id`,
@@ -270,36 +338,18 @@ function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLAC
       throw nonRetryable('Slack', `conversations.create: #${first} and ${MAX_NAME_ATTEMPTS - 1} suffixed names are all taken`);
     },
 
-    /** Looks up default responders, the incident's responders and `inviteEmails`, and invites those found. */
+    /** Looks up default responders, the incident's responders and `inviteEmails`, and invites those found and `slackResponders`. */
     async inviteResponders(input: StepInput): Promise<StepOutcome> {
       const channel = input.channel?.id;
       if (!channel) return { status: 'skipped', detail: 'no Slack channel to invite into' };
-      const emails = [
-        ...new Set(
-          [...settings.defaultResponders, ...input.responders, ...(input.inviteEmails ?? [])]
-            .map((email) => email.trim().toLowerCase())
-            .filter(Boolean),
-        ),
-      ];
-      if (emails.length === 0) return { status: 'done', detail: 'nobody to invite' };
+      const emails = responderEmails(input);
+      const slackIds = [...new Set(input.slackResponders ?? [])];
+      if (emails.length === 0 && slackIds.length === 0) return { status: 'done', detail: 'nobody to invite' };
 
-      const lookups = await Promise.allSettled(emails.map((email) => slack.users.lookupByEmail({ email })));
-      const unknown: string[] = [];
-      const emailsOf = new Map<string, string[]>();
-      for (const [index, lookup] of lookups.entries()) {
-        const email = emails[index] as string;
-        if (lookup.status === 'rejected') {
-          if (platformError(lookup.reason) !== 'users_not_found') throw toFailure('users.lookupByEmail', lookup.reason);
-          unknown.push(email);
-          continue;
-        }
-        const id = lookup.value.user?.id;
-        if (!id) {
-          unknown.push(email);
-          continue;
-        }
-        emailsOf.set(id, [...(emailsOf.get(id) ?? []), email]);
-      }
+      const found = await slackUsers(emails);
+      const { unknown } = found;
+      // People known by their Slack id (who declared the incident) need no look-up; they read as their id.
+      const emailsOf = new Map<string, string[]>([...slackIds.map((id): [string, string[]] => [id, []]), ...found.emailsOf]);
 
       const invited: string[] = [];
       const refused = new Map<string, string[]>();
@@ -333,7 +383,7 @@ function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLAC
         }
       }
 
-      const who = (list: string[]) => list.flatMap((id) => emailsOf.get(id) ?? [id]).join(', ');
+      const who = (list: string[]) => list.flatMap((id) => (emailsOf.get(id)?.length ? (emailsOf.get(id) as string[]) : [id])).join(', ');
       const parts: string[] = [];
       if (invited.length > 0) parts.push(`invited ${who(invited)}`);
       for (const [code, list] of refused) parts.push(`${PER_PERSON_INVITE_ERRORS[code]}: ${who(list)}`);
@@ -441,27 +491,27 @@ function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLAC
 
     /** Tells the channel who acknowledged, resolved or reopened it, with the note; once per workflow step. */
     async postStatusMessage(input: StepInput): Promise<StepOutcome> {
-      const channel = input.channel?.id;
-      if (!channel) return { status: 'skipped', detail: 'no Slack channel to tell' };
-      const step = stepKey(input);
-      const earlier = await findMessage(
-        channel,
-        SLACK_EVENT_TYPES.status,
-        (payload) => payload.incident_key === input.key && payload.step === step,
+      return postOnce(input, SLACK_EVENT_TYPES.status, () => statusMessage(input), `told the channel: ${statusLine(input)}`);
+    },
+
+    /** Nobody acknowledged in time: the room hears it, with the responders mentioned so their Slack notifies them. */
+    async postEscalation(input: StepInput): Promise<StepOutcome> {
+      const paged = input.escalation?.paged === true;
+      return postOnce(
         input,
+        SLACK_EVENT_TYPES.escalation,
+        async () => {
+          const found = [...(await slackUsers(responderEmails(input))).emailsOf.keys()];
+          // The person who declared the incident in Slack is a responder too.
+          return escalationMessage(input, [...new Set([...(input.slackResponders ?? []), ...found])], paged);
+        },
+        `told the room nobody acknowledged${paged ? ' (paged)' : ''}`,
       );
-      if (earlier.ts) return { status: 'done', ref: earlier.ts, detail: 'already told the channel (earlier attempt)' };
-      const answer = await call('chat.postMessage', () =>
-        slack.chat.postMessage({
-          channel,
-          text: statusMessage(input),
-          metadata: { event_type: SLACK_EVENT_TYPES.status, event_payload: { incident_key: input.key, status: input.status, step } },
-          unfurl_links: false,
-          unfurl_media: false,
-          ...customisation(),
-        }),
-      );
-      return { status: 'done', ref: answer.ts, detail: `told the channel: ${statusLine(input)}` };
+    },
+
+    /** The room is asked for a status update (`/incident note`). */
+    async postReminder(input: StepInput): Promise<StepOutcome> {
+      return postOnce(input, SLACK_EVENT_TYPES.reminder, () => reminderMessage(input), 'asked the room for a status update');
     },
 
     /** Archives the channel; an already archived channel counts as done. */
@@ -477,6 +527,11 @@ function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLAC
       }
     },
   };
+}
+
+/** Channel names are lower case, so an upper-case C/G word is a channel id. */
+export function isChannelId(text: string): boolean {
+  return /^[CG][A-Z0-9]+$/.test(text);
 }
 
 function opened(id: string, name: string, detail: string): StepOutcome {
@@ -546,6 +601,8 @@ function toFailure(method: string, err: unknown): Error {
       return unavailable('Slack', `${method}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
+
+export { toFailure as slackFailure, platformError as slackErrorCode };
 
 /** What a person can do about a refusal. */
 function hint(code: string, needed: string | undefined, messages: string[] | undefined): string {

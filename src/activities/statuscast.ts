@@ -54,7 +54,7 @@ interface StatusCastIncident {
   posts?: Array<{ id?: number | null; text?: string | null; postType?: string; isPublished?: boolean }> | null;
 }
 
-interface StatusCastApi {
+export interface StatusCastApi {
   /** Sends one request; throws `unavailable` on timeout or network failure, never on an HTTP status. */
   send(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<VendorAnswer>;
   /** The failure an unsuccessful answer stands for, in StatusCast's own words, without the token. */
@@ -62,7 +62,10 @@ interface StatusCastApi {
 }
 
 /** StatusCast v4 on plain fetch: bearer token, JSON, a finite timeout, no retries of its own (Temporal owns them). */
-function createStatusCastApi(settings: StatusCastSettings, deps: StatusCastDeps): StatusCastApi {
+export function createStatusCastApi(
+  settings: Omit<StatusCastSettings, 'monitors'>,
+  deps: Omit<StatusCastDeps, 'settings'> = {},
+): StatusCastApi {
   const api = createJsonApi(deps, {
     vendor: VENDOR,
     baseUrl: settings.url,

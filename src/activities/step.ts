@@ -1,4 +1,4 @@
-import type { IncidentStatus, Link, Severity, SourceName } from '../shared/incident.js';
+import type { IncidentState, IncidentStatus, Link, Severity, SourceName } from '../shared/incident.js';
 
 /** What a step activity knows of the incident: never a secret, only what the timeline may show. */
 export interface StepInput {
@@ -12,6 +12,8 @@ export interface StepInput {
   status: IncidentStatus;
   links: Link[];
   responders: string[];
+  /** Slack user ids invited as they are (the person who declared the incident in Slack). */
+  slackResponders?: string[];
   assignees: string[];
   actor?: string;
   note?: string;
@@ -42,6 +44,32 @@ export interface StepInput {
   change?: ChangeAction;
   /** The step a failure alert is about. */
   failure?: StepFailure;
+  /** Which resolve of the incident a close-out step reports (1 for the first; a reopen and resolve make 2). */
+  resolve?: number;
+  /** The escalation a step pages, tells or resolves: the incident's first is 1 (a reopened incident can escalate again). */
+  escalation?: Escalation;
+  /** The resolve a postmortem is written for, with the record it tells. */
+  postmortem?: PostmortemRequest;
+}
+
+/** An escalation: an incident nobody acknowledged in time. */
+export interface Escalation {
+  /** 1 for the incident's first escalation, 2 after a reopen... */
+  number: number;
+  /** How long it went unacknowledged, in ms. */
+  afterMs: number;
+  /** Someone was paged for it (the room is told so). */
+  paged?: boolean;
+}
+
+/** One resolve's postmortem: the incident's record as the close-out left it, and which resolve of which run it is. */
+export interface PostmortemRequest {
+  /** The state when the other close-out steps had settled (timeline, steps, links). */
+  incident: IncidentState;
+  /** The run writing it: with `resolve`, it names this postmortem, so a retry or a replay never writes it twice. */
+  runId: string;
+  /** Which resolve of the run (1 for the first; a reopen and resolve writes another). */
+  resolve: number;
 }
 
 /** A StatusCast incident: one per incident, or one per monitor when it combines alerts. */

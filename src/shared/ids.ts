@@ -41,3 +41,8 @@ export function workflowIdFor(key: string): string {
 
 /** A key as accepted from a URL path (`/incidents/:key`). */
 export const KEY_PATTERN = /^[a-z]+-[a-z0-9_-]{1,64}$/;
+
+/** An incident's run in the Temporal UI: every link to it (tickets, summaries, the postmortem) is built here. */
+export function runUrlFor(uiUrl: string, namespace: string, workflowId: string): string {
+  return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

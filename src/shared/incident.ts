@@ -41,6 +41,8 @@ export interface IncidentEvent {
   note?: string;
   /** E-mail addresses of people to bring into the incident. */
   responders?: string[];
+  /** Slack user ids of people to bring into the room (the person who declared it with `/incident`). */
+  slackResponders?: string[];
   /** The source's own ids of the people assigned (PagerDuty user ids), resolved to e-mails later. */
   assignees?: string[];
   details?: Record<string, string>;
@@ -59,6 +61,15 @@ export interface ActorNote {
   note?: string;
   /** Where it came from (`slack`, `api`, a service name); a tool is never told about its own change. */
   via?: string;
+}
+
+/** A status update for the timeline (`/incident note`): who wrote it, what, and through what. */
+export interface IncidentNote {
+  by: string;
+  note: string;
+  via?: string;
+  /** The sender's id for this note: a repeat with the same id is recorded once. */
+  id?: string;
 }
 
 export interface TimelineEntry {
@@ -100,8 +111,12 @@ export interface IncidentState {
   acknowledgedBy?: string;
   resolvedAt?: string;
   resolvedBy?: string;
+  /** How many times this run has resolved the incident (a reopen and resolve counts again): names each postmortem. */
+  resolves?: number;
   links: Link[];
   responders: string[];
+  /** Slack user ids invited along with `responders` (people who declared the incident in Slack). */
+  slackResponders?: string[];
   /** Source details worth keeping (VictorOps entity_id, routing key...); never secrets. */
   details?: Record<string, string>;
   steps: Partial<Record<StepName, StepRecord>>;
@@ -115,6 +130,14 @@ export interface IncidentState {
   statusPage?: { monitor: string; combined: boolean };
   /** Steps that failed for good, by name, until a retry makes them succeed. */
   failures?: Partial<Record<StepName, StepFailureRecord>>;
+  /** Escalation when nobody acknowledges: how many there were, and the current opening's wait (its end, whether it escalated). */
+  escalation?: { count: number; dueAt?: string; afterMs?: number; escalated?: boolean };
+  /** Where the reminder clock starts: the last reminder, or the reopening (absent: when the incident triggered). */
+  remindedAt?: string;
+  /** When someone last posted a status update (`/incident note`): a reminder is only sent when none came since the last. */
+  lastUpdateAt?: string;
+  /** Who posted that update. */
+  lastUpdateBy?: string;
 }
 
 export interface StepFailureRecord {

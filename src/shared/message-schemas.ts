@@ -8,7 +8,7 @@
  * bench:footprint). Problems are worded as zod words them; test/message-schemas.test.ts holds
  * these readers to zod schemas of the same shapes.
  */
-import { EVENT_KINDS, SEVERITIES, type ActorNote, type IncidentEvent } from './incident.js';
+import { EVENT_KINDS, SEVERITIES, type ActorNote, type IncidentEvent, type IncidentNote } from './incident.js';
 
 /** The payload as `T`, or why it is not one (`by: Invalid input: expected string, received number`). */
 export type Read<T> = { value: T } | { problem: string };
@@ -130,6 +130,16 @@ export const actorNoteSchema = messageSchema<ActorNote>(
   }),
 );
 
+/** `{ by, note, via?, id? }`: a status update for the timeline. */
+export const noteSchema = messageSchema<IncidentNote>(
+  object<IncidentNote>({
+    by: text(256, { trim: true, min: 1 }),
+    note: text(4096, { trim: true, min: 1 }),
+    via: { optional: text(64, { min: 1 }) },
+    id: { optional: text(256, { min: 1 }) },
+  }),
+);
+
 /** A normalised webhook, as the ingress sends it with `incidentEvent`. */
 export const incidentEventSchema = messageSchema<IncidentEvent>(
   object<IncidentEvent>({
@@ -146,6 +156,7 @@ export const incidentEventSchema = messageSchema<IncidentEvent>(
     occurredAt: text(64, { min: 1 }),
     note: { optional: text(65536) },
     responders: { optional: list(text(320), 500) },
+    slackResponders: { optional: list(text(64, { min: 1 }), 500) },
     assignees: { optional: list(text(256), 500) },
     details: { optional: record(text(256), text(20480)) },
     via: { optional: text(64) },

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { shortHash } from './ids.js';
-import type { ActorNote, IncidentEvent, IncidentState, IncidentStatus, Severity, TimelineEntry } from './incident.js';
+import type { ActorNote, IncidentEvent, IncidentNote, IncidentState, IncidentStatus, Severity, TimelineEntry } from './incident.js';
 
 /** Task queue the worker polls and the ingress starts workflows on (overridable by config). */
 export const DEFAULT_TASK_QUEUE = 'warroom';
@@ -53,6 +53,25 @@ export const resolveUpdate = defineUpdate<IncidentActionResult, [ActorNote]>('re
 
 /** Retry failed steps, with a truthful answer: refused when no step has failed or a retry is running. */
 export const retryUpdate = defineUpdate<RetryResult, [ActorNote]>('retryFailedSteps');
+
+/**
+ * For other services: a status update on the timeline (`{ by, note, via?, id? }`), fire-and-forget;
+ * a malformed one, or one sent to a closed run, is recorded as `ignored`.
+ */
+export const noteSignal = defineSignal<[IncidentNote]>('note');
+
+/** What a note update answers: whether it went on the record, and the incident's latest status update. */
+export interface NoteResult {
+  key: string;
+  workflowId: string;
+  /** A note with this id had been recorded already: nothing was recorded again. */
+  repeat: boolean;
+  lastUpdateAt?: string;
+  lastUpdateBy?: string;
+}
+
+/** A status update, with a truthful answer (`/incident note`): refused when the payload is malformed or the run has closed. */
+export const noteUpdate = defineUpdate<NoteResult, [IncidentNote]>('noteIncident');
 
 /** Workflow type of the per-monitor status page run (combined alerts); keep stable. */
 export const STATUS_PAGE_WORKFLOW = 'statusPageWorkflow';

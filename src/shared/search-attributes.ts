@@ -5,5 +5,7 @@ export const keyKey = defineSearchAttributeKey('IncidentKey', SearchAttributeTyp
 export const sourceKey = defineSearchAttributeKey('IncidentSource', SearchAttributeType.KEYWORD);
 export const statusKey = defineSearchAttributeKey('IncidentStatus', SearchAttributeType.KEYWORD);
 export const severityKey = defineSearchAttributeKey('IncidentSeverity', SearchAttributeType.KEYWORD);
+/** The Slack channel id of the incident's room: `/incident` typed in a room finds its incident by it. */
+export const channelKey = defineSearchAttributeKey('IncidentChannel', SearchAttributeType.KEYWORD);
 
-export const INCIDENT_SEARCH_ATTRIBUTES = [keyKey, sourceKey, statusKey, severityKey] as const;
+export const INCIDENT_SEARCH_ATTRIBUTES = [keyKey, sourceKey, statusKey, severityKey, channelKey] as const;

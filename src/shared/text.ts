@@ -33,3 +33,15 @@ export function prefix(text: string, max: number): string {
 export function defaultTitle(incident: { source: string; externalId: string }): string {
   return `${incident.source} incident ${incident.externalId}`;
 }
+
+/** A span in words: `45 s`, `3 min 7 s`, `2 h 5 min`, `1 d 4 h`. */
+export function spanText(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return seconds % 60 ? `${minutes} min ${seconds % 60} s` : `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
+}

@@ -6,12 +6,13 @@
 import type { z } from 'zod';
 import { alertmanagerSource } from './alertmanager.js';
 import { apiSource } from './generic.js';
+import { grafanaSource } from './grafana.js';
 import { pagerDutySource } from './pagerduty.js';
 import type { Source } from './source.js';
 import { victorOpsSource } from './victorops.js';
 
 /** Every source, one line each; `api.ts` mounts each at its path. */
-export const SOURCE_REGISTRY = [apiSource, pagerDutySource, victorOpsSource, alertmanagerSource] as const;
+export const SOURCE_REGISTRY = [apiSource, pagerDutySource, victorOpsSource, alertmanagerSource, grafanaSource] as const;
 
 type RegisteredSource = (typeof SOURCE_REGISTRY)[number];
 
@@ -50,9 +51,9 @@ const WAYS_IN = new Map<string, string>([
 
 const LABELS = new Map(sources.map((source) => [source.name, source.label]));
 
-/** How people read a source's name ("PagerDuty"); an unknown name reads as itself. */
+/** How people read a source's name ("PagerDuty"); a way in that is a source too (`slack`, for `/incident`) reads as the way in; an unknown name reads as itself. */
 export function sourceLabel(name: string): string {
-  return LABELS.get(name) ?? name;
+  return LABELS.get(name) ?? WAYS_IN.get(name) ?? name;
 }
 
 /** How people read where a change came from: a way into warroom, else a source; unknown reads as itself. */

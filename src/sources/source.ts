@@ -42,6 +42,11 @@ export interface Source<Name extends string = string, Variables extends z.core.$
   verify?(req: InboundRequest, settings: Settings): Verdict;
   /** The body as an IncidentEvent, `ignored` with why, or `invalid` naming the field. */
   normalise(req: InboundRequest): Normalised;
+  /**
+   * What its webhook still accepts unchecked although some of its secrets are set (`warroom
+   * doctor` warns of it); undefined when nothing is. With none set, all of it is open.
+   */
+  unchecked?(settings: Settings): string | undefined;
 }
 
 /** Declares a source; the name stays a literal type, so `config.sources.<name>` is typed. */

@@ -355,4 +355,7 @@ export const victorOpsSource = defineSource({
   },
   verify: verifyVictorOps,
   normalise: (req) => normaliseVictorOps(req),
+  // verifyVictorOps checks a signature only on form posts: without a token, JSON posts pass unchecked.
+  unchecked: (settings) =>
+    settings.key && !settings.token ? 'JSON webhooks (outgoing webhooks) are unchecked: set VICTOROPS_WEBHOOK_TOKEN' : undefined,
 });

@@ -6,6 +6,7 @@
 import type {
   ActorNote,
   IncidentEvent,
+  IncidentNote,
   IncidentState,
   IncidentStatus,
   Severity,
@@ -15,8 +16,8 @@ import type {
   TimelineEntry,
 } from '../shared/incident.js';
 import { originOf } from '../shared/incident.js';
-import type { IncidentActionResult } from '../shared/messages.js';
-import { defaultTitle } from '../shared/text.js';
+import type { IncidentActionResult, NoteResult } from '../shared/messages.js';
+import { defaultTitle, spanText } from '../shared/text.js';
 
 /** Timeline entries the state keeps; older ones are counted (the run's history keeps them all). */
 export const TIMELINE_LIMIT = 300;
@@ -40,7 +41,11 @@ export interface Change {
 export type Effect =
   | { kind: 'openWarRoom' }
   | { kind: 'announce'; change: Change }
-  | { kind: 'searchAttributes'; status?: IncidentStatus; severity?: Severity };
+  | { kind: 'searchAttributes'; status?: IncidentStatus; severity?: Severity }
+  /** The incident is open (again): its escalation and reminder timers start. */
+  | { kind: 'watch' }
+  | { kind: 'escalate' }
+  | { kind: 'remind' };
 
 /** What a run carries into the next through continue-as-new: bounded, whatever the incident's length. */
 export interface CarriedIncident {
@@ -199,6 +204,29 @@ export class Incident {
     return undefined;
   }
 
+  /**
+   * A status update (`/incident note`): on the timeline as its author's, and remembered as the
+   * incident's latest update (`lastUpdateAt`: a reminder asks only when none came since the last).
+   * A repeat of its id changes nothing.
+   */
+  note(note: IncidentNote): NoteResult {
+    const repeat = note.id !== undefined && !this.remember(`note-${note.id}`);
+    if (!repeat) {
+      const entry = this.record({ actor: note.by, what: `note from ${note.via ?? 'signal'}`, outcome: 'ok', detail: note.note });
+      this.state.lastUpdateAt = entry.at;
+      this.state.lastUpdateBy = note.by;
+    }
+    const { key, workflowId, lastUpdateAt, lastUpdateBy } = this.state;
+    return { key, workflowId, repeat, lastUpdateAt, lastUpdateBy };
+  }
+
+  /** Why a note would not go on the record now (the run has closed, or a note with its id is on it); undefined when it would. */
+  noteRefusal(note?: Pick<IncidentNote, 'id'>): string | undefined {
+    if (this.closed) return 'the incident is closed';
+    if (note?.id !== undefined && this.seen.has(`note-${note.id}`)) return 'this update was recorded already';
+    return undefined;
+  }
+
   /** Something that reached the run and changes nothing (a malformed signal, a refused request), on the record with why. */
   ignore(actor: string, what: string, why: string): void {
     this.record({ actor, what, outcome: 'ignored', detail: why });
@@ -219,7 +247,7 @@ export class Incident {
         return this.acknowledge(event);
       case 'reopen':
         this.received(event, 'ok', event.note);
-        return this.setStatus('triggered');
+        return [...this.setStatus('triggered'), ...this.rewatch()];
       case 'annotate':
         this.received(event, 'ok', event.note);
         return [];
@@ -237,7 +265,7 @@ export class Incident {
     this.state.triggeredAt = event.occurredAt;
     this.received(event, 'ok', event.note);
     this.opened = true;
-    const effects: Effect[] = [{ kind: 'openWarRoom' }];
+    const effects: Effect[] = [{ kind: 'openWarRoom' }, { kind: 'watch' }];
     if (this.state.severity) effects.unshift({ kind: 'searchAttributes', severity: this.state.severity });
     if (event.kind === 'acknowledge') effects.push(...this.acknowledge(event, true));
     return effects;
@@ -275,6 +303,7 @@ export class Incident {
     if (event.title && !this.state.title) this.state.title = event.title;
     this.state.resolvedAt = event.occurredAt;
     this.state.resolvedBy = event.actor;
+    this.state.resolves = (this.state.resolves ?? 0) + 1;
     this.resolution = this.changeOf(event, 'resolved');
     if (!this.opened) {
       if (!this.state.title) this.state.title = defaultTitle(this.state);
@@ -293,7 +322,7 @@ export class Incident {
     this.state.resolvedAt = undefined;
     this.state.resolvedBy = undefined;
     this.resolution = undefined;
-    return [...this.setStatus('triggered'), { kind: 'announce', change: this.changeOf(event, 'triggered') }];
+    return [...this.setStatus('triggered'), { kind: 'announce', change: this.changeOf(event, 'triggered') }, ...this.rewatch()];
   }
 
   /**
@@ -305,6 +334,56 @@ export class Incident {
     if (opens) this.late.push(event);
     this.received(event, 'ignored', opens ? 'the incident is closed: a new run opens it again' : 'the incident is closed');
     return [];
+  }
+
+  // ---- timers: escalation and reminders ------------------------------------------------------
+
+  /**
+   * Milliseconds until the incident escalates unless acknowledged; undefined once this opening has
+   * escalated. The wait is fixed when it first starts, so a continued run keeps the same deadline.
+   */
+  escalationDue(afterMs: number): number | undefined {
+    const escalation = (this.state.escalation ??= { count: 0 });
+    if (escalation.escalated) return undefined;
+    escalation.afterMs = afterMs;
+    escalation.dueAt ??= new Date(this.now().getTime() + afterMs).toISOString();
+    return Math.max(0, Date.parse(escalation.dueAt) - this.now().getTime());
+  }
+
+  /** The wait ran out: still unacknowledged, the incident escalates (a page and the room told), once per opening. */
+  escalate(): Effect[] {
+    const escalation = this.state.escalation;
+    if (this.status !== 'triggered' || !escalation?.dueAt || escalation.escalated) return [];
+    escalation.count += 1;
+    escalation.escalated = true;
+    this.record({
+      actor: 'warroom',
+      what: 'escalate',
+      outcome: 'ok',
+      detail: `nobody acknowledged within ${spanText(escalation.afterMs ?? 0)}`,
+    });
+    return [{ kind: 'escalate' }];
+  }
+
+  /** Milliseconds until the room is next asked for an update: `everyMs` after the last reminder (or the opening). */
+  reminderDue(everyMs: number): number {
+    const since = Date.parse(this.state.remindedAt ?? this.state.triggeredAt);
+    return Math.max(0, since + everyMs - this.now().getTime());
+  }
+
+  /** A reminder is due: the room is asked, unless someone posted an update since the last reminder (then the clock restarts). */
+  remind(): Effect[] {
+    const last = this.state.remindedAt ?? this.state.triggeredAt;
+    this.state.remindedAt = this.now().toISOString();
+    if (this.state.lastUpdateAt && this.state.lastUpdateAt > last) return [];
+    return [{ kind: 'remind' }];
+  }
+
+  /** The incident is open again (reopened): a new escalation wait, and the reminder clock restarts. */
+  private rewatch(): Effect[] {
+    if (this.state.escalation) this.state.escalation = { count: this.state.escalation.count };
+    this.state.remindedAt = this.now().toISOString();
+    return [{ kind: 'watch' }];
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
@@ -380,10 +459,12 @@ export class Incident {
     this.pushedToSource.add(status);
   }
 
-  /** One entry on the timeline; past TIMELINE_LIMIT the oldest are counted instead of kept. */
-  record(entry: Omit<TimelineEntry, 'at'>): void {
-    this.state.timeline.push({ at: this.now().toISOString(), ...entry });
+  /** One entry on the timeline (returned); past TIMELINE_LIMIT the oldest are counted instead of kept. */
+  record(entry: Omit<TimelineEntry, 'at'>): TimelineEntry {
+    const recorded = { at: this.now().toISOString(), ...entry };
+    this.state.timeline.push(recorded);
     this.trimTimeline();
+    return recorded;
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -414,6 +495,10 @@ export class Incident {
     }
     for (const email of event.responders ?? []) {
       if (state.responders.length < LIST_LIMIT && !state.responders.includes(email)) state.responders.push(email);
+    }
+    for (const id of event.slackResponders ?? []) {
+      const invited = (state.slackResponders ??= []);
+      if (invited.length < LIST_LIMIT && !invited.includes(id)) invited.push(id);
     }
     for (const id of event.assignees ?? []) if (this.assignees.size < LIST_LIMIT) this.assignees.add(id);
     if (event.details) {

@@ -13,12 +13,14 @@ import {
 } from '@temporalio/workflow';
 import type { IncidentSettings } from '../activities/index.js';
 import type { IncidentEvent, IncidentState } from '../shared/incident.js';
-import { actorNoteSchema, incidentEventSchema, readMessage } from '../shared/message-schemas.js';
+import { actorNoteSchema, incidentEventSchema, noteSchema, readMessage } from '../shared/message-schemas.js';
 import {
   acknowledgeSignal,
   acknowledgeUpdate,
   incidentEventSignal,
   incidentQuery,
+  noteSignal,
+  noteUpdate,
   resolveSignal,
   resolveUpdate,
   retrySignal,
@@ -29,6 +31,7 @@ import { Incident, type CarriedIncident, type Effect, type LegacyCarried } from 
 import { legacyIncidentWorkflow } from './legacy/incident-v1.js';
 import { StepRunner } from './step-runner.js';
 import { PATHS } from './steps.js';
+import { Watches } from './watches.js';
 
 export interface IncidentWorkflowInput {
   key: string;
@@ -50,6 +53,12 @@ export interface IncidentWorkflowInput {
 /** Patch id of this workflow's second version (issue 9); runs without it are 0.1's. Never rename. */
 export const CORE_V2 = 'core-v2';
 
+/**
+ * Patch id of the postmortem step (issue 12): a close-out that records it writes the postmortem; a
+ * close-out recorded before it replays without one, so runs open at the upgrade replay unchanged. Never rename.
+ */
+export const POSTMORTEM_V1 = 'postmortem-v1';
+
 /** One run per incident: opens the war room, tells everyone of every change, closes out, archives. */
 export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<IncidentState> {
   // Runs recorded by warroom 0.1 keep 0.1's code, so they replay and finish unchanged (CHANGELOG.md).
@@ -60,8 +69,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     ? Incident.resume(input.carried)
     : Incident.start({ key: input.key, workflowId, source: input.source, externalId: input.externalId });
   const runner = new StepRunner(incident, input.settings, !input.unpaced);
-  const perform = (effects: Effect[]) => effects.forEach((effect) => performEffect(effect, runner));
+  const perform = (effects: Effect[]) => effects.forEach((effect) => performEffect(effect, runner, watches));
+  const watches = new Watches(incident, runner, perform);
   listen(incident, runner, perform);
+  // A continued run picks up the timers of an open incident where the last one left them.
+  if (incident.opened && incident.status !== 'resolved') watches.start();
   for (const event of input.events ?? []) perform(incident.receive(event));
 
   const resolved = () => incident.status === 'resolved';
@@ -95,14 +107,14 @@ const paced = (input: IncidentWorkflowInput): Pick<IncidentWorkflowInput, 'unpac
 
 /**
  * Resolve: everything the open incident started finishes, then the ticket, status page, tools and
- * room are closed out. The channel stays readable for the archive delay (a durable timer); a new
- * alert meanwhile reopens the incident in the same room.
+ * room are closed out, and the postmortem goes on the ticket. The channel stays readable for the
+ * archive delay (a durable timer); a new alert meanwhile reopens the incident in the same room.
  */
 async function closeOut(incident: Incident, runner: StepRunner, perform: (effects: Effect[]) => void): Promise<'reopened' | 'closed'> {
   if (!incident.opened) return 'closed';
   incident.holdEvents();
   await settled(runner);
-  await runner.run(PATHS.closeOut, incident.resolution);
+  await runner.run(patched(POSTMORTEM_V1) ? [...PATHS.closeOut, ...PATHS.postmortem] : PATHS.closeOut, incident.resolution);
   perform(incident.releaseEvents());
   if (incident.status !== 'resolved') return 'reopened';
   if (incident.state.steps.slackChannel?.status !== 'done') return 'closed';
@@ -117,7 +129,7 @@ function settled(runner: StepRunner): Promise<void> {
   return condition(() => runner.idle && allHandlersFinished());
 }
 
-function performEffect(effect: Effect, runner: StepRunner): void {
+function performEffect(effect: Effect, runner: StepRunner, watches: Watches): void {
   switch (effect.kind) {
     case 'searchAttributes':
       upsertSearchAttributes([
@@ -130,6 +142,15 @@ function performEffect(effect: Effect, runner: StepRunner): void {
       return;
     case 'announce':
       void runner.run(PATHS.announce, effect.change);
+      return;
+    case 'watch':
+      watches.start();
+      return;
+    case 'escalate':
+      void runner.run(PATHS.escalate);
+      return;
+    case 'remind':
+      void runner.run(PATHS.remind);
       return;
   }
 }
@@ -167,6 +188,21 @@ function listen(incident: Incident, runner: StepRunner, perform: (effects: Effec
       { validator: (payload: unknown) => refuseUnless(readMessage(actorNoteSchema, payload), incident.refusal(kind)) },
     );
   }
+
+  setHandler(noteSignal, (payload: unknown) => {
+    const read = readMessage(noteSchema, payload);
+    if ('problem' in read) return incident.ignore('signal', 'note signal', `malformed: ${read.problem}`);
+    const refusal = incident.noteRefusal();
+    if (refusal) return incident.ignore(read.value.by, 'note', refusal);
+    // A repeat of a note's id is dropped quietly, as a repeated webhook is.
+    incident.note(read.value);
+  });
+  setHandler(noteUpdate, (payload) => incident.note(noteSchema.parse(payload)), {
+    validator: (payload: unknown) => {
+      const read = readMessage(noteSchema, payload);
+      refuseUnless(read, 'value' in read ? incident.noteRefusal(read.value) : undefined);
+    },
+  });
 
   setHandler(retrySignal, (payload: unknown) => {
     const read = readMessage(actorNoteSchema, payload);

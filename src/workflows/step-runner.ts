@@ -4,16 +4,37 @@
  * work it starts is counted, so the workflow can wait for all of it before it continues as new or
  * completes (nothing started is ever dropped).
  */
-import { ActivityFailure, condition, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  condition,
+  log,
+  patched,
+  proxyActivities,
+  proxySinks,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities, IncidentSettings, StepOutcome } from '../activities/index.js';
 import { budgetQueue, stepPriority, type BudgetName } from '../shared/budgets.js';
 import type { ActorNote, StepFailureRecord, StepName } from '../shared/incident.js';
+import type { StepMetricOutcome, StepMetricSinks } from '../shared/step-metrics.js';
 import { vendorCall } from './activity-options.js';
 import type { Change, Incident } from './incident-state.js';
 import { exists, PATHS, STEPS, stepInput, stepWords, type ActiveStep, type StepContext, type StepSpec } from './steps.js';
 
 /** Reads that only inform steps (settings) must not hold them for long. */
 const lookups = proxyActivities<Activities>({ ...vendorCall, scheduleToCloseTimeout: '1 minute' });
+
+/**
+ * The worker counts each run of a step by outcome and times it (src/temporal/step-metrics.ts): once
+ * per run of a step however many attempts its activity took. Never while a run replays: replays
+ * would count again what the first execution counted.
+ */
+const { stepMetrics } = proxySinks<StepMetricSinks>();
+function countStep(step: StepName, outcome: StepMetricOutcome, calledAt?: number): void {
+  if (workflowInfo().unsafe.isReplaying) return;
+  stepMetrics.settled(step, outcome, calledAt === undefined ? undefined : (Date.now() - calledAt) / 1000);
+}
 
 /** What a run does when its settings could not be read: no status page, change events or failure alerts; the default archive delay. */
 const NO_SETTINGS: IncidentSettings = { changeEvents: false, failureAlerts: false, archiveDelayMs: 86_400_000 };
@@ -25,6 +46,12 @@ export function failureDetail(err: unknown): string {
 }
 
 const isActive = (name: StepName): name is ActiveStep => name in STEPS;
+
+/**
+ * Patch id of indexing what a step made as a search attribute (the room's channel, issue 12): runs
+ * recorded before it replay without the upsert. Never rename.
+ */
+export const INDEXED_STEPS = 'indexed-steps';
 
 /** The steps of one incident run, and every piece of work they start. */
 export class StepRunner {
@@ -187,7 +214,13 @@ export class StepRunner {
   private async runTurn(name: ActiveStep, change: Change | undefined, queue: number[], ticket: number): Promise<void> {
     const spec: StepSpec<ActiveStep> = STEPS[name];
     const { incident } = this;
-    const ctx: StepContext = { state: incident.state, change, settings: this.settings, assigneeEmails: this.assigneeEmails };
+    const ctx: StepContext = {
+      state: incident.state,
+      change,
+      settings: this.settings,
+      assigneeEmails: this.assigneeEmails,
+      runId: workflowInfo().runId,
+    };
     await this.waitForTurn(spec, queue, ticket);
     if (!(spec.needs ?? []).every((need) => exists(incident.state, need))) return;
     if (spec.once && incident.state.steps[name]?.status === 'done') return;
@@ -198,6 +231,7 @@ export class StepRunner {
     const what = stepWords(spec, ctx);
     if (guard !== true) {
       incident.stepSettled(name, what, { status: 'skipped', detail: guard.skip });
+      countStep(name, 'skipped');
       return;
     }
     if (spec.delay && incident.state.steps[name] === undefined && (await this.delayed(name, what, spec, ctx))) return;
@@ -205,6 +239,8 @@ export class StepRunner {
     const extra = spec.input?.(ctx);
     const input = stepInput(incident.state, incident.assigneeIds(), change, extra instanceof Promise ? await extra : extra);
     incident.stepPending(name);
+    // Workflow time: from the task that called the activity to the task that saw its outcome.
+    const calledAt = Date.now();
     let outcome: StepOutcome;
     try {
       outcome = await spec.call(
@@ -213,9 +249,11 @@ export class StepRunner {
         ctx,
       );
     } catch (err) {
+      countStep(name, 'failed', calledAt);
       this.failed(name, what, failureDetail(err));
       return;
     }
+    countStep(name, outcome.status, calledAt);
     if (outcome.status !== 'done') {
       incident.stepSettled(name, what, { status: 'skipped', detail: outcome.detail });
       return;
@@ -228,6 +266,7 @@ export class StepRunner {
       name: outcome.name,
     });
     if (recovered?.alert === 'open') void this.track(this.resolveAlert(name, recovered));
+    if (spec.indexAs && outcome.ref && patched(INDEXED_STEPS)) upsertSearchAttributes([{ key: spec.indexAs, value: outcome.ref }]);
     if (spec.echoes) incident.pushedStatus(input.status);
     // Scheduled before this run leaves its queue, so steps waiting on it also wait for what follows.
     for (const next of spec.then ?? []) {
@@ -244,6 +283,7 @@ export class StepRunner {
     this.incident.record({ actor: 'warroom', what, outcome: 'pending', detail: delay.announced });
     if (!(await condition(() => this.incident.status === 'resolved', delay.ms))) return false;
     this.incident.stepSettled(name, what, { status: 'skipped', detail: delay.cancelled });
+    countStep(name, 'skipped');
     return true;
   }
 

@@ -9,6 +9,8 @@
 import type { Activities, IncidentSettings, StepInput, StepOutcome } from '../activities/index.js';
 import type { BudgetName } from '../shared/budgets.js';
 import type { IncidentState } from '../shared/incident.js';
+import { postmortemRecord } from '../shared/postmortem.js';
+import { channelKey } from '../shared/search-attributes.js';
 import type { Change } from './incident-state.js';
 
 /** What a step can see when it decides whether and how to run. */
@@ -20,6 +22,8 @@ export interface StepContext {
   settings: Promise<IncidentSettings>;
   /** E-mails of the source's assignees (PagerDuty), for invitations. */
   assigneeEmails: Promise<string[]>;
+  /** The run's id: with the resolve count it names a postmortem. */
+  runId: string;
 }
 
 /** Whether a step runs: `true`; `false` leaves it out silently; `{ skip }` records it as skipped, with why. */
@@ -70,6 +74,8 @@ export interface StepSpec<Name extends string = string> {
   then?: readonly FollowUp<Name>[];
   /** It pushes the incident's status to the source tool: the webhook that comes back is an echo. */
   echoes?: boolean;
+  /** What it made (`ref`) is indexed as this search attribute once it succeeds, so the incident can be found by it. */
+  indexAs?: typeof channelKey;
 }
 
 /** How long the room waits for the ticket before it says "ticket pending". */
@@ -103,8 +109,26 @@ const syncsSource =
   (source: string) =>
   (ctx: StepContext): Guard =>
     ctx.state.source === source && (ctx.change?.origin ?? source) !== source;
+/** The escalation a step pages, tells or resolves: the incident's latest. */
+const escalationOf = (ctx: StepContext): Partial<StepInput> => ({
+  escalation: {
+    number: ctx.state.escalation?.count ?? 1,
+    afterMs: ctx.state.escalation?.afterMs ?? 0,
+    paged: ctx.state.steps.escalationPage?.status === 'done',
+  },
+});
 /** Announcements wait until the room has its topic, summary and pin: what they update must exist. */
 const ROOM = ['slackChannel', 'slackInvite', 'slackTopic', 'slackSummary', 'slackPin', 'slackAnnounce'] as const;
+/** What a resolve closes out before its change event. */
+const CLOSE_OUT = [
+  'jiraComment',
+  'jiraTransition',
+  'statusPageClose',
+  'pagerdutySync',
+  'victoropsSync',
+  'slackSummaryUpdate',
+  'slackStatusMessage',
+] as const;
 const FURNISHING = ['slackInvite', { step: 'jiraTicket', grace: TICKET_GRACE }] as const;
 
 /** The table, typed so that every step it names is one of its own keys. */
@@ -144,6 +168,8 @@ export const STEPS = defineSteps({
           }),
     retry: true,
     then: ['changeRoom', 'slackInvite', 'slackTopic', 'slackSummary', 'slackAnnounce'],
+    // `/incident` typed in the room finds the incident by the channel's id.
+    indexAs: channelKey,
   },
   slackInvite: {
     budget: 'slack-invite',
@@ -264,6 +290,8 @@ export const STEPS = defineSteps({
     budget: 'jira',
     what: 'comment on the Jira ticket',
     call: (a, input) => a.commentTicket(input),
+    // Which resolve it reports: a reopened incident's next resolve gets its own comment.
+    input: (ctx) => ({ resolve: ctx.state.resolves }),
     needs: ['jiraTicket'],
     retry: true,
   },
@@ -285,15 +313,55 @@ export const STEPS = defineSteps({
   },
   changeResolved: {
     ...changeEvent('resolved', 'resolved', []),
-    after: [
-      'jiraComment',
-      'jiraTransition',
-      'statusPageClose',
-      'pagerdutySync',
-      'victoropsSync',
-      'slackSummaryUpdate',
-      'slackStatusMessage',
-    ],
+    after: CLOSE_OUT,
+  },
+  postmortem: {
+    budget: 'jira',
+    what: 'write the postmortem timeline on the Jira ticket',
+    call: (a, input) => a.writePostmortem(input),
+    // The record as the close-out left it; the run and the resolve name it, so it is written once per resolve.
+    input: (ctx) => ({ postmortem: { incident: postmortemRecord(ctx.state), runId: ctx.runId, resolve: ctx.state.resolves ?? 1 } }),
+    needs: ['jiraTicket'],
+    // Everything else the close-out runs, so the record tells their outcomes.
+    after: [...CLOSE_OUT, 'changeResolved', 'escalationResolve'],
+    // A retry after a reopen has no resolve to write up: the next resolve writes its own.
+    when: (ctx) => ctx.state.status === 'resolved' || { skip: 'the incident is open again: its next resolve writes the postmortem' },
+    retry: true,
+  },
+  escalationPage: {
+    budget: 'pagerduty-events',
+    // Like warroom's own failure alerts, a page goes first in its budget: it needs a person.
+    opens: true,
+    what: 'page: nobody acknowledged',
+    call: (a, input) => a.raiseEscalation(input),
+    input: escalationOf,
+    when: async (ctx) => ((await ctx.settings).escalationPage ? true : { skip: 'not configured (PAGERDUTY_ESCALATION_ROUTING_KEY)' }),
+    retry: true,
+  },
+  escalationNotice: {
+    what: 'tell the room nobody acknowledged',
+    call: (a, input) => a.postEscalation(input),
+    input: escalationOf,
+    needs: ['slackChannel'],
+    // After the page, so the room hears whether someone was paged.
+    after: ['escalationPage'],
+    retry: true,
+  },
+  escalationResolve: {
+    budget: 'pagerduty-events',
+    what: 'resolve the escalation page',
+    call: (a, input) => a.resolveEscalation(input),
+    input: escalationOf,
+    needs: ['escalationPage'],
+    // Each page is resolved once: its dedup key is the ref of both steps.
+    when: (ctx) => ctx.state.steps.escalationPage?.ref !== ctx.state.steps.escalationResolve?.ref,
+    retry: true,
+  },
+  slackReminder: {
+    what: 'ask the room for a status update',
+    call: (a, input) => a.postReminder(input),
+    needs: ['slackChannel'],
+    retry: true,
   },
   slackArchive: {
     budget: 'slack-archive',
@@ -311,8 +379,8 @@ export type ActiveStep = keyof typeof STEPS;
 export const PATHS = {
   /** The war room: ticket, room and status page at once; the room's furnishing follows the channel. */
   open: ['jiraTicket', 'slackChannel', 'statusPage', 'timelinePost'],
-  /** An acknowledge or reopen: the source tool (when the change came from elsewhere) and the room hear of it. */
-  announce: ['pagerdutySync', 'victoropsSync', 'slackSummaryUpdate', 'slackStatusMessage'],
+  /** An acknowledge or reopen: the source tool (when the change came from elsewhere) and the room hear of it; an escalation page is resolved. */
+  announce: ['pagerdutySync', 'victoropsSync', 'slackSummaryUpdate', 'slackStatusMessage', 'escalationResolve'],
   /** A resolve: the ticket, the status page, the source tool and the room; then a change event. */
   closeOut: [
     'jiraComment',
@@ -323,7 +391,14 @@ export const PATHS = {
     'slackSummaryUpdate',
     'slackStatusMessage',
     'changeResolved',
+    'escalationResolve',
   ],
+  /** After the close-out, of runs that record the postmortem-v1 patch (src/workflows/incident.ts): the record, on the ticket. */
+  postmortem: ['postmortem'],
+  /** Nobody acknowledged in time (src/workflows/watches.ts). */
+  escalate: ['escalationPage', 'escalationNotice'],
+  /** The room is asked for a status update. */
+  remind: ['slackReminder'],
   /** After the archive delay. */
   archive: ['slackArchive'],
 } as const satisfies Record<string, readonly ActiveStep[]>;
@@ -358,6 +433,7 @@ export function stepInput(state: IncidentState, assignees: string[], change?: Ch
     status,
     links: state.links,
     responders: state.responders,
+    slackResponders: state.slackResponders,
     assignees,
     refs,
     details: state.details,

@@ -32,6 +32,7 @@ export function fakeVendorEnv(fakes: Partial<Fakes>): Record<string, string> {
           PAGERDUTY_EVENTS_URL: pagerdutyEvents.url,
           PAGERDUTY_ROUTING_KEY: pagerdutyEvents.routingKey,
           PAGERDUTY_CHANGE_ROUTING_KEY: pagerdutyEvents.changeRoutingKey,
+          PAGERDUTY_ESCALATION_ROUTING_KEY: pagerdutyEvents.escalationRoutingKey,
         }
       : {}),
     ...(statuscast ? { STATUSCAST_URL: statuscast.url, STATUSCAST_API_TOKEN: statuscast.apiToken } : {}),

@@ -4,8 +4,9 @@ import { FaultTable, listenOnLoopback, readBody, sendJson, type FaultDecision } 
 import { loadSpec, type CheckResult } from './openapi.js';
 
 /**
- * Jira Cloud REST v3 as jira.js 6 speaks it, on loopback, with state: issues, comments, a
- * workflow (To Do → In Progress → Done). Every request is checked against Atlassian's OpenAPI
+ * Jira Cloud REST v3 as jira.js 6 speaks it, on loopback, with state: issues, comments,
+ * attachments, a workflow (To Do → In Progress → Done), one project with its issue types, and the
+ * account (`/myself`, `/mypermissions`). Every request is checked against Atlassian's OpenAPI
  * description and refused the way Jira refuses; faults can be injected per operation.
  */
 
@@ -38,6 +39,16 @@ export interface JiraFakeComment {
   created: string;
 }
 
+export interface JiraFakeAttachment {
+  id: string;
+  filename: string;
+  mimeType: string;
+  /** The file's text (the fake keeps what it was sent, decoded as UTF-8). */
+  text: string;
+  size: number;
+  created: string;
+}
+
 export interface JiraFakeIssue {
   id: string;
   key: string;
@@ -45,6 +56,16 @@ export interface JiraFakeIssue {
   createdAt: number;
   fields: Json;
   comments: JiraFakeComment[];
+  attachments: JiraFakeAttachment[];
+}
+
+/** One part of a multipart/form-data body, as the fake read it. */
+export interface JiraFakePart {
+  name: string;
+  filename?: string;
+  type: string;
+  size: number;
+  text: string;
 }
 
 export interface JiraFakeRequest {
@@ -74,8 +95,22 @@ export interface JiraFakeOptions {
   searchLagMs?: number;
   /** Custom fields create must be given, by id → display name (Jira answers `<name> is required.`). */
   requiredFields?: Record<string, string>;
+  /** Project permissions the account holds (GET /mypermissions); default: every one in {@link JIRA_PERMISSIONS}. */
+  permissions?: string[];
   random?: () => number;
 }
+
+/** Project permissions the fake knows, with Jira's ids and names; any other key is a 400, as in Jira. */
+export const JIRA_PERMISSIONS: Record<string, { id: string; name: string; description: string }> = {
+  BROWSE_PROJECTS: { id: '10', name: 'Browse Projects', description: 'Ability to browse projects and the issues within them.' },
+  CREATE_ISSUES: { id: '11', name: 'Create Issues', description: 'Ability to create issues.' },
+  EDIT_ISSUES: { id: '12', name: 'Edit Issues', description: 'Ability to edit issues.' },
+  ASSIGN_ISSUES: { id: '13', name: 'Assign Issues', description: 'Ability to assign issues to other people.' },
+  RESOLVE_ISSUES: { id: '14', name: 'Resolve Issues', description: 'Ability to resolve and reopen issues.' },
+  ADD_COMMENTS: { id: '15', name: 'Add Comments', description: 'Ability to comment on issues.' },
+  CREATE_ATTACHMENTS: { id: '19', name: 'Create Attachments', description: 'Users with this permission may create attachments.' },
+  TRANSITION_ISSUES: { id: '46', name: 'Transition Issues', description: 'Ability to transition issues.' },
+};
 
 export interface JiraFake {
   url: string;
@@ -95,6 +130,8 @@ export interface JiraFake {
   faults: FaultTable;
   searchLagMs: number;
   requiredFields: Record<string, string>;
+  /** Project permissions the account holds now (GET /mypermissions answers from it). */
+  permissions: Set<string>;
   /** Requests the spec check refused (should be none when our client is right). */
   refusals(): JiraFakeRequest[];
   /** Calls to the v2 API (jira.js 6 routes string descriptions and comments there; we must send ADF). */
@@ -108,6 +145,12 @@ export interface JiraFake {
 }
 
 const SPEC_FILE = 'jira-cloud-platform-v3.openapi.json';
+/**
+ * Jira's limit on a comment: [obs] 400 `{"errors":{"comment":"The entered text is too long. It
+ * exceeds the allowed limit of 32767 characters."}}` (jenkinsci/jira-plugin#667). Whether Cloud counts
+ * an ADF body's JSON or its text is not documented [inferred]: the fake counts the JSON.
+ */
+export const JIRA_COMMENT_LIMIT = 32_767;
 const fixture = (name: string): Json => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')) as Json;
 
 /** Jira's own error body. */
@@ -155,6 +198,7 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
   let nextId = 10_000;
   let nextNumber = 1;
   let nextCommentId = 20_000;
+  let nextAttachmentId = 30_000;
 
   const fake: JiraFake = {
     url: '',
@@ -166,6 +210,7 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
     faults: new FaultTable(options.random),
     searchLagMs: options.searchLagMs ?? 0,
     requiredFields: { ...options.requiredFields },
+    permissions: new Set(options.permissions ?? Object.keys(JIRA_PERMISSIONS)),
     responseProblems: [],
     refusals: () => fake.requests.filter((request) => request.check && !request.check.ok),
     v2Requests: () => fake.requests.filter((request) => request.path.startsWith('/rest/api/2/')),
@@ -179,9 +224,11 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
       fake.faults.clear();
       fake.searchLagMs = options.searchLagMs ?? 0;
       fake.requiredFields = { ...options.requiredFields };
+      fake.permissions = new Set(options.permissions ?? Object.keys(JIRA_PERMISSIONS));
       nextId = 10_000;
       nextNumber = 1;
       nextCommentId = 20_000;
+      nextAttachmentId = 30_000;
     },
     stop: async () => {
       await server.stop();
@@ -199,6 +246,7 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
     const all: Json = {
       ...issue.fields,
       comment: { comments: issue.comments.map((c) => renderComment(issue, c)), total: issue.comments.length },
+      attachment: issue.attachments.map(renderAttachment),
     };
     return {
       expand: 'renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations',
@@ -215,6 +263,16 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
     displayName: 'Incident Engine',
     active: true,
     accountType: 'atlassian',
+  });
+  const renderAttachment = (attachment: JiraFakeAttachment): Json => ({
+    self: `${url}/rest/api/3/attachments/${attachment.id}`,
+    id: attachment.id,
+    filename: attachment.filename,
+    author: author(),
+    created: attachment.created,
+    size: attachment.size,
+    mimeType: attachment.mimeType,
+    content: `${url}/rest/api/3/attachment/content/${attachment.id}`,
   });
   const renderComment = (issue: JiraFakeIssue, comment: JiraFakeComment): Json => ({
     self: `${issueSelf(issue)}/comment/${comment.id}`,
@@ -289,6 +347,7 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
       key,
       createdAt: Date.now(),
       comments: [],
+      attachments: [],
       fields: {
         ...fields,
         summary: fields.summary,
@@ -357,10 +416,38 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
     if (body?.body === undefined || body.body === null)
       return { status: 400, body: jiraError([], { comment: 'Comment body can not be empty!' }) };
     if (!isAdfDocument(body.body)) return { status: 400, body: jiraError([], { comment: 'INVALID_INPUT' }) };
+    if (JSON.stringify(body.body).length > JIRA_COMMENT_LIMIT) {
+      return {
+        status: 400,
+        body: jiraError([], { comment: `The entered text is too long. It exceeds the allowed limit of ${JIRA_COMMENT_LIMIT} characters.` }),
+      };
+    }
     const comment: JiraFakeComment = { id: String(nextCommentId++), body: body.body as Json, created: now() };
     issue.comments.push(comment);
     issue.fields.updated = comment.created;
     return { status: 201, body: renderComment(issue, comment) };
+  };
+
+  /** The multipart body's `file` parts become attachments (the spec: "the parameter ... must be `file`"). */
+  const addAttachment: Handler = (params, _query, body) => {
+    const issue = findIssue(params.issueIdOrKey!);
+    if (!issue) return notFound();
+    const files = ((body as { parts?: JiraFakePart[] } | undefined)?.parts ?? []).filter((part) => part.name === 'file' && part.filename);
+    // [inferred] Jira's answer to an upload without a `file` part is not documented; a fake refuses it.
+    if (files.length === 0)
+      return { status: 400, body: jiraError(["No file found in the request: send the attachments as parts named 'file'."]) };
+    const created = now();
+    const added = files.map((part): JiraFakeAttachment => ({
+      id: String(nextAttachmentId++),
+      filename: part.filename!,
+      mimeType: part.type || 'application/octet-stream',
+      text: part.text,
+      size: part.size,
+      created,
+    }));
+    issue.attachments.push(...added);
+    issue.fields.updated = created;
+    return { status: 200, body: added.map(renderAttachment) };
   };
 
   const search = (source: {
@@ -412,7 +499,79 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
   const searchPost: Handler = (_params, _query, body) => search(body as Json);
   const searchRemoved: Handler = () => ({ status: 410, body: fixture('jira-search-legacy-410-response.json') });
 
+  const avatars = (size: string) => ({ '16x16': size, '24x24': size, '32x32': size, '48x48': size });
+  const getCurrentUser: Handler = () => ({
+    status: 200,
+    body: {
+      ...author(),
+      emailAddress: email,
+      avatarUrls: avatars(`${url}/secure/useravatar?avatarId=10122`),
+      timeZone: 'Etc/UTC',
+      locale: 'en_US',
+      groups: { size: 1, items: [] },
+      applicationRoles: { size: 1, items: [] },
+      expand: 'groups,applicationRoles',
+    },
+  });
+
+  // Word for word what Jira Cloud answers for an unknown key [obs: tenable/integration-jira-cloud#139, GET /rest/api/3/project/VULN].
+  const noProject = (key: string): Answer => ({ status: 404, body: jiraError([`No project could be found with key '${key}'.`]) });
+  const isProject = (idOrKey: string) => idOrKey === projectKey || idOrKey === '10000';
+
+  const getProject: Handler = (params) => {
+    if (!isProject(params.projectIdOrKey!)) return noProject(params.projectIdOrKey!);
+    return {
+      status: 200,
+      body: {
+        expand: 'description,lead,issueTypes,url,projectKeys,permissions,insight',
+        self: `${url}/rest/api/3/project/10000`,
+        id: '10000',
+        key: projectKey,
+        name: 'Relay',
+        description: '',
+        avatarUrls: avatars(`${url}/secure/projectavatar?pid=10000`),
+        projectTypeKey: 'software',
+        simplified: false,
+        style: 'classic',
+        isPrivate: false,
+        properties: {},
+        lead: author(),
+        assigneeType: 'UNASSIGNED',
+        components: [],
+        versions: [],
+        issueTypes: issueTypes.map((name, index) => ({
+          self: `${url}/rest/api/3/issuetype/${10_001 + index}`,
+          id: String(10_001 + index),
+          name,
+          description: '',
+          iconUrl: `${url}/images/icons/issuetypes/task.svg`,
+          subtask: false,
+          avatarId: 10_318,
+          hierarchyLevel: 0,
+        })),
+      },
+    };
+  };
+
+  /** GET /mypermissions: `permissions` is required since 2019 (spec's x-changes); unknown keys and projects are refused. */
+  const getMyPermissions: Handler = (_params, query) => {
+    const keys = listParam(query, 'permissions') ?? [];
+    // [inferred] texts of the two 400s; the statuses are the spec's.
+    if (keys.length === 0) return { status: 400, body: jiraError(["The 'permissions' query parameter is required."]) };
+    const unknown = keys.find((key) => !(key in JIRA_PERMISSIONS));
+    if (unknown) return { status: 400, body: jiraError([`The permission key '${unknown}' is invalid.`]) };
+    const project = query.get('projectKey') ?? query.get('projectId');
+    if (project !== null && !isProject(project)) return noProject(project);
+    const permissions = Object.fromEntries(
+      keys.map((key) => [key, { ...JIRA_PERMISSIONS[key], key, type: 'PROJECT', havePermission: fake.permissions.has(key) }]),
+    );
+    return { status: 200, body: { permissions } };
+  };
+
   const routes: Array<{ method: string; pattern: RegExp; operation: string; handle: Handler }> = [
+    { method: 'GET', pattern: /^\/rest\/api\/3\/myself$/, operation: 'getCurrentUser', handle: getCurrentUser },
+    { method: 'GET', pattern: /^\/rest\/api\/3\/project\/(?<projectIdOrKey>[^/]+)$/, operation: 'getProject', handle: getProject },
+    { method: 'GET', pattern: /^\/rest\/api\/3\/mypermissions$/, operation: 'getMyPermissions', handle: getMyPermissions },
     { method: 'POST', pattern: /^\/rest\/api\/3\/issue$/, operation: 'createIssue', handle: createIssue },
     { method: 'GET', pattern: /^\/rest\/api\/3\/issue\/(?<issueIdOrKey>[^/]+)$/, operation: 'getIssue', handle: getIssue },
     {
@@ -429,6 +588,12 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
     },
     { method: 'GET', pattern: /^\/rest\/api\/3\/issue\/(?<issueIdOrKey>[^/]+)\/comment$/, operation: 'getComments', handle: getComments },
     { method: 'POST', pattern: /^\/rest\/api\/3\/issue\/(?<issueIdOrKey>[^/]+)\/comment$/, operation: 'addComment', handle: addComment },
+    {
+      method: 'POST',
+      pattern: ATTACHMENTS_PATH,
+      operation: 'addAttachment',
+      handle: addAttachment,
+    },
     { method: 'GET', pattern: /^\/rest\/api\/3\/search\/jql$/, operation: 'searchAndReconsileIssuesUsingJql', handle: searchGet },
     { method: 'POST', pattern: /^\/rest\/api\/3\/search\/jql$/, operation: 'searchAndReconsileIssuesUsingJqlPost', handle: searchPost },
     { method: 'GET', pattern: /^\/rest\/api\/3\/search$/, operation: 'searchForIssuesUsingJql', handle: searchRemoved },
@@ -453,7 +618,15 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
       sendJson(res, status, body, headers);
     };
 
-    if (raw.length > 0) {
+    const mediaType = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
+    if (mediaType === 'multipart/form-data') {
+      const parts = await readMultipart(raw, String(req.headers['content-type']));
+      if (!parts) return answer(400, jiraError(['The multipart/form-data body could not be read.']));
+      record.body = { parts };
+    } else if (raw.length > 0) {
       try {
         record.body = JSON.parse(raw.toString('utf8'));
       } catch {
@@ -471,6 +644,21 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
     // [inferred] Jira Cloud's answer to a wrong e-mail or API token.
     if (req.headers.authorization !== expectedAuth) {
       return answer(401, jiraError(['Client must be authenticated to access this resource.']));
+    }
+    // Multipart operations sit behind Jira's XSRF protection ("Special headers" in the spec): without
+    // the header the request is blocked [doc]; the answer is a 403 "XSRF check failed" [obs:
+    // pycontribs/jira#44, jira.js#152]. A body of another type is a 415, as JAX-RS answers [inferred].
+    if (record.method === 'POST' && ATTACHMENTS_PATH.test(target.pathname)) {
+      const token = String(req.headers['x-atlassian-token'] ?? '').toLowerCase();
+      if (token !== 'no-check' && token !== 'nocheck') {
+        record.status = 403;
+        record.refused = 'XSRF check failed';
+        res.writeHead(403, { 'content-type': 'text/plain;charset=UTF-8' }).end('XSRF check failed');
+        return;
+      }
+      if (mediaType !== 'multipart/form-data') {
+        return answer(415, jiraError([`Unsupported media type ${mediaType || '(none)'}: attachments are sent as multipart/form-data.`]));
+      }
     }
     const check = spec.check({
       method: record.method,
@@ -524,6 +712,24 @@ export async function startJiraFake(options: JiraFakeOptions = {}): Promise<Jira
   for (const transition of fake.state.transitions) rehost(transition.to, url);
   for (const transition of sampleTransitions) rehost(transition.to, url);
   return fake;
+}
+
+const ATTACHMENTS_PATH = /^\/rest\/api\/3\/issue\/(?<issueIdOrKey>[^/]+)\/attachments$/;
+
+/** The parts of a multipart/form-data body (read by undici, as a server would); undefined when it cannot be read. */
+async function readMultipart(raw: Buffer, contentType: string): Promise<JiraFakePart[] | undefined> {
+  let form: FormData;
+  try {
+    form = await new Response(new Uint8Array(raw), { headers: { 'content-type': contentType } }).formData();
+  } catch {
+    return undefined;
+  }
+  const parts: JiraFakePart[] = [];
+  for (const [name, value] of form.entries()) {
+    if (typeof value === 'string') parts.push({ name, type: 'text/plain', size: Buffer.byteLength(value), text: value });
+    else parts.push({ name, filename: value.name, type: value.type, size: value.size, text: await value.text() });
+  }
+  return parts;
 }
 
 /** The sample's example.atlassian.net links, pointed at the fake. */

@@ -19,11 +19,14 @@ import { loadSpec } from './openapi.js';
 
 export type AlertStatus = 'triggered' | 'acknowledged' | 'resolved';
 
+/** Which of the fake's integrations an event came through. */
+export type KeyName = 'routingKey' | 'changeRoutingKey' | 'escalationRoutingKey';
+
 /** One alert, by dedup_key, as PagerDuty would show it. */
 export interface PagerDutyEventsAlert {
   dedupKey: string;
   /** Which of the fake's keys opened it. */
-  keyName: 'routingKey' | 'changeRoutingKey';
+  keyName: KeyName;
   status: AlertStatus;
   /** Trigger events it took in (repeats while open join the same alert). */
   triggers: number;
@@ -42,7 +45,7 @@ export interface PagerDutyEventsAlert {
 
 /** One accepted change event. */
 export interface PagerDutyChangeEvent {
-  keyName: 'routingKey' | 'changeRoutingKey';
+  keyName: KeyName;
   payload: Record<string, unknown>;
   links?: Array<{ href: string; text?: string }>;
   images?: unknown[];
@@ -74,6 +77,8 @@ export interface PagerDutyEventsFake {
   routingKey: string;
   /** PAGERDUTY_CHANGE_ROUTING_KEY: 32 characters. */
   changeRoutingKey: string;
+  /** PAGERDUTY_ESCALATION_ROUTING_KEY: 32 characters. */
+  escalationRoutingKey: string;
   requests: RecordedEventRequest[];
   alerts: Map<string, PagerDutyEventsAlert>;
   changeEvents: PagerDutyChangeEvent[];
@@ -94,6 +99,7 @@ export interface PagerDutyEventsFake {
 export interface PagerDutyEventsFakeOptions {
   routingKey?: string;
   changeRoutingKey?: string;
+  escalationRoutingKey?: string;
   /** Events accepted per routing key in a sliding minute before a 429 (PagerDuty: about 120). */
   eventsPerMinute?: number;
   /** Source of randomness for errorRate; tests pass a fixed sequence. */
@@ -123,6 +129,7 @@ export async function startPagerDutyEventsFake(options: PagerDutyEventsFakeOptio
   const spec = loadSpec('pagerduty-events-v2.openapi.json');
   const routingKey = options.routingKey ?? integrationKey();
   const changeRoutingKey = options.changeRoutingKey ?? integrationKey();
+  const escalationRoutingKey = options.escalationRoutingKey ?? integrationKey();
   const eventsPerMinute = options.eventsPerMinute ?? 120;
   const requests: RecordedEventRequest[] = [];
   const responseProblems: string[] = [];
@@ -135,6 +142,7 @@ export async function startPagerDutyEventsFake(options: PagerDutyEventsFakeOptio
     url: '',
     routingKey,
     changeRoutingKey,
+    escalationRoutingKey,
     requests,
     alerts,
     changeEvents,
@@ -159,8 +167,12 @@ export async function startPagerDutyEventsFake(options: PagerDutyEventsFakeOptio
     },
   } satisfies PagerDutyEventsFake;
 
-  const keyNameOf = (key: string): PagerDutyEventsAlert['keyName'] | undefined =>
-    key === routingKey ? 'routingKey' : key === changeRoutingKey ? 'changeRoutingKey' : undefined;
+  const keyNames = new Map<string, KeyName>([
+    [routingKey, 'routingKey'],
+    [changeRoutingKey, 'changeRoutingKey'],
+    [escalationRoutingKey, 'escalationRoutingKey'],
+  ]);
+  const keyNameOf = (key: string): KeyName | undefined => keyNames.get(key);
 
   /** Sliding 60-second window per routing key ("approximately 120 calls/minute per integration key"). */
   const overLimit = (key: string): boolean => {

@@ -4,7 +4,7 @@ import { FaultTable, listenOnLoopback, readBody, sendJson } from './http.js';
 import { loadSpec } from './openapi.js';
 
 /**
- * PagerDuty REST API v2 on loopback: incident notes, users, incident reads and status updates. Every
+ * PagerDuty REST API v2 on loopback: incident notes, users (one, or a search), incident reads and status updates. Every
  * request is checked against ../shared/specs/pagerduty-rest.openapi.json (path, method, path and
  * header parameters, JSON body) and every answer against the documented response schema.
  * Refusals use PagerDuty's error object `{"error":{"message","code","errors"}}` and the status
@@ -72,7 +72,7 @@ export interface PagerDutyFake {
   requests: RecordedRequest[];
   state: PagerDutyState;
   /**
-   * Faults by spec operationId (createIncidentNote, listIncidentNotes, getIncident, getUser, updateIncident) or `*`.
+   * Faults by spec operationId (createIncidentNote, listIncidentNotes, getIncident, getUser, listUsers, updateIncident) or `*`.
    * A rate limit answers PagerDuty's 429: `ratelimit-reset` set to its retryAfterSeconds, no Retry-After.
    */
   faults: FaultTable;
@@ -116,6 +116,7 @@ const ROUTES: Array<{ method: string; pattern: RegExp; operationId: string }> = 
   { method: 'GET', pattern: /^\/incidents\/(?<id>[^/]+)$/, operationId: 'getIncident' },
   { method: 'PUT', pattern: /^\/incidents\/(?<id>[^/]+)$/, operationId: 'updateIncident' },
   { method: 'GET', pattern: /^\/users\/(?<id>[^/]+)$/, operationId: 'getUser' },
+  { method: 'GET', pattern: /^\/users$/, operationId: 'listUsers' },
 ];
 
 /** The operation a request is for, with its path parameters, as the spec names them. */
@@ -227,9 +228,28 @@ export async function startPagerDutyFake(options: PagerDutyFakeOptions = {}): Pr
     assignments: [],
   });
 
+  /** GET /users: `query` filters on name or e-mail (case-insensitive, part of either), paged by limit and offset. */
+  const listUsers = (query: URLSearchParams): [number, unknown] => {
+    const wanted = (query.get('query') ?? '').toLowerCase();
+    const limit = Math.min(100, Math.max(1, Number(query.get('limit') ?? 25) || 25));
+    const offset = Math.max(0, Number(query.get('offset') ?? 0) || 0);
+    const found = [...state.users.values()].filter((user) => `${user.name}\n${user.email}`.toLowerCase().includes(wanted));
+    const page = found.slice(offset, offset + limit).map(userBody);
+    const total = query.get('total') === 'true' ? found.length : null;
+    return [200, { users: page, limit, offset, more: offset + limit < found.length, total }];
+  };
+
   /** Applies one checked request; answers [status, body]. */
-  const operate = (operationId: string, params: Record<string, string>, body: any, from: PagerDutyUser | undefined): [number, unknown] => {
+  const operate = (
+    operationId: string,
+    params: Record<string, string>,
+    request: { body: any; query: URLSearchParams },
+    from: PagerDutyUser | undefined,
+  ): [number, unknown] => {
+    const { body } = request;
     switch (operationId) {
+      case 'listUsers':
+        return listUsers(request.query);
       case 'getUser': {
         const user = state.users.get(params.id ?? '');
         return user ? [200, { user: userBody(user) }] : [404, NOT_FOUND()];
@@ -412,7 +432,7 @@ export async function startPagerDutyFake(options: PagerDutyFakeOptions = {}): Pr
       return answer(500, pdError('An internal error has occurred. PagerDuty team has been notified.', 2000), limits);
     }
 
-    const [status, result] = operate(route.operationId, route.params, body, from);
+    const [status, result] = operate(route.operationId, route.params, { body, query: url.searchParams }, from);
     if (decision.applyThenFail && status < 300) {
       record.fault = 'applyThenFail';
       return answer(500, pdError('An internal error has occurred. PagerDuty team has been notified.', 2000), limits);

@@ -175,6 +175,8 @@ export interface SlackFake {
   addChannel(channel: { name: string; creator?: string; isPrivate?: boolean; isArchived?: boolean; members?: string[] }): FakeChannel;
   /** Another token (a person, another app) with its own identity and scopes. */
   addToken(token: string, identity: { userId: string; botId?: string; scopes?: string[] }): void;
+  /** The bot token's scopes from now on (`reset()` restores the options' scopes). */
+  setScopes(scopes: string[]): void;
   channelByName(name: string): FakeChannel | undefined;
   messages(channelId: string): FakeMessage[];
   userByEmail(email: string): FakeUser | undefined;
@@ -415,16 +417,20 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     if (!presented) return answer(200, { ok: false, error: 'not_authed' });
     const caller = tokens.get(presented);
     if (!caller) return answer(200, { ok: false, error: 'invalid_auth' });
+    // Slack names the token's scopes on every answer to a valid token, comma-separated: [code]
+    // node-slack-sdk WebClient.ts reads `x-oauth-scopes` into response_metadata.scopes; [obs]
+    // slack-ruby/slack-ruby-client#378 ("the only way to check the scopes on an existing token").
+    const scopesHeader = { 'x-oauth-scopes': [...caller.scopes].join(',') };
 
     const refusal = spec.checkArguments(name, args);
     if (refusal) {
       record.specProblems.push(...refusal.messages);
-      return answer(200, { ok: false, error: refusal.error, response_metadata: { messages: refusal.messages } });
+      return answer(200, { ok: false, error: refusal.error, response_metadata: { messages: refusal.messages } }, scopesHeader);
     }
     const handler = handlers[name];
     if (!handler) {
       record.specProblems.push(`${name} is in the spec but not implemented by the fake`);
-      return answer(200, { ok: false, error: 'fake_not_implemented' });
+      return answer(200, { ok: false, error: 'fake_not_implemented' }, scopesHeader);
     }
     let body: Record<string, unknown>;
     try {
@@ -440,7 +446,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       record.fault = 'applied-then-500';
       return answer(500, 'Internal Server Error');
     }
-    return answer(200, body);
+    return answer(200, body, scopesHeader);
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -479,6 +485,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     addChannel,
     addToken: (extra, identity) =>
       tokens.set(extra, { userId: identity.userId, botId: identity.botId, scopes: new Set(identity.scopes ?? botScopes) }),
+    setScopes: (scopes) => void (tokens.get(token)!.scopes = new Set(scopes)),
     channelByName: (channelName) => state.channels.find((channel) => channel.name === channelName),
     messages: (channelId) => state.messages.get(channelId) ?? [],
     userByEmail: (email) => state.users.find((user) => user.email === email.toLowerCase()),

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { FaultTable, listenOnLoopback, readBody, sendJson } from './http.js';
 
 /**
- * StatusCast API v4 on loopback: create, read, update (add a post, close) and search incidents.
+ * StatusCast API v4 on loopback: create, read, update (add a post, close) and search incidents;
+ * list components.
  * StatusCast publishes no spec we keep in ../shared/specs, so the request and answer schemas below
  * are written from ../shared/API-NOTES.md §5b and the v4 OpenAPI vendored in gunnaraasen/statuscast-go
  * (`openapi.json`: IncidentCreate, IncidentUpdate, IncidentSearch, Incident, PagedResults-Incident).
@@ -180,6 +181,22 @@ const incidentView = z.strictObject({
   customFieldList: z.array(z.unknown()).nullable(),
   groups: z.array(int32).nullable(),
 });
+/** `Component` (GET /api/v4/components answers an array of them). */
+const componentView = z.strictObject({
+  id: int32,
+  name: z.string().nullable(),
+  parentId: int32,
+  description: z.string().nullable(),
+  peerDisplayPriority: int32,
+  iconImageSrc: z.string().nullable(),
+  externalId: z.string().nullable(),
+  isHidden: z.boolean(),
+  status: z.enum(COMPONENT_STATUSES),
+  isCloudComponent: z.boolean(),
+  level: int32,
+  bubbleLesserStatus: z.boolean(),
+  linkedComponents: z.array(int32).nullable(),
+});
 const pagedIncidents = z.strictObject({
   items: z.array(incidentView).nullable(),
   totalItems: int32,
@@ -232,7 +249,7 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
   status: number;
-  /** createIncident, updateIncident, getIncident or searchIncidents, once the route matched. */
+  /** createIncident, updateIncident, getIncident, searchIncidents or listComponents, once the route matched. */
   operation?: string;
   /** Why it was refused (the problem details' title and field errors). */
   refused?: string;
@@ -247,7 +264,7 @@ export interface StatusCastFake {
   incidents: Map<number, StatusCastIncident>;
   /** The account's components; `affectedComponents` must name these. */
   components: Map<number, StatusCastComponent>;
-  /** Faults by operation (createIncident, updateIncident, getIncident, searchIncidents) or `*`. A rate limit sends Retry-After. */
+  /** Faults by operation (createIncident, updateIncident, getIncident, searchIncidents, listComponents) or `*`. A rate limit sends Retry-After. */
   faults: FaultTable;
   /** Answers this fake sent that its own schema found wrong: must stay empty. */
   responseProblems: string[];
@@ -307,6 +324,7 @@ const ROUTES: Array<{ method: string; pattern: RegExp; operation: string }> = [
   { method: 'PUT', pattern: /^\/api\/v4\/incident$/, operation: 'updateIncident' },
   { method: 'GET', pattern: /^\/api\/v4\/incident\/(?<id>[^/]+)$/, operation: 'getIncident' },
   { method: 'POST', pattern: /^\/api\/v4\/incidents$/, operation: 'searchIncidents' },
+  { method: 'GET', pattern: /^\/api\/v4\/components$/, operation: 'listComponents' },
 ];
 
 /** Starts the fake on 127.0.0.1 with a random port. */
@@ -482,6 +500,26 @@ export async function startStatusCastFake(options: StatusCastFakeOptions = {}): 
         const incident = incidents.get(Number(id));
         return incident ? [200, view(incident)] : [404, problem(404, 'Not Found', { detail: `Incident ${id} was not found.` })];
       }
+      case 'listComponents':
+        // Root components in the order they were added, none hidden. A root's parentId is 0 [inferred: the spec makes it a non-nullable int32].
+        return [
+          200,
+          [...components.values()].map((component, index) => ({
+            id: component.id,
+            name: component.name,
+            parentId: 0,
+            description: null,
+            peerDisplayPriority: index,
+            iconImageSrc: null,
+            externalId: null,
+            isHidden: false,
+            status: 'Available',
+            isCloudComponent: false,
+            level: 0,
+            bubbleLesserStatus: false,
+            linkedComponents: [],
+          })),
+        ];
       case 'searchIncidents': {
         const request = body as z.infer<typeof incidentSearch>;
         const now = Date.now();
@@ -534,6 +572,7 @@ export async function startStatusCastFake(options: StatusCastFakeOptions = {}): 
     updateIncident: incidentView,
     getIncident: incidentView,
     searchIncidents: pagedIncidents,
+    listComponents: z.array(componentView),
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

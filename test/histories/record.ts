@@ -17,6 +17,8 @@ import {
   acknowledgeSignal,
   acknowledgeUpdate,
   incidentQuery,
+  noteSignal,
+  noteUpdate,
   resolveSignal,
   resolveUpdate,
   retrySignal,
@@ -58,7 +60,20 @@ const V2_INCIDENTS = [
   'PV2LOOP01',
   'PV2OPENWAIT01',
 ];
-for (const id of ['PFULL01', 'PACK01', 'PFAST01', 'POPEN01', 'PREOPEN01', 'PJIRADOWN01', 'PLOOP01', 'PLOOPOPEN01', ...V2_INCIDENTS]) {
+/** The PagerDuty incidents of the scenarios recorded with the postmortem step (issue 12). */
+const POSTMORTEM_INCIDENTS = ['PPMTWICE01'];
+for (const id of [
+  'PFULL01',
+  'PACK01',
+  'PFAST01',
+  'POPEN01',
+  'PREOPEN01',
+  'PJIRADOWN01',
+  'PLOOP01',
+  'PLOOPOPEN01',
+  ...V2_INCIDENTS,
+  ...POSTMORTEM_INCIDENTS,
+]) {
   pd.addIncident({ id, title: 'checkout-api: 5xx rate above 5% for 10 minutes' });
 }
 const { client } = stack;
@@ -348,7 +363,7 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
     record: () => paths.openWaitingForStatusPage('PV2OPENWAIT01', 'core-v2-open-waiting-for-status-page'),
   },
   {
-    name: 'core-v2-status-page-combined',
+    name: 'core-v2-status-page-combined-incident',
     /* v2-10. Combined alerts: two incidents share their monitor's StatusCast incident. */
     async record() {
       const ids = ['api-v2-orders-01', 'api-v2-orders-02'];
@@ -424,6 +439,64 @@ const scenarios: Array<{ name: string; record(): Promise<void> }> = [
       await dispatcher.dispatch(event(id, 'resolve', { actor: 'Dana Oncall' }));
       await client.workflow.getHandle(workflowIdFor(key)).result();
       await save('budgets-warning-resolved-within-hold', key);
+    },
+  },
+  // Recorded with issue 12's slash command: an incident declared in Slack, its room indexed by
+  // channel (the `indexed-steps` patch), status updates as signals and updates, acknowledged and
+  // resolved from Slack.
+  {
+    name: 'slash-declared-noted-resolved',
+    async record() {
+      const id = 'checkout-is-down-for-eu-1a2b3c4d';
+      const key = incidentKey('slack', id);
+      const handle = client.workflow.getHandle(workflowIdFor(key));
+      await dispatcher.dispatch({
+        ...event(id, 'trigger', { eventId: 'slack-declare-1a2b3c4d' }),
+        source: 'slack',
+        key,
+        title: 'Checkout is down for EU customers',
+        links: [{ label: 'Declared in #general', url: 'https://slack.com/app_redirect?team=T0EXAMPLE&channel=C0GENERAL' }],
+        assignees: [],
+        actor: 'dana.oncall',
+        slackResponders: ['U0DANA001'],
+      });
+      await settled(key, (state) => state.steps.slackPin?.status === 'done' && state.steps.slackInvite?.status === 'done');
+      await handle.signal(noteSignal, { by: 'sam.sre', note: 'looking at the load balancer', via: 'slack', id: 'note-1' });
+      await handle.signal(noteSignal, { by: 'sam.sre', note: 'looking at the load balancer', via: 'slack', id: 'note-1' });
+      await handle.signal('note', { by: 'sam.sre' });
+      await handle
+        .executeUpdate(noteUpdate, { args: [{ by: 'sam.sre', note: 'again', via: 'slack', id: 'note-1' }] })
+        .catch(() => undefined);
+      await handle.executeUpdate(noteUpdate, {
+        args: [{ by: 'dana.oncall', note: 'rolled back the deploy', via: 'slack', id: 'note-2' }],
+        updateId: 'slack-note-2',
+      });
+      await handle.executeUpdate(acknowledgeUpdate, { args: [{ by: 'dana.oncall', note: 'on it', via: 'slack' }] });
+      await handle.executeUpdate(resolveUpdate, { args: [{ by: 'dana.oncall', note: 'errors back to normal', via: 'slack' }] });
+      await handle.result();
+      await save('slash-declared-noted-resolved', key);
+    },
+  },
+  // Recorded with the postmortem step (issue 12, the postmortem-v1 patch): after each close-out the
+  // record goes on the Jira ticket, once per resolve.
+  {
+    name: 'postmortem-resolved-reopened-resolved',
+    /* Resolved (close-out, then the postmortem), alerting again during the close-out (held, then reopened in the same room), resolved again. */
+    async record() {
+      const id = 'PPMTWICE01';
+      const key = incidentKey('pagerduty', id);
+      await dispatcher.dispatch(event(id, 'trigger'));
+      await settled(key, (state) => state.steps.timelinePost?.status === 'done' && state.steps.slackPin?.status === 'done');
+      await dispatcher.dispatch(event(id, 'resolve', { actor: 'Dana Oncall', note: 'rolled back 4.2.1' }));
+      // The close-out has begun: the new alert waits for it (postmortem included), then reopens the incident before the archive.
+      await settled(key, (state) => state.status === 'resolved' && state.steps.jiraComment !== undefined);
+      await dispatcher.dispatch(event(id, 'trigger'));
+      await settled(key, (state) => state.status === 'triggered' && state.steps.postmortem?.status === 'done');
+      await dispatcher.dispatch(event(id, 'resolve', { actor: 'Dana Oncall', note: 'for good this time' }));
+      const result = (await client.workflow.getHandle(workflowIdFor(key)).result()) as { timeline: Array<{ what: string }> };
+      const written = result.timeline.filter((entry) => entry.what === 'write the postmortem timeline on the Jira ticket').length;
+      if (written !== 2) throw new Error(`expected two postmortems, the run wrote ${written}`);
+      await save('postmortem-resolved-reopened-resolved', key);
     },
   },
 ];
