@@ -23,6 +23,8 @@ export interface Attempt {
   detail?: string;
   sentAt: number;
   answeredAt: number;
+  /** Where it was sent. */
+  baseUrl: string;
 }
 
 /** One webhook: where it goes and what it carries. */
@@ -116,10 +118,10 @@ export function post(baseUrl: string, delivery: Pick<Delivery, 'path' | 'body' |
   const sentAt = Date.now();
   return new Promise((resolveAttempt) => {
     let settled = false;
-    const settle = (attempt: Omit<Attempt, 'sentAt' | 'answeredAt'>) => {
+    const settle = (attempt: Omit<Attempt, 'sentAt' | 'answeredAt' | 'baseUrl'>) => {
       if (settled) return;
       settled = true;
-      resolveAttempt({ ...attempt, sentAt, answeredAt: Date.now() });
+      resolveAttempt({ ...attempt, sentAt, answeredAt: Date.now(), baseUrl });
     };
     const req = request(
       {
@@ -178,18 +180,24 @@ export function retryable(attempt: Attempt): boolean {
 export interface RetryOptions {
   /** Stop retrying this long after the first attempt. */
   deadlineMs?: number;
+  /** With several base URLs (API replicas behind a load balancer): the one the first attempt goes to; each retry goes to the next. */
+  first?: number;
   maxBackoffMs?: number;
   /** Told of every attempt as it ends. */
   onAttempt?: (attempt: Attempt) => void;
 }
 
-/** Sends until a 2xx or 4xx, backing off 250 ms × 2ⁿ up to `maxBackoffMs`, for up to `deadlineMs`. */
-export async function sendWithRetries(baseUrl: string, delivery: Delivery, options: RetryOptions = {}): Promise<Sent> {
-  const { deadlineMs = 180_000, maxBackoffMs = 4000, onAttempt } = options;
+/**
+ * Sends until a 2xx or 4xx, backing off 250 ms × 2ⁿ up to `maxBackoffMs`, for up to `deadlineMs`;
+ * over several base URLs in turn when given more than one.
+ */
+export async function sendWithRetries(baseUrl: string | readonly string[], delivery: Delivery, options: RetryOptions = {}): Promise<Sent> {
+  const { deadlineMs = 180_000, maxBackoffMs = 4000, onAttempt, first = 0 } = options;
+  const urls = typeof baseUrl === 'string' ? [baseUrl] : baseUrl;
   const attempts: Attempt[] = [];
   const giveUpAt = Date.now() + deadlineMs;
   for (let n = 0; ; n++) {
-    const attempt = await post(baseUrl, delivery);
+    const attempt = await post(urls[(first + n) % urls.length] as string, delivery);
     attempts.push(attempt);
     onAttempt?.(attempt);
     if (!retryable(attempt) || Date.now() >= giveUpAt) return { delivery, attempts, final: attempt };

@@ -97,14 +97,18 @@ export interface WarroomProcess {
 const READY_LINE = 'warroom is running';
 const START_TIMEOUT_MS = 120_000;
 
-/** Starts warroom with `role` and `env` (added to a minimal environment: nothing leaks in from ours). */
-export function startWarroom(role: Role, env: Record<string, string>, logFile: string): WarroomProcess {
+/**
+ * Starts warroom with `role` and `env` (added to a minimal environment: nothing leaks in from ours),
+ * from the sources under tsx, or as deployed: the build in `dist/` (`npm run build` first).
+ */
+export function startWarroom(role: Role, env: Record<string, string>, logFile: string, from: 'src' | 'dist' = 'src'): WarroomProcess {
   const baseEnv: Record<string, string> = {};
   for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) {
     const value = process.env[name];
     if (value !== undefined) baseEnv[name] = value;
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', `--role=${role}`], {
+  const entry = from === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, [...entry, `--role=${role}`], {
     cwd: WARROOM_ROOT,
     env: { ...baseEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

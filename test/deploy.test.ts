@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { DEFAULT_TEMPORAL_SERVER_VERSION } from '../chaos/cluster/install.js';
 import { BUDGET_NAMES, budgetQueue } from '../src/shared/budgets.js';
 import { DEFAULT_TASK_QUEUE } from '../src/shared/messages.js';
 import { INCIDENT_SEARCH_ATTRIBUTES } from '../src/shared/search-attributes.js';
@@ -56,6 +57,10 @@ describe('deployment files', () => {
     for (const name of ['temporal-schema', 'temporal-setup']) {
       expect(service(name).image, name).toMatch(new RegExp(`^temporalio/admin-tools:${serverVersion?.replaceAll('.', '\\.')}(-|$)`));
     }
+  });
+
+  it('runs the Temporal server version that npm run test:cluster proves', () => {
+    expect(`v${(service('temporal').image as string).split(':')[1]}`).toBe(DEFAULT_TEMPORAL_SERVER_VERSION);
   });
 
   it('runs two workers, and an API healthy when Temporal answers, each given longer than its 15 s drain', () => {

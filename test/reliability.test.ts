@@ -11,9 +11,9 @@
  * RELIABILITY_SEED (5: the order of deliveries and every fake's dice).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channelName, DEFAULT_CHANNEL_TEMPLATE, SLACK_EVENT_TYPES } from '../src/activities/slack.js';
+import { SLACK_EVENT_TYPES } from '../src/activities/slack.js';
 import { workflowIdFor } from '../src/shared/ids.js';
-import type { IncidentState, StepName } from '../src/shared/incident.js';
+import type { IncidentState } from '../src/shared/incident.js';
 import { statusPageQuery, statusPageWorkflowId } from '../src/shared/messages.js';
 import {
   DELIVERY_KINDS,
@@ -24,6 +24,19 @@ import {
   type SenderSecrets,
   type Sent,
 } from './deliveries.js';
+import {
+  closedOutTallies,
+  closeOutMissing,
+  contractProblems,
+  duplicatesIn,
+  roomMissing,
+  tally,
+  tallyProblems,
+  total,
+  vendorEffects,
+  type Tally,
+  type VendorEffects,
+} from './exactly-once.js';
 import type { AllFakes } from './fakes/env.js';
 import { seededRandom } from './fakes/http.js';
 import { eventually } from './eventually.js';
@@ -67,6 +80,7 @@ const SHARED_PAGE = { storm: 'orders-storm-reliability', outage: 'orders-outage-
 
 let fakes: AllFakes;
 let h: Harness;
+let effects: VendorEffects;
 
 beforeAll(async () => {
   const ownPages = ['checkout-api', 'prometheus-prod', 'database', OWN_PAGE].map((name) => `  - name: ${name}\n`).join('');
@@ -98,6 +112,7 @@ beforeAll(async () => {
     },
   });
   fakes = h.fakes;
+  effects = vendorEffects(fakes, ANNOUNCE);
 }, 180_000);
 
 afterAll(async () => {
@@ -148,37 +163,6 @@ async function storm(
 }
 
 const sharesPage = (incident: IncidentDelivery) => Object.values(SHARED_PAGE).includes(incident.service);
-
-/** The war-room steps every incident must have done; the timeline post only where the source has a timeline. */
-const ROOM_STEPS: StepName[] = [
-  'jiraTicket',
-  'slackChannel',
-  'slackInvite',
-  'slackTopic',
-  'slackSummary',
-  'slackPin',
-  'slackAnnounce',
-  'statusPage',
-];
-
-/** Why the room is not complete yet (undefined: complete). A "ticket pending" room is complete once topic and summary show the ticket. */
-function roomMissing(state: IncidentState): string | undefined {
-  const steps = ROOM_STEPS.filter((name) => state.steps[name]?.status !== 'done');
-  const post = state.steps.timelinePost?.status;
-  if (post !== (state.source === 'api' ? 'skipped' : 'done')) steps.push('timelinePost');
-  if (steps.length > 0)
-    return steps
-      .map(
-        (name) =>
-          `${name} ${state.steps[name]?.status ?? 'not started'}${state.steps[name]?.status === 'failed' ? ` (${state.steps[name]?.detail})` : ''}`,
-      )
-      .join(', ');
-  const ticket = state.steps.jiraTicket?.ref;
-  if (!state.steps.slackTopic?.detail?.includes(`Jira ${ticket} `)) return `topic does not show ${ticket} yet`;
-  const update = state.steps.slackSummaryUpdate;
-  if (update && update.status !== 'done') return `summary update ${update.status}`;
-  return undefined;
-}
 
 /** Polls each incident until `ready` answers a value (pending ones only, 16 at a time); fails at the deadline naming what is missing. */
 async function untilEach<T>(
@@ -276,115 +260,14 @@ function figure(scenario: string, name: string, value: string | number): void {
   console.log(`[reliability] ${scenario} | ${name}: ${value}`);
 }
 
-// ---------------------------------------------------------------------------------------------
-// What the fakes hold, per incident
-
-const label = (incident: IncidentDelivery) => `warroom-${incident.key}`;
-
-/** Channels for the incident: its name, or that name with a suffix (what a duplicate would get). */
-function channelsOf(incident: IncidentDelivery) {
-  const name = channelName(DEFAULT_CHANNEL_TEMPLATE, incident.externalId);
-  return fakes.slack.state.channels.filter((channel) => channel.name === name || channel.name.startsWith(`${name}-`));
-}
-
-function messagesOf(incident: IncidentDelivery, eventType: string) {
-  return channelsOf(incident).flatMap((channel) =>
-    fakes.slack.messages(channel.id).filter((message) => message.metadata?.event_type === eventType),
-  );
-}
-
-function announcementsOf(incident: IncidentDelivery) {
-  const announce = fakes.slack.channelByName(ANNOUNCE)!;
-  return fakes.slack
-    .messages(announce.id)
-    .filter(
-      (message) =>
-        message.metadata?.event_type === SLACK_EVENT_TYPES.announcement && message.metadata.event_payload.incident_key === incident.key,
-    );
-}
-
-/** PagerDuty notes or VictorOps INFO alerts warroom posted for the incident; none for generic ones. */
-function timelinePostsOf(incident: IncidentDelivery): number {
-  if (incident.source === 'pagerduty') return fakes.pagerduty.state.incidents.get(incident.externalId)?.notes.length ?? 0;
-  if (incident.source === 'victorops') {
-    return fakes.victorops.state.alerts.filter(
-      (alert) => alert.messageType === 'INFO' && alert.fields.warroom_ref === workflowIdFor(incident.key),
-    ).length;
-  }
-  return 0;
-}
-
-/** StatusCast incidents of an incident with a page of its own (its key is their externalId). */
-function statusPagesOf(incident: IncidentDelivery) {
-  return [...fakes.statuscast.incidents.values()].filter((page) => page.externalId === incident.key);
-}
-
-function sharedStatusPages(monitor: string) {
-  const prefix = `${statusPageWorkflowId(monitor)}/`;
-  return [...fakes.statuscast.incidents.values()].filter((page) => page.externalId?.startsWith(prefix));
-}
-
-function changeEventsOf(incident: IncidentDelivery, action: string) {
-  return fakes.pagerdutyEvents.changeEvents.filter((event) => {
-    const details = (event.payload as { custom_details?: Record<string, unknown> } | undefined)?.custom_details;
-    return details?.incident_key === incident.key && details.action === action;
-  });
-}
-
-/** What must exist exactly once per incident, counted in the fakes: `expected` 0 means none at all. */
-interface Tally {
-  name: string;
-  counts: number[];
-  expected: number[];
-}
-
-function tally(
-  name: string,
-  incidents: readonly IncidentDelivery[],
-  count: (incident: IncidentDelivery) => number,
-  expected = (_incident: IncidentDelivery) => 1,
-): Tally {
-  return { name, counts: incidents.map(count), expected: incidents.map(expected) };
-}
-
-/** Copies beyond the expected one, summed; missing ones are reported separately. */
-const extra = (t: Tally) => t.counts.reduce((sum, count, i) => sum + Math.max(0, count - (t.expected[i] as number)), 0);
-const short = (t: Tally) => t.counts.reduce((sum, count, i) => sum + Math.max(0, (t.expected[i] as number) - count), 0);
-const total = (t: Tally) => t.counts.reduce((sum, count) => sum + count, 0);
-
 /** Runs ever made per incident (Temporal visibility): exactly one each. */
 async function runTally(incidents: readonly IncidentDelivery[]): Promise<Tally> {
   const counts = await Promise.all(incidents.map((incident) => h.runCount(incident.key)));
   return { name: 'runs', counts, expected: counts.map(() => 1) };
 }
 
-/** Copies beyond the expected ones over every tally. */
-const duplicatesIn = (tallies: Record<string, Tally>) => Object.values(tallies).reduce((sum, t) => sum + extra(t), 0);
-
-function expectExact(tallies: readonly Tally[]): void {
-  const wrong = tallies.flatMap((t) => (extra(t) + short(t) > 0 ? [`${t.name}: ${extra(t)} extra, ${short(t)} missing`] : []));
-  expect(wrong).toEqual([]);
-}
-
 function byKind(incidents: readonly IncidentDelivery[]): string {
   return DELIVERY_KINDS.map((kind) => `${kind} ${incidents.filter((incident) => incident.kind === kind).length}`).join(', ');
-}
-
-/** Requests the fakes refused as not what the real API accepts, and answers of their own that broke their spec: must stay empty. */
-function contractProblems(): string[] {
-  return [
-    ...fakes.jira.refusals().map((request) => `jira: ${request.method} ${request.path}: ${request.refused}`),
-    ...fakes.jira.responseProblems.map((problem) => `jira answer: ${problem}`),
-    ...fakes.slack.problems().map((problem) => `slack: ${problem}`),
-    ...fakes.pagerduty.requests
-      .filter((request) => request.spec && request.spec !== 'ok' && request.spec !== 'unchecked')
-      .map((request) => `pagerduty: ${request.spec}`),
-    ...fakes.pagerduty.responseProblems.map((problem) => `pagerduty answer: ${problem}`),
-    ...fakes.pagerdutyEvents.responseProblems.map((problem) => `pagerduty events answer: ${problem}`),
-    ...fakes.victorops.requests.filter((request) => request.status === 400).map((request) => `victorops: ${request.refused}`),
-    ...fakes.statuscast.requests.filter((request) => request.status === 400).map((request) => `statuscast: ${request.refused}`),
-    ...fakes.statuscast.responseProblems.map((problem) => `statuscast answer: ${problem}`),
-  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -401,15 +284,15 @@ describe('scenario 1: duplicate storm', () => {
       const rooms = await roomsComplete(incidents, 60_000 + 1_500 * STORM_INCIDENTS);
       const counted = {
         runs: await runTally(incidents),
-        tickets: tally('tickets', incidents, (incident) => fakes.jira.issuesWithLabel(label(incident)).length),
-        channels: tally('channels', incidents, (incident) => channelsOf(incident).length),
-        summaries: tally('summaries', incidents, (incident) => messagesOf(incident, SLACK_EVENT_TYPES.summary).length),
-        announcements: tally('announcements', incidents, (incident) => announcementsOf(incident).length),
-        posts: tally('timeline posts', incidents, timelinePostsOf, (incident) => (incident.source === 'api' ? 0 : 1)),
+        tickets: tally('tickets', incidents, (incident) => effects.ticketsOf(incident).length),
+        channels: tally('channels', incidents, (incident) => effects.channelsOf(incident).length),
+        summaries: tally('summaries', incidents, (incident) => effects.messagesOf(incident, SLACK_EVENT_TYPES.summary).length),
+        announcements: tally('announcements', incidents, (incident) => effects.announcementsOf(incident).length),
+        posts: tally('timeline posts', incidents, effects.timelinePostsOf, (incident) => (incident.source === 'api' ? 0 : 1)),
         pages: tally(
           'status pages',
           incidents.filter((incident) => !sharesPage(incident)),
-          (incident) => statusPagesOf(incident).length,
+          (incident) => effects.statusPagesOf(incident).length,
         ),
       };
       // The shared page is made by the monitor's own run once the first incident joins it.
@@ -422,7 +305,7 @@ describe('scenario 1: duplicate storm', () => {
         },
         { timeoutMs: 60_000 },
       );
-      const shared = sharedStatusPages(SHARED_PAGE.storm);
+      const shared = effects.sharedStatusPages(SHARED_PAGE.storm);
       const latencies = incidents.map((incident) => completedAt(rooms.get(incident.key)!) - firstSent(answers, incident.key));
 
       const scenario = `storm ${STORM_INCIDENTS}x${STORM_DELIVERIES}`;
@@ -449,9 +332,9 @@ describe('scenario 1: duplicate storm', () => {
       );
       figure(scenario, 'wall time', seconds(Date.now() - started));
 
-      expectExact(Object.values(counted));
+      expect(tallyProblems(Object.values(counted))).toEqual([]);
       expect(shared).toHaveLength(1);
-      expect(contractProblems()).toEqual([]);
+      expect(contractProblems(fakes)).toEqual([]);
     },
     120_000 + 3_000 * STORM_INCIDENTS,
   );
@@ -573,7 +456,7 @@ async function untilEveryFaultFired(
     const calls = vendorCalls(fakes, mark);
     const seen = calls.map((call) => `${call.vendor} ${call.route} ${call.status}${call.fault ? ` (${call.fault})` : ''}`);
     const counted = [...new Set(seen)].map((line) => `${line} x${seen.filter((other) => other === line).length}`);
-    const ticketed = incidents.filter((incident) => fakes.jira.issuesWithLabel(label(incident)).length > 0).length;
+    const ticketed = incidents.filter((incident) => effects.ticketsOf(incident).length > 0).length;
     throw new Error(
       `the outage window did not see every planned fault in ${timeoutMs / 1000} s: ${waitingFor(calls).join(', ')}\n` +
         `incidents with a Jira ticket so far: ${ticketed} of ${incidents.length}\ncalls so far:\n  ${counted.join('\n  ')}`,
@@ -594,28 +477,6 @@ function plannedRetryAfter(bursts: Bursts) {
     const secondsAsked = bursts[call.vendor]?.[call.route];
     return secondsAsked === undefined ? undefined : secondsAsked * 1000;
   };
-}
-
-/** Close-out steps a resolved incident must have done. */
-function closeOutMissing(incident: IncidentDelivery, state: IncidentState): string | undefined {
-  const steps: StepName[] = [
-    'jiraComment',
-    'jiraTransition',
-    'statusPageClose',
-    'slackSummaryUpdate',
-    'slackStatusMessage',
-    'slackArchive',
-    'changeResolved',
-  ];
-  if (incident.source === 'pagerduty') steps.push('pagerdutySync');
-  if (incident.source === 'victorops') steps.push('victoropsSync');
-  const notDone = steps.filter((name) => state.steps[name]?.status !== 'done');
-  const failed = Object.entries(state.steps).filter(([, step]) => step?.status === 'failed');
-  const problems = [
-    ...notDone.map((name) => `${name} ${state.steps[name]?.status ?? 'not run'}`),
-    ...failed.map(([name, step]) => `${name} failed: ${step?.detail}`),
-  ];
-  return problems.length > 0 ? problems.join('; ') : undefined;
 }
 
 describe('scenario 2: vendor outage', () => {
@@ -662,46 +523,16 @@ describe('scenario 2: vendor outage', () => {
       );
       // The last incident to leave the shared page closes it, and the monitor's run ends.
       await h.client.workflow.getHandle(statusPageWorkflowId(SHARED_PAGE.outage)).result();
-      const shared = sharedStatusPages(SHARED_PAGE.outage);
+      const shared = effects.sharedStatusPages(SHARED_PAGE.outage);
 
       const calls = vendorCalls(fakes, mark);
       const faults = faultCounts(calls);
       const retryAfter = checkRetryAfter(calls, plannedRetryAfter(plan.bursts));
       const hangs = hangRetries(calls);
       const ownPages = incidents.filter((incident) => !sharesPage(incident));
-      const ticketsOf = (incident: IncidentDelivery) => fakes.jira.issuesWithLabel(label(incident));
-      const commentsOf = (incident: IncidentDelivery, marker: string) =>
-        ticketsOf(incident).reduce(
-          (sum, issue) => sum + issue.comments.filter((comment) => JSON.stringify(comment.body).includes(marker)).length,
-          0,
-        );
       const counted = {
         runs: await runTally(incidents),
-        tickets: tally('tickets', incidents, (incident) => ticketsOf(incident).length),
-        channels: tally('channels', incidents, (incident) => channelsOf(incident).length),
-        summaries: tally('summaries', incidents, (incident) => messagesOf(incident, SLACK_EVENT_TYPES.summary).length),
-        posts: tally('timeline posts', incidents, timelinePostsOf, (incident) => (incident.source === 'api' ? 0 : 1)),
-        pages: tally('status pages', ownPages, (incident) => statusPagesOf(incident).length),
-        announcements: tally('announcements', incidents, (incident) => announcementsOf(incident).length),
-        statusMessages: tally('status messages', incidents, (incident) => messagesOf(incident, SLACK_EVENT_TYPES.status).length),
-        comments: tally('resolve comments', incidents, (incident) => commentsOf(incident, 'warroom:resolve:')),
-        postmortems: tally('postmortems', incidents, (incident) => commentsOf(incident, 'warroom:postmortem:')),
-        ticketEvents: tally('change events: ticket', incidents, (incident) => changeEventsOf(incident, 'ticket').length),
-        roomEvents: tally('change events: room', incidents, (incident) => changeEventsOf(incident, 'room').length),
-        pageEvents: tally('change events: status page', ownPages, (incident) => changeEventsOf(incident, 'statusPage').length),
-        resolvedEvents: tally('change events: resolved', incidents, (incident) => changeEventsOf(incident, 'resolved').length),
-        pagerDutyResolves: tally(
-          'PagerDuty resolves',
-          incidents.filter((i) => i.source === 'pagerduty'),
-          (incident) =>
-            (fakes.pagerduty.state.incidents.get(incident.externalId)?.changes ?? []).filter((change) => change.status === 'resolved')
-              .length,
-        ),
-        victorOpsRecoveries: tally(
-          'VictorOps recoveries',
-          incidents.filter((i) => i.source === 'victorops'),
-          (incident) => fakes.victorops.count(incident.entityId!, 'RECOVERY'),
-        ),
+        ...closedOutTallies(effects, incidents, { ownPage: (incident) => !sharesPage(incident) }),
       };
       const latencies = incidents.map((incident) => completedAt(rooms.get(incident.key)!) - firstSent(answers, incident.key));
       const lastRoom = Math.max(...incidents.map((incident) => completedAt(rooms.get(incident.key)!)));
@@ -767,22 +598,26 @@ describe('scenario 2: vendor outage', () => {
           `${vendor}: a hung call retried after the client timeout`,
         ).toBe(true);
       }
-      expectExact(Object.values(counted));
+      expect(tallyProblems(Object.values(counted))).toEqual([]);
       expect(shared).toHaveLength(1);
       expect(shared[0]?.status).toBe('Closed');
-      expect(ownPages.filter((incident) => statusPagesOf(incident)[0]?.status !== 'Closed').map((incident) => incident.key)).toEqual([]);
+      expect(
+        ownPages.filter((incident) => effects.statusPagesOf(incident)[0]?.status !== 'Closed').map((incident) => incident.key),
+      ).toEqual([]);
       expect(
         incidents.flatMap((incident) => {
           const missing = closeOutMissing(incident, finals.get(incident.key)!);
           return missing ? [`${incident.key}: ${missing}`] : [];
         }),
       ).toEqual([]);
-      expect(incidents.filter((incident) => !channelsOf(incident)[0]?.isArchived).map((incident) => incident.key)).toEqual([]);
+      expect(incidents.filter((incident) => !effects.channelsOf(incident)[0]?.isArchived).map((incident) => incident.key)).toEqual([]);
       expect(
-        incidents.filter((incident) => ticketsOf(incident)[0]?.fields.status.statusCategory.key !== 'done').map((incident) => incident.key),
+        incidents
+          .filter((incident) => effects.ticketsOf(incident)[0]?.fields.status.statusCategory.key !== 'done')
+          .map((incident) => incident.key),
       ).toEqual([]);
       expect([...fakes.pagerdutyEvents.alerts.keys()]).toEqual([]);
-      expect(contractProblems()).toEqual([]);
+      expect(contractProblems(fakes)).toEqual([]);
     },
     300_000 + 3_000 * OUTAGE_INCIDENTS,
   );
