@@ -179,10 +179,11 @@ describe('the warroom Helm chart', () => {
     }
   });
 
-  it('gives the worker no port and no HTTP probe, and counts a new worker only once it outlived a failed start', async () => {
+  it('gives the worker only its metrics port and no HTTP probe, and counts a new worker only once it outlived a failed start', async () => {
     const worker = workerOf(await render());
     const container = containerOf(worker);
-    for (const field of ['ports', 'startupProbe', 'livenessProbe', 'readinessProbe']) assert.equal(container[field], undefined, field);
+    assert.deepEqual(container.ports, [{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
+    for (const field of ['startupProbe', 'livenessProbe', 'readinessProbe']) assert.equal(container[field], undefined, field);
     // A bad setting exits at once; an unreachable Temporal fails the client's connect after 10 s (src/temporal/connection.ts).
     assert.ok(worker.spec.minReadySeconds > 10, `minReadySeconds ${worker.spec.minReadySeconds}`);
     assert.equal(worker.spec.strategy.rollingUpdate.maxUnavailable, 0);

@@ -188,6 +188,12 @@ spec:
           exec:
             command: [sleep, {{ $role.preStopSleepSeconds | quote }}]
       {{- end }}
+      {{- else }}
+      # The worker serves only the Temporal SDK's metrics (WARROOM_SDK_METRICS_PORT, default 9464), no probe.
+      ports:
+        - name: metrics
+          containerPort: 9464
+          protocol: TCP
       {{- end }}
       resources:
         {{- toYaml $role.resources | nindent 8 }}
