@@ -40,8 +40,8 @@ function installRuntime(logger: Logger, level: Config['logLevel'], metrics?: Met
   Runtime.install({
     ...(metrics ? { telemetryOptions: { metrics } } : {}),
     logger: new DefaultLogger(sdkLevel, (entry) => {
-      // The vendor budgets' workers run activities only: that is by design, not worth a warning each.
-      if (entry.message.startsWith('No workflows registered')) return;
+      // The vendor budgets' workers run activities only, and warroom serves no Nexus: by design, not worth a line each.
+      if (entry.message.startsWith('No workflows registered') || entry.message.startsWith('No Nexus services registered')) return;
       // Their lifecycle too: the workflows' worker says it once for the process.
       const budgetLifecycle = entry.message === 'Worker state changed' && String(entry.meta?.taskQueue ?? '').includes('.');
       const method =
