@@ -199,33 +199,13 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       const { step, what, error } = input.failure;
       const dedupKey = failureDedupKey(input.key, step);
       const title = input.title || defaultTitle(input);
-      const body: Record<string, unknown> = {
-        routing_key: alertKey,
-        event_action: 'trigger',
-        dedup_key: dedupKey,
-        payload: {
-          summary: truncate(`warroom could not ${what} for ${title} (${input.key}): ${error}`, SUMMARY_LIMIT),
-          source: 'warroom',
-          severity: 'error',
-          timestamp: new Date().toISOString(),
-          component: step,
-          group: input.source,
-          class: 'warroom step failure',
-          custom_details: {
-            incident_key: input.key,
-            workflow_id: input.workflowId,
-            source: input.source,
-            external_id: input.externalId,
-            title,
-            step,
-            what,
-            error,
-          },
-        },
-        client: 'warroom',
-        links: incidentLinks(input),
-      };
-      if (input.runUrl && isWebUrl(input.runUrl)) body.client_url = input.runUrl;
+      const body = alertTrigger(input, alertKey, dedupKey, {
+        summary: `warroom could not ${what} for ${title} (${input.key}): ${error}`,
+        severity: 'error',
+        component: step,
+        class: 'warroom step failure',
+        details: { step, what, error },
+      });
       await events.enqueue('/v2/enqueue', body);
       return { status: 'done', detail: `PagerDuty alert ${dedupKey} triggered`, ref: dedupKey };
     },
@@ -248,29 +228,11 @@ export function createPagerDutyActivities(deps: PagerDutyDeps = {}) {
       if (!input.escalation) return { status: 'skipped', detail: 'no escalation named' };
       const dedupKey = escalationDedupKey(input.key, input.escalation.number);
       const title = input.title || defaultTitle(input);
-      const body: Record<string, unknown> = {
-        routing_key: escalationKey,
-        event_action: 'trigger',
-        dedup_key: dedupKey,
-        payload: {
-          summary: truncate(`Unacknowledged for ${spanText(input.escalation.afterMs)}: ${title} (${input.key})`, SUMMARY_LIMIT),
-          source: 'warroom',
-          severity: input.severity ?? 'warning',
-          timestamp: new Date().toISOString(),
-          group: input.source,
-          class: 'warroom escalation',
-          custom_details: {
-            incident_key: input.key,
-            workflow_id: input.workflowId,
-            source: input.source,
-            external_id: input.externalId,
-            title,
-          },
-        },
-        client: 'warroom',
-        links: incidentLinks(input),
-      };
-      if (input.runUrl && isWebUrl(input.runUrl)) body.client_url = input.runUrl;
+      const body = alertTrigger(input, escalationKey, dedupKey, {
+        summary: `Unacknowledged for ${spanText(input.escalation.afterMs)}: ${title} (${input.key})`,
+        severity: input.severity ?? 'warning',
+        class: 'warroom escalation',
+      });
       await events.enqueue('/v2/enqueue', body);
       return { status: 'done', detail: `paged through PagerDuty (${dedupKey})`, ref: dedupKey };
     },
@@ -393,6 +355,41 @@ export function failureDedupKey(key: string, step: string): string {
   // Too long: keep a readable prefix and a digest of the whole, so two long keys never collide.
   const digest = createHash('sha256').update(whole).digest('hex').slice(0, 16);
   return `${prefix(whole, DEDUP_KEY_LIMIT - digest.length - 1)}-${digest}`;
+}
+
+/** An Events API v2 trigger about an incident: its links, its run, and the incident's ids among the details. */
+function alertTrigger(
+  input: StepInput,
+  routingKey: string,
+  dedupKey: string,
+  alert: { summary: string; severity: string; class: string; component?: string; details?: Record<string, string> },
+): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    routing_key: routingKey,
+    event_action: 'trigger',
+    dedup_key: dedupKey,
+    payload: {
+      summary: truncate(alert.summary, SUMMARY_LIMIT),
+      source: 'warroom',
+      severity: alert.severity,
+      timestamp: new Date().toISOString(),
+      ...(alert.component ? { component: alert.component } : {}),
+      group: input.source,
+      class: alert.class,
+      custom_details: {
+        incident_key: input.key,
+        workflow_id: input.workflowId,
+        source: input.source,
+        external_id: input.externalId,
+        title: input.title || defaultTitle(input),
+        ...alert.details,
+      },
+    },
+    client: 'warroom',
+    links: incidentLinks(input),
+  };
+  if (input.runUrl && isWebUrl(input.runUrl)) body.client_url = input.runUrl;
+  return body;
 }
 
 /** The page for an incident's `number`th escalation: the same on every retry. */

@@ -76,7 +76,8 @@ export function severityOfLabel(value: string | undefined): Severity | undefined
 }
 
 /** A label set as `alertname=X, env=prod`, in the order Alertmanager sent it. */
-function labelText(labels: Record<string, string>): string {
+/** Labels as one line, `key=value, …`. */
+export function labelText(labels: Record<string, string>): string {
   return Object.entries(labels)
     .map(([key, value]) => `${key}=${value}`)
     .join(', ');
@@ -91,7 +92,8 @@ function titleOf(body: Notification): string {
   return truncate(title, MAX_TITLE);
 }
 
-function isWebUrl(value: string | undefined): value is string {
+/** An http(s) URL, the only kind a link may carry. */
+export function isWebUrl(value: string | undefined): value is string {
   if (!value || !URL.canParse(value)) return false;
   const { protocol } = new URL(value);
   return protocol === 'http:' || protocol === 'https:';
@@ -117,6 +119,11 @@ function detailsOf(body: Notification): Record<string, string> {
     alerts_resolved: String(body.alerts.length - firing),
     truncated_alerts: body.truncatedAlerts ? String(body.truncatedAlerts) : undefined,
   };
+  return compactDetails(details);
+}
+
+/** Details worth keeping: the ones set and not blank, each within MAX_DETAIL characters. */
+export function compactDetails(details: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(
     Object.entries(details)
       .filter((entry): entry is [string, string] => Boolean(entry[1]?.trim()))
@@ -125,7 +132,7 @@ function detailsOf(body: Notification): Record<string, string> {
 }
 
 /** Milliseconds of the times that are set; Go's zero time (`0001-01-01T00:00:00Z`) means "not yet". */
-function instants(times: readonly (string | undefined)[]): number[] {
+export function instants(times: readonly (string | undefined)[]): number[] {
   return times
     .filter((value): value is string => value !== undefined && !value.startsWith('0001-'))
     .map((value) => Date.parse(value))

@@ -10,14 +10,13 @@ import { optionalString, secret } from '../env.js';
 import { incidentKey } from '../shared/ids.js';
 import type { Link } from '../shared/incident.js';
 import { defaultTitle, truncate } from '../shared/text.js';
-import { groupStateDigest, severityOfLabel } from './alertmanager.js';
+import { compactDetails, groupStateDigest, instants, isWebUrl, labelText, severityOfLabel } from './alertmanager.js';
 import { defineSource, firstIssue, parseJson, verifyBearer, type Normalised } from './source.js';
 
 const NAME = 'grafana';
 /** Distinct links of each kind kept from one group (one rule and dashboard is typical). */
 const MAX_LINKS_PER_KIND = 3;
 const MAX_TITLE = 1024;
-const MAX_DETAIL = 1024;
 
 const labelSet = z.record(z.string().max(1024), z.string().max(65_536));
 /** RFC 3339 as Go writes it; a firing alert ends at `0001-01-01T00:00:00Z`. */
@@ -62,12 +61,6 @@ function grafanaTitle(title: string | undefined): string | undefined {
   return title?.replace(/^\s*\[[A-Z]+(?::\d+)?\]\s*/, '').trim() || undefined;
 }
 
-function labelText(labels: Record<string, string>): string {
-  return Object.entries(labels)
-    .map(([key, value]) => `${key}=${value}`)
-    .join(', ');
-}
-
 /** The common summary, else Grafana's title, else the alert name, else the group labels. */
 function titleOf(body: Notification, externalId: string): string {
   const title =
@@ -77,12 +70,6 @@ function titleOf(body: Notification, externalId: string): string {
     labelText(body.groupLabels) ||
     defaultTitle({ source: NAME, externalId });
   return truncate(title, MAX_TITLE);
-}
-
-function isWebUrl(value: string | undefined): value is string {
-  if (!value || !URL.canParse(value)) return false;
-  const { protocol } = new URL(value);
-  return protocol === 'http:' || protocol === 'https:';
 }
 
 /** Grafana first, then each distinct alert rule, dashboard and panel. */
@@ -114,19 +101,7 @@ function detailsOf(body: Notification): Record<string, string> {
     alerts_resolved: String(body.alerts.length - firing),
     truncated_alerts: body.truncatedAlerts ? String(body.truncatedAlerts) : undefined,
   };
-  return Object.fromEntries(
-    Object.entries(details)
-      .filter((entry): entry is [string, string] => Boolean(entry[1]?.trim()))
-      .map(([key, value]) => [key, truncate(value, MAX_DETAIL)]),
-  );
-}
-
-/** Milliseconds of the times that are set; Go's zero time means "not yet". */
-function instants(times: readonly (string | undefined)[]): number[] {
-  return times
-    .filter((value): value is string => value !== undefined && !value.startsWith('0001-'))
-    .map((value) => Date.parse(value))
-    .filter(Number.isFinite);
+  return compactDetails(details);
 }
 
 /** Firing: the earliest start of a firing alert. Resolved: the latest end. */

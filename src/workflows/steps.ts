@@ -382,17 +382,7 @@ export const PATHS = {
   /** An acknowledge or reopen: the source tool (when the change came from elsewhere) and the room hear of it; an escalation page is resolved. */
   announce: ['pagerdutySync', 'victoropsSync', 'slackSummaryUpdate', 'slackStatusMessage', 'escalationResolve'],
   /** A resolve: the ticket, the status page, the source tool and the room; then a change event. */
-  closeOut: [
-    'jiraComment',
-    'jiraTransition',
-    'statusPageClose',
-    'pagerdutySync',
-    'victoropsSync',
-    'slackSummaryUpdate',
-    'slackStatusMessage',
-    'changeResolved',
-    'escalationResolve',
-  ],
+  closeOut: [...CLOSE_OUT, 'changeResolved', 'escalationResolve'],
   /** After the close-out, of runs that record the postmortem-v1 patch (src/workflows/incident.ts): the record, on the ticket. */
   postmortem: ['postmortem'],
   /** Nobody acknowledged in time (src/workflows/watches.ts). */
