@@ -175,10 +175,9 @@ interface MessageSearch {
   readable: boolean;
 }
 
-/** The war room's steps on one Web API client. */
-function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLACK_STEPS)[number], StepActivity> {
+/** What the war room's steps share on one Web API client: who the bot is, look-ups of earlier work, posting once. */
+function roomTools(slack: WebClient, settings: SlackSettings) {
   let identity: Promise<{ userId: string }> | undefined;
-  let announceTarget: Promise<string> | undefined;
 
   /** Who the bot is (auth.test), asked once per worker. */
   const bot = () =>
@@ -313,6 +312,17 @@ function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLAC
       `announcement channel #${name} not found (SLACK_ANNOUNCE_CHANNEL): give a public channel's name or any channel's id`,
     );
   };
+
+  return { customisation, ownChannels, findMessage, slackUsers, responderEmails, postOnce, resolveAnnounceChannel };
+}
+
+/** The war room's steps on one Web API client. */
+function warRoom(slack: WebClient, settings: SlackSettings): Record<(typeof SLACK_STEPS)[number], StepActivity> {
+  const { customisation, ownChannels, findMessage, slackUsers, responderEmails, postOnce, resolveAnnounceChannel } = roomTools(
+    slack,
+    settings,
+  );
+  let announceTarget: Promise<string> | undefined;
 
   return {
     /** Creates the channel, or finds the one an earlier attempt created; a name held by others gets a suffix. */
